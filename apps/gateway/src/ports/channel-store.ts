@@ -1,0 +1,34 @@
+import type { ChannelInfo, Role } from '@parley/protocol';
+
+export interface Channel {
+  cid: number;
+  name: string;
+  ownerId: number;
+}
+export interface Member {
+  userId: number;
+  user: string;
+  role: Role;
+}
+
+/**
+ * ChannelStore: channels and persisted membership with roles.
+ *
+ * Contract:
+ * - Channel names are unique; `create` returns null when the name is taken.
+ * - The creator becomes a member with role Owner. `join` adds a Member (or keeps an existing
+ *   role) and is idempotent; `leave` removes the membership row.
+ * - `list` returns every public channel with its persisted member count, by name.
+ */
+export interface ChannelStore {
+  create(name: string, ownerId: number): Promise<Channel | null>;
+  byName(name: string): Promise<Channel | null>;
+  byId(cid: number): Promise<Channel | null>;
+  list(): Promise<ChannelInfo[]>;
+  join(cid: number, userId: number, role: Role): Promise<Role>;
+  leave(cid: number, userId: number): Promise<void>;
+  role(cid: number, userId: number): Promise<Role | null>;
+  setRole(cid: number, userId: number, role: Role): Promise<void>;
+  members(cid: number): Promise<Member[]>;
+  delete(cid: number): Promise<void>;
+}

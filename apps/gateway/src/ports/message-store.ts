@@ -1,0 +1,45 @@
+import type { ChatMessage } from '@parley/protocol';
+
+export interface AppendInput {
+  cid: number;
+  userId: number;
+  user: string;
+  text: string;
+  /** Client message id: a retried send with the same (user, channel, cmid) is stored once. */
+  cmid: string | null;
+}
+export interface Appended {
+  seq: number;
+  ts: number;
+  /** True when (user, channel, cmid) was already stored: seq/ts are the original ones. */
+  duplicate: boolean;
+}
+export interface HistoryQuery {
+  /** Messages with seq < before (newest first page when both are null). */
+  before: number | null;
+  /** Messages with seq > after (oldest first). */
+  after: number | null;
+  limit: number;
+}
+
+/**
+ * MessageStore: the record of every chat message and reaction.
+ *
+ * Contract:
+ * - `appendBatch` commits all items in ONE transaction (group commit) and resolves only after the
+ *   commit: resolved = durable. Each channel's seq is strictly increasing by 1 with no gaps and no
+ *   duplicates, even with many nodes appending to the same channel at once; items of one channel
+ *   in one batch get seqs in array order. Duplicates (same user, channel, cmid) get the original
+ *   seq back and consume no seq.
+ * - `history` returns messages in ascending seq order, at most `limit`, with aggregated reactions
+ *   (who reacted, in reaction order); `more` says whether another page exists in that direction.
+ *   `after` takes precedence when both are set.
+ * - Reactions: one (message, user, emoji) at most; add/remove return whether anything changed.
+ */
+export interface MessageStore {
+  appendBatch(items: readonly AppendInput[]): Promise<Appended[]>;
+  history(cid: number, q: HistoryQuery): Promise<{ messages: ChatMessage[]; more: boolean }>;
+  lastSeq(cid: number): Promise<number>;
+  addReaction(cid: number, seq: number, userId: number, emoji: string): Promise<boolean>;
+  removeReaction(cid: number, seq: number, userId: number, emoji: string): Promise<boolean>;
+}

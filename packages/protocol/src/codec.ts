@@ -1,0 +1,338 @@
+import { Decoder, Encoder } from '@msgpack/msgpack';
+import { ErrorCode } from './codes.js';
+import type {
+  ChatMessage,
+  ErrorFrame,
+  Event,
+  PresenceEntry,
+  ReactionSummary,
+  Reply,
+  Request,
+  ServerFrame,
+} from './frames.js';
+import { T } from './frames.js';
+import { type RequestOp, requestSchemas } from './schemas.js';
+import { Kind, Op, kindOf, opOf } from './types.js';
+
+export type Result<V, E> = { ok: true; value: V } | { ok: false; error: E };
+
+/** Why a client frame was refused; `rid`/`op` are filled in when they could be read, so the error can answer the request. */
+export interface DecodeError {
+  code: number;
+  message: string;
+  rid: number;
+  op: Op;
+}
+
+const encoder = new Encoder({ ignoreUndefined: true });
+const decoder = new Decoder();
+const pack = (v: unknown): Uint8Array => encoder.encode(v);
+
+// ---------- positional helpers ----------
+type PresenceTuple = [string, 0 | 1];
+type ReactionTuple = [string, string[]];
+type MessageTuple = [number, string, string, number, ReactionTuple[]?];
+
+const presenceToTuple = (p: PresenceEntry): PresenceTuple => [p.user, p.guest ? 1 : 0];
+const tupleToPresence = (t: unknown): PresenceEntry => {
+  const [user, guest] = t as PresenceTuple;
+  return { user: String(user), guest: guest === 1 };
+};
+const reactionsToTuples = (r: ReactionSummary[] | undefined): ReactionTuple[] | undefined =>
+  r && r.length > 0 ? r.map((x) => [x.emoji, x.users]) : undefined;
+const tuplesToReactions = (r: unknown): ReactionSummary[] | undefined =>
+  Array.isArray(r) ? (r as ReactionTuple[]).map(([emoji, users]) => ({ emoji, users })) : undefined;
+
+function messageToTuple(m: ChatMessage): MessageTuple {
+  const r = reactionsToTuples(m.reactions);
+  return r ? [m.seq, m.user, m.text, m.ts, r] : [m.seq, m.user, m.text, m.ts];
+}
+function tupleToMessage(cid: number, t: unknown): ChatMessage {
+  const [seq, user, text, ts, r] = t as MessageTuple;
+  const m: ChatMessage = { cid, seq, user, text, ts };
+  const reactions = tuplesToReactions(r);
+  if (reactions) m.reactions = reactions;
+  return m;
+}
+
+// ---------- client side: requests ----------
+export function encodeRequest(r: Request): Uint8Array {
+  const type = T.req(r.op);
+  switch (r.op) {
+    case Op.Create:
+    case Op.Join:
+      return pack([type, r.rid, r.name]);
+    case Op.Leave:
+    case Op.Members:
+    case Op.Typing:
+      return pack([type, r.rid, r.cid]);
+    case Op.List:
+      return pack([type, r.rid]);
+    case Op.Message:
+      return pack(r.cmid ? [type, r.rid, r.cid, r.text, r.cmid] : [type, r.rid, r.cid, r.text]);
+    case Op.History:
+      return pack([type, r.rid, r.cid, r.before, r.after, r.limit]);
+    case Op.React:
+    case Op.Unreact:
+      return pack([type, r.rid, r.cid, r.seq, r.emoji]);
+    case Op.Command:
+      return pack([type, r.rid, r.cid, r.text]);
+  }
+}
+
+/** Decode and validate one client frame. Never throws. */
+export function decodeRequest(bytes: Uint8Array): Result<Request, DecodeError> {
+  let raw: unknown;
+  try {
+    raw = decoder.decode(bytes);
+  } catch {
+    return fail(ErrorCode.BadFrame, 'frame is not valid msgpack', 0, Op.None);
+  }
+  if (!Array.isArray(raw) || raw.length < 2 || typeof raw[0] !== 'number') {
+    return fail(ErrorCode.BadFrame, 'frame must be an array [type, rid, ...]', 0, Op.None);
+  }
+  const type = raw[0];
+  const rid = typeof raw[1] === 'number' && Number.isInteger(raw[1]) && raw[1] >= 0 ? raw[1] : 0;
+  const op = opOf(type);
+  if (kindOf(type) !== Kind.Request || !(op in requestSchemas) || !Number.isInteger(type)) {
+    return fail(ErrorCode.UnknownType, `unknown frame type ${type}`, rid, Op.None);
+  }
+  const parsed = requestSchemas[op as RequestOp].safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.length ? `field ${issue.path.join('.')}: ` : '';
+    return fail(ErrorCode.InvalidFields, `${where}${issue?.message ?? 'invalid frame'}`, rid, op);
+  }
+  const f = parsed.data as unknown[];
+  const n = (i: number) => f[i] as number;
+  const s = (i: number) => f[i] as string;
+  switch (op) {
+    case Op.Create:
+    case Op.Join:
+      return ok({ op, rid, name: s(2) });
+    case Op.Leave:
+    case Op.Members:
+    case Op.Typing:
+      return ok({ op, rid, cid: n(2) });
+    case Op.List:
+      return ok({ op, rid });
+    case Op.Message:
+      return ok({ op, rid, cid: n(2), text: s(3), cmid: (f[4] as string | null | undefined) ?? null });
+    case Op.History:
+      return ok({
+        op,
+        rid,
+        cid: n(2),
+        before: f[3] as number | null,
+        after: f[4] as number | null,
+        limit: n(5),
+      });
+    case Op.React:
+    case Op.Unreact:
+      return ok({ op, rid, cid: n(2), seq: n(3), emoji: s(4) });
+    case Op.Command:
+      return ok({ op, rid, cid: n(2), text: s(3) });
+    default:
+      return fail(ErrorCode.UnknownType, `unknown frame type ${type}`, rid, Op.None);
+  }
+}
+
+// ---------- server side: replies, events, errors ----------
+export function encodeEvent(e: Event): Uint8Array {
+  const type = T.event(e.op);
+  switch (e.op) {
+    case Op.Hello:
+      return pack([type, e.user, e.guest ? 1 : 0, e.node, e.heartbeatMs]);
+    case Op.Message: {
+      const r = reactionsToTuples(e.reactions);
+      const base = [type, e.cid, e.seq, e.user, e.text, e.ts];
+      return pack(r ? [...base, r] : base);
+    }
+    case Op.Typing:
+      return pack([type, e.cid, e.users]);
+    case Op.Reaction:
+      return pack([type, e.cid, e.seq, e.emoji, e.user, e.on ? 1 : 0]);
+    case Op.PresenceState:
+      return pack([type, e.cid, e.members.map(presenceToTuple)]);
+    case Op.PresenceDiff:
+      return pack([type, e.cid, e.joins.map(presenceToTuple), e.leaves]);
+    case Op.Moderation:
+      return pack([type, e.cid, e.action, e.target, e.actor, e.until, e.reason]);
+    case Op.Reconnect:
+      return pack([type, e.delayMs]);
+  }
+}
+
+export function encodeReply(r: Reply): Uint8Array {
+  const type = T.reply(r.op);
+  switch (r.op) {
+    case Op.Create:
+      return pack([type, r.rid, r.cid, r.name]);
+    case Op.Join:
+      return pack([type, r.rid, r.cid, r.name, r.lastSeq, r.members.map(presenceToTuple)]);
+    case Op.Leave:
+    case Op.React:
+    case Op.Unreact:
+      return pack([type, r.rid]);
+    case Op.List:
+      return pack([type, r.rid, r.channels.map((c) => [c.cid, c.name, c.members])]);
+    case Op.Members:
+      return pack([type, r.rid, r.members.map((m) => [m.user, m.role, m.online ? 1 : 0])]);
+    case Op.Message:
+      return pack([type, r.rid, r.seq, r.ts]);
+    case Op.History:
+      return pack([type, r.rid, r.cid, r.messages.map(messageToTuple), r.more ? 1 : 0]);
+    case Op.Command:
+      return pack([type, r.rid, r.text]);
+  }
+}
+
+export function encodeError(e: ErrorFrame): Uint8Array {
+  const base = [T.error(e.op), e.rid, e.code, e.message];
+  return pack(e.retryAfterMs !== undefined ? [...base, e.retryAfterMs] : base);
+}
+
+const BATCH_TYPE = T.event(Op.Batch);
+/**
+ * A batch is the batch type byte followed by N already-encoded frames, back to back in one
+ * WebSocket message: zero bytes of overhead per frame, and frames are never re-encoded.
+ */
+export function encodeBatch(frames: readonly Uint8Array[]): Uint8Array {
+  if (frames.length === 1) return frames[0] as Uint8Array;
+  let size = 1;
+  for (const f of frames) size += f.byteLength;
+  const out = new Uint8Array(size);
+  out[0] = BATCH_TYPE;
+  let at = 1;
+  for (const f of frames) {
+    out.set(f, at);
+    at += f.byteLength;
+  }
+  return out;
+}
+
+/** Decode one server WebSocket message (a frame or a batch) into frames. Never throws. */
+export function decodeServer(bytes: Uint8Array): Result<ServerFrame[], string> {
+  try {
+    if (bytes[0] === BATCH_TYPE) {
+      const out: ServerFrame[] = [];
+      for (const v of decoder.decodeMulti(bytes.subarray(1))) out.push(toServerFrame(v));
+      return ok(out);
+    }
+    return ok([toServerFrame(decoder.decode(bytes))]);
+  } catch (e) {
+    return { ok: false, error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+function toServerFrame(raw: unknown): ServerFrame {
+  if (!Array.isArray(raw) || typeof raw[0] !== 'number') throw new Error('server frame is not [type, ...]');
+  const f = raw as unknown[];
+  const type = f[0] as number;
+  const kind = kindOf(type);
+  const op = opOf(type);
+  const n = (i: number) => f[i] as number;
+  const s = (i: number) => f[i] as string;
+  if (kind === Kind.Error) {
+    const e: ErrorFrame = { op, rid: n(1), code: n(2), message: s(3) };
+    if (typeof f[4] === 'number') e.retryAfterMs = f[4];
+    return { kind, ...e };
+  }
+  if (kind === Kind.Event) {
+    switch (op) {
+      case Op.Hello:
+        return { kind, op, user: s(1), guest: f[2] === 1, node: s(3), heartbeatMs: n(4) };
+      case Op.Message: {
+        const m = tupleToMessage(n(1), [f[2], f[3], f[4], f[5], f[6]]);
+        return { kind, op, ...m };
+      }
+      case Op.Typing:
+        return { kind, op, cid: n(1), users: f[2] as string[] };
+      case Op.Reaction:
+        return { kind, op, cid: n(1), seq: n(2), emoji: s(3), user: s(4), on: f[5] === 1 };
+      case Op.PresenceState:
+        return { kind, op, cid: n(1), members: (f[2] as unknown[]).map(tupleToPresence) };
+      case Op.PresenceDiff:
+        return {
+          kind,
+          op,
+          cid: n(1),
+          joins: (f[2] as unknown[]).map(tupleToPresence),
+          leaves: f[3] as string[],
+        };
+      case Op.Moderation:
+        return {
+          kind,
+          op,
+          cid: n(1),
+          action: n(2),
+          target: s(3),
+          actor: s(4),
+          until: (f[5] as number | null) ?? null,
+          reason: (f[6] as string | null) ?? null,
+        };
+      case Op.Reconnect:
+        return { kind, op, delayMs: n(1) };
+    }
+  }
+  if (kind === Kind.Reply) {
+    const rid = n(1);
+    switch (op) {
+      case Op.Create:
+        return { kind, op, rid, cid: n(2), name: s(3) };
+      case Op.Join:
+        return {
+          kind,
+          op,
+          rid,
+          cid: n(2),
+          name: s(3),
+          lastSeq: n(4),
+          members: (f[5] as unknown[]).map(tupleToPresence),
+        };
+      case Op.Leave:
+      case Op.React:
+      case Op.Unreact:
+        return { kind, op, rid } as ServerFrame;
+      case Op.List:
+        return {
+          kind,
+          op,
+          rid,
+          channels: (f[2] as [number, string, number][]).map(([cid, name, members]) => ({ cid, name, members })),
+        };
+      case Op.Members:
+        return {
+          kind,
+          op,
+          rid,
+          members: (f[2] as [string, number, number][]).map(([user, role, online]) => ({
+            user,
+            role,
+            online: online === 1,
+          })),
+        };
+      case Op.Message:
+        return { kind, op, rid, seq: n(2), ts: n(3) };
+      case Op.History: {
+        const cid = n(2);
+        return {
+          kind,
+          op,
+          rid,
+          cid,
+          messages: (f[3] as unknown[]).map((t) => tupleToMessage(cid, t)),
+          more: f[4] === 1,
+        };
+      }
+      case Op.Command:
+        return { kind, op, rid, text: s(2) };
+    }
+  }
+  throw new Error(`unknown server frame type ${type}`);
+}
+
+const ok = <V>(value: V): { ok: true; value: V } => ({ ok: true, value });
+function fail(code: number, message: string, rid: number, op: Op): { ok: false; error: DecodeError } {
+  return { ok: false, error: { code, message, rid, op } };
+}

@@ -1,0 +1,56 @@
+/**
+ * Error codes carried in error frames, and WebSocket close codes.
+ *
+ * Error code ranges (error frames, the connection stays open):
+ *   100–199  protocol: the frame itself is wrong (undecodable, unknown type, bad fields, too large)
+ *   200–299  auth and permission: who you are or what your role allows
+ *   300–399  state: the thing you named does not exist or conflicts
+ *   400–499  limits: rate limits and quotas; carry a retry-after in ms
+ *   500–599  server: internal failure or a dependency unavailable; always safe to retry
+ *
+ * Close code ranges (the connection ends; RFC 6455 reserves 4000–4999 for applications):
+ *   4000–4099  the client must not reconnect without changing something (auth, ban, protocol)
+ *   4100–4199  the client should reconnect (with backoff and jitter) and resume
+ */
+export const ErrorCode = {
+  BadFrame: 100,
+  UnknownType: 101,
+  InvalidFields: 102,
+  TooLarge: 103,
+  Unauthorized: 200,
+  Forbidden: 201,
+  NotMember: 202,
+  Muted: 203,
+  Banned: 204,
+  GuestNotAllowed: 205,
+  NotFound: 300,
+  Conflict: 301,
+  UnknownCommand: 302,
+  RateLimited: 400,
+  Internal: 500,
+  Unavailable: 503,
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export const CloseCode = {
+  /** Token missing, invalid or expired. Get a new token before reconnecting. */
+  Unauthorized: 4001,
+  /** Too many malformed or oversized frames in a short window. */
+  ProtocolAbuse: 4002,
+  /** Kept flooding after being rate limited. */
+  RateLimitAbuse: 4008,
+  /** Subprotocol version not supported (also refused with HTTP 426 at upgrade where possible). */
+  UnsupportedVersion: 4010,
+  /** The server is draining (deploy, scale-in): reconnect elsewhere after the jittered delay given. */
+  GoingAway: 4100,
+  /** Send buffer exceeded the cap (slow consumer). Reconnect and resume: nothing is lost. */
+  SlowConsumer: 4101,
+  /** Idle: no traffic or pongs within the idle timeout. */
+  IdleTimeout: 4102,
+} as const;
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+/** Codes a client may retry after backoff without changing anything. */
+export function isRetryable(code: number): boolean {
+  return code === ErrorCode.RateLimited || (code >= 500 && code < 600) || (code >= 4100 && code < 4200);
+}

@@ -1,0 +1,106 @@
+import { Kind, Op, frameType } from './types.js';
+
+/** A user as presence shows it: name plus whether it is a guest. Positional: [name, guest 0|1]. */
+export interface PresenceEntry {
+  user: string;
+  guest: boolean;
+}
+/** Aggregated reactions on one message: emoji and who reacted (count = users.length). */
+export interface ReactionSummary {
+  emoji: string;
+  users: string[];
+}
+export interface ChatMessage {
+  cid: number;
+  seq: number;
+  user: string;
+  text: string;
+  ts: number;
+  reactions?: ReactionSummary[];
+}
+export interface ChannelInfo {
+  cid: number;
+  name: string;
+  members: number;
+}
+export interface MemberInfo {
+  user: string;
+  role: number;
+  online: boolean;
+}
+
+/** Client → server requests, as the gateway sees them after validation. */
+export type Request =
+  | { op: typeof Op.Create; rid: number; name: string }
+  | { op: typeof Op.Join; rid: number; name: string }
+  | { op: typeof Op.Leave; rid: number; cid: number }
+  | { op: typeof Op.List; rid: number }
+  | { op: typeof Op.Members; rid: number; cid: number }
+  | { op: typeof Op.Message; rid: number; cid: number; text: string; cmid: string | null }
+  | {
+      op: typeof Op.History;
+      rid: number;
+      cid: number;
+      before: number | null;
+      after: number | null;
+      limit: number;
+    }
+  | { op: typeof Op.Typing; rid: number; cid: number }
+  | { op: typeof Op.React; rid: number; cid: number; seq: number; emoji: string }
+  | { op: typeof Op.Unreact; rid: number; cid: number; seq: number; emoji: string }
+  | { op: typeof Op.Command; rid: number; cid: number; text: string };
+
+/** Server → client events. */
+export type Event =
+  | { op: typeof Op.Hello; user: string; guest: boolean; node: string; heartbeatMs: number }
+  | ({ op: typeof Op.Message } & ChatMessage)
+  | { op: typeof Op.Typing; cid: number; users: string[] }
+  | { op: typeof Op.Reaction; cid: number; seq: number; emoji: string; user: string; on: boolean }
+  | { op: typeof Op.PresenceState; cid: number; members: PresenceEntry[] }
+  | { op: typeof Op.PresenceDiff; cid: number; joins: PresenceEntry[]; leaves: string[] }
+  | {
+      op: typeof Op.Moderation;
+      cid: number;
+      action: number;
+      target: string;
+      actor: string;
+      until: number | null;
+      reason: string | null;
+    }
+  | { op: typeof Op.Reconnect; delayMs: number };
+
+/** Replies, by op. */
+export interface ReplyBodies {
+  [Op.Create]: { cid: number; name: string };
+  [Op.Join]: { cid: number; name: string; lastSeq: number; members: PresenceEntry[] };
+  [Op.Leave]: Record<string, never>;
+  [Op.List]: { channels: ChannelInfo[] };
+  [Op.Members]: { members: MemberInfo[] };
+  [Op.Message]: { seq: number; ts: number };
+  [Op.History]: { cid: number; messages: ChatMessage[]; more: boolean };
+  [Op.React]: Record<string, never>;
+  [Op.Unreact]: Record<string, never>;
+  [Op.Command]: { text: string };
+}
+export type ReplyOp = keyof ReplyBodies;
+export type Reply = { [K in ReplyOp]: { op: K; rid: number } & ReplyBodies[K] }[ReplyOp];
+
+export interface ErrorFrame {
+  op: Op;
+  rid: number;
+  code: number;
+  message: string;
+  retryAfterMs?: number;
+}
+
+export type ServerFrame =
+  | ({ kind: typeof Kind.Event } & Event)
+  | ({ kind: typeof Kind.Reply } & Reply)
+  | ({ kind: typeof Kind.Error } & ErrorFrame);
+
+export const T = {
+  req: (op: Op) => frameType(Kind.Request, op),
+  reply: (op: Op) => frameType(Kind.Reply, op),
+  event: (op: Op) => frameType(Kind.Event, op),
+  error: (op: Op) => frameType(Kind.Error, op),
+};
