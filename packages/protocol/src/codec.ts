@@ -94,13 +94,14 @@ export function decodeRequest(bytes: Uint8Array): Result<Request, DecodeError> {
   const type = raw[0];
   const rid = typeof raw[1] === 'number' && Number.isInteger(raw[1]) && raw[1] >= 0 ? raw[1] : 0;
   const op = opOf(type);
-  if (kindOf(type) !== Kind.Request || !(op in requestSchemas) || !Number.isInteger(type)) {
+  // Compare the whole type, not just its kind and op bits: the masks alone would read 0x83 or 259 as Join (3).
+  if (!Number.isInteger(type) || !(op in requestSchemas) || type !== T.req(op)) {
     return fail(ErrorCode.UnknownType, `unknown frame type ${type}`, rid, Op.None);
   }
   const parsed = requestSchemas[op as RequestOp].safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const where = issue?.path.length ? `field ${issue.path.join('.')}: ` : '';
+    const where = issue?.path.length ? `field ${fieldName(op as RequestOp, issue.path)}: ` : '';
     return fail(ErrorCode.InvalidFields, `${where}${issue?.message ?? 'invalid frame'}`, rid, op);
   }
   const f = parsed.data as unknown[];
@@ -135,6 +136,26 @@ export function decodeRequest(bytes: Uint8Array): Result<Request, DecodeError> {
     default:
       return fail(ErrorCode.UnknownType, `unknown frame type ${type}`, rid, Op.None);
   }
+}
+
+/** Positional field names per request, so a validation error says `field 3 (text)`, not just `field 3`. */
+const FIELD_NAMES: Record<RequestOp, readonly string[]> = {
+  [Op.Create]: ['type', 'rid', 'name'],
+  [Op.Join]: ['type', 'rid', 'name'],
+  [Op.Leave]: ['type', 'rid', 'cid'],
+  [Op.List]: ['type', 'rid'],
+  [Op.Members]: ['type', 'rid', 'cid'],
+  [Op.Message]: ['type', 'rid', 'cid', 'text', 'cmid'],
+  [Op.History]: ['type', 'rid', 'cid', 'before', 'after', 'limit'],
+  [Op.Typing]: ['type', 'rid', 'cid'],
+  [Op.React]: ['type', 'rid', 'cid', 'seq', 'emoji'],
+  [Op.Unreact]: ['type', 'rid', 'cid', 'seq', 'emoji'],
+  [Op.Command]: ['type', 'rid', 'cid', 'text'],
+};
+function fieldName(op: RequestOp, path: readonly PropertyKey[]): string {
+  const at = path.map(String).join('.');
+  const name = typeof path[0] === 'number' ? FIELD_NAMES[op][path[0]] : undefined;
+  return name ? `${at} (${name})` : at;
 }
 
 // ---------- server side: replies, events, errors ----------
@@ -229,6 +250,8 @@ function toServerFrame(raw: unknown): ServerFrame {
   if (!Array.isArray(raw) || typeof raw[0] !== 'number') throw new Error('server frame is not [type, ...]');
   const f = raw as unknown[];
   const type = f[0] as number;
+  // Only 0–127 are frame types; the kind/op masks alone would accept 0x80 | type as type.
+  if (!Number.isInteger(type) || type < 0 || type > 0x7f) throw new Error(`unknown server frame type ${type}`);
   const kind = kindOf(type);
   const op = opOf(type);
   const n = (i: number) => f[i] as number;

@@ -73,13 +73,13 @@ export type Event =
 export interface ReplyBodies {
   [Op.Create]: { cid: number; name: string };
   [Op.Join]: { cid: number; name: string; lastSeq: number; members: PresenceEntry[] };
-  [Op.Leave]: Record<string, never>;
+  [Op.Leave]: Record<never, never>;
   [Op.List]: { channels: ChannelInfo[] };
   [Op.Members]: { members: MemberInfo[] };
   [Op.Message]: { seq: number; ts: number };
   [Op.History]: { cid: number; messages: ChatMessage[]; more: boolean };
-  [Op.React]: Record<string, never>;
-  [Op.Unreact]: Record<string, never>;
+  [Op.React]: Record<never, never>;
+  [Op.Unreact]: Record<never, never>;
   [Op.Command]: { text: string };
 }
 export type ReplyOp = keyof ReplyBodies;

@@ -1,4 +1,4 @@
-export type ModKind = 'kick' | 'mute' | 'unmute' | 'ban' | 'unban';
+export type ModKind = 'kick' | 'mute' | 'unmute' | 'ban' | 'unban' | 'mod' | 'unmod';
 
 export interface Sanction {
   kind: 'mute' | 'ban';

@@ -1,0 +1,71 @@
+import type { User, UserStore } from '../../ports/user-store.js';
+import type { SqlDb } from './db.js';
+
+interface UserRow {
+  id: number;
+  name: string;
+  guest: boolean;
+  password_hash: string | null;
+}
+
+const toUser = (r: UserRow): User => ({ id: r.id, name: r.name, guest: r.guest });
+
+/**
+ * UserStore on SQL. Accounts and guests live in one table whose UNIQUE(name) is the shared
+ * namespace. Times are the database clock, so every gateway reaps against the same "now".
+ */
+export class SqlUserStore implements UserStore {
+  constructor(private readonly db: SqlDb) {}
+
+  createAccount(name: string, passwordHash: string): Promise<User | null> {
+    return this.insert(name, passwordHash, false);
+  }
+
+  createGuest(name: string): Promise<User | null> {
+    return this.insert(name, null, true);
+  }
+
+  private async insert(name: string, passwordHash: string | null, guest: boolean): Promise<User | null> {
+    const rows = await this.db.query<UserRow>(
+      `INSERT INTO users (name, password_hash, guest) VALUES ($1, $2, $3)
+       ON CONFLICT (name) DO NOTHING RETURNING id, name, guest, password_hash`,
+      [name, passwordHash, guest],
+    );
+    const r = rows[0];
+    return r ? toUser(r) : null;
+  }
+
+  async byName(name: string): Promise<(User & { passwordHash: string | null }) | null> {
+    const rows = await this.db.query<UserRow>('SELECT id, name, guest, password_hash FROM users WHERE name = $1', [
+      name,
+    ]);
+    const r = rows[0];
+    return r ? { ...toUser(r), passwordHash: r.password_hash } : null;
+  }
+
+  async byId(id: number): Promise<User | null> {
+    const rows = await this.db.query<UserRow>('SELECT id, name, guest, password_hash FROM users WHERE id = $1', [id]);
+    const r = rows[0];
+    return r ? toUser(r) : null;
+  }
+
+  async touch(userId: number): Promise<void> {
+    await this.db.query('UPDATE users SET last_seen_at = now() WHERE id = $1', [userId]);
+  }
+
+  /**
+   * Deletes guests not seen for `olderThanMs` (one that never connected counts from creation).
+   * Their messages stay with `author` and a null user_id (FK ON DELETE SET NULL); their
+   * memberships, reactions and sanctions go with them (ON DELETE CASCADE).
+   */
+  async reapGuests(olderThanMs: number): Promise<number> {
+    const rows = await this.db.query<{ n: number }>(
+      `WITH d AS (
+         DELETE FROM users WHERE guest AND last_seen_at < now() - $1::bigint * interval '1 millisecond'
+         RETURNING 1
+       ) SELECT count(*) AS n FROM d`,
+      [Math.floor(olderThanMs)],
+    );
+    return rows[0]?.n ?? 0;
+  }
+}

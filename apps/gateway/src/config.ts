@@ -1,0 +1,135 @@
+import { z } from 'zod';
+
+/**
+ * Configuration, parsed ONCE from PARLEY_* environment variables (plus the conventional
+ * DATABASE_URL / REDIS_URL). Nothing else in the gateway reads process.env. Every problem is
+ * reported at once.
+ */
+const bool = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((v) => v === 'true' || v === '1');
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+
+const schema = z.object({
+  /** HTTP + WebSocket port; 0 = ephemeral (tests). */
+  PARLEY_PORT: int(8080),
+  PARLEY_HOST: z.string().default('0.0.0.0'),
+  /** HMAC secret for HS256 access tokens. The dev default is refused when NODE_ENV=production. */
+  PARLEY_JWT_SECRET: z.string().min(16).default('parley-dev-secret-change-me'),
+  /** Access token lifetime. */
+  PARLEY_JWT_TTL_S: int(86_400, 60),
+  /** PGlite data directory used when DATABASE_URL is not set; 'memory://' keeps nothing. */
+  PARLEY_DATA_DIR: z.string().default('./data'),
+  DATABASE_URL: z.string().url().optional(),
+  REDIS_URL: z.string().url().optional(),
+  /** Redis key / channel prefix (lets several deployments or tests share one Redis). */
+  PARLEY_REDIS_PREFIX: z.string().default('parley:'),
+  /** Node id in logs, presence leases and metrics; random when unset. */
+  PARLEY_NODE_ID: z.string().optional(),
+  /** Largest WebSocket message accepted; larger ones close the socket with 1009. */
+  PARLEY_MAX_PAYLOAD: int(16 * 1024, 256),
+  /** Per-connection send buffer above which ephemeral events (typing, presence) are shed. */
+  PARLEY_SHED_BYTES: int(256 * 1024, 1024),
+  /** Per-connection send buffer cap; past it the client is closed with 4101 and resumes later. */
+  PARLEY_MAX_BACKPRESSURE: int(1024 * 1024, 4096),
+  /** Idle timeout in seconds (uWS sends pings; a silent socket is closed). */
+  PARLEY_IDLE_TIMEOUT_S: int(60, 8),
+  /** Token bucket per connection: sustained frames/s and burst. */
+  PARLEY_RATE_PER_S: int(20, 1),
+  PARLEY_RATE_BURST: int(40, 1),
+  /** Rate-limit violations within 10 s before the connection is closed with 4008. */
+  PARLEY_RATE_STRIKES: int(50, 1),
+  /** Malformed frames within 10 s before the connection is closed with 4002. */
+  PARLEY_BAD_FRAME_STRIKES: int(10, 1),
+  /** Typing indicator lifetime. */
+  PARLEY_TYPING_TTL_MS: int(5000, 500),
+  /** Guests are removed this long after their last connection ended (their messages stay). */
+  PARLEY_GUEST_TTL_S: int(86_400, 1),
+  /** Largest group-commit batch. */
+  PARLEY_COMMIT_BATCH: int(500, 1),
+  /** Comma-separated allowed Origins for browser WebSocket upgrades; empty = allow all. */
+  PARLEY_ALLOWED_ORIGINS: z.string().default(''),
+  /** Drain: how long clients are spread over when told to reconnect elsewhere. */
+  PARLEY_DRAIN_SPREAD_MS: int(2000, 0),
+  PARLEY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Allow running on the uWebSockets.js JS fallback (never in production; for debugging only). */
+  PARLEY_ALLOW_UWS_FALLBACK: bool.default(false),
+  NODE_ENV: z.string().default('development'),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  jwtSecret: string;
+  jwtTtlS: number;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  redisUrl: string | undefined;
+  redisPrefix: string;
+  nodeId: string;
+  maxPayload: number;
+  shedBytes: number;
+  maxBackpressure: number;
+  idleTimeoutS: number;
+  ratePerS: number;
+  rateBurst: number;
+  rateStrikes: number;
+  badFrameStrikes: number;
+  typingTtlMs: number;
+  guestTtlS: number;
+  commitBatch: number;
+  allowedOrigins: string[];
+  drainSpreadMs: number;
+  logLevel: string;
+  allowUwsFallback: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const r = schema.safeParse(env);
+  if (!r.success) {
+    throw new ConfigError(r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const e = r.data;
+  const problems: string[] = [];
+  if (e.NODE_ENV === 'production' && e.PARLEY_JWT_SECRET === 'parley-dev-secret-change-me') {
+    problems.push('PARLEY_JWT_SECRET: set a real secret in production');
+  }
+  if (e.PARLEY_SHED_BYTES >= e.PARLEY_MAX_BACKPRESSURE) {
+    problems.push('PARLEY_SHED_BYTES must be below PARLEY_MAX_BACKPRESSURE');
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return {
+    port: e.PARLEY_PORT,
+    host: e.PARLEY_HOST,
+    jwtSecret: e.PARLEY_JWT_SECRET,
+    jwtTtlS: e.PARLEY_JWT_TTL_S,
+    dataDir: e.PARLEY_DATA_DIR,
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    redisPrefix: e.PARLEY_REDIS_PREFIX,
+    nodeId: e.PARLEY_NODE_ID ?? `gw-${Math.random().toString(36).slice(2, 8)}`,
+    maxPayload: e.PARLEY_MAX_PAYLOAD,
+    shedBytes: e.PARLEY_SHED_BYTES,
+    maxBackpressure: e.PARLEY_MAX_BACKPRESSURE,
+    idleTimeoutS: e.PARLEY_IDLE_TIMEOUT_S,
+    ratePerS: e.PARLEY_RATE_PER_S,
+    rateBurst: e.PARLEY_RATE_BURST,
+    rateStrikes: e.PARLEY_RATE_STRIKES,
+    badFrameStrikes: e.PARLEY_BAD_FRAME_STRIKES,
+    typingTtlMs: e.PARLEY_TYPING_TTL_MS,
+    guestTtlS: e.PARLEY_GUEST_TTL_S,
+    commitBatch: e.PARLEY_COMMIT_BATCH,
+    allowedOrigins: e.PARLEY_ALLOWED_ORIGINS.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    drainSpreadMs: e.PARLEY_DRAIN_SPREAD_MS,
+    logLevel: e.PARLEY_LOG_LEVEL,
+    allowUwsFallback: e.PARLEY_ALLOW_UWS_FALLBACK,
+  };
+}

@@ -1,0 +1,354 @@
+import {
+  CloseCode,
+  ErrorCode,
+  Op,
+  type PresenceEntry,
+  type Reply,
+  type Request,
+  Role,
+  decodeControl,
+  decodeRequest,
+  encodeControl,
+  encodeEvent,
+} from '@parley/protocol';
+import type uWS from 'uWebSockets.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import type { Broker } from '../ports/broker.js';
+import type { ChannelStore } from '../ports/channel-store.js';
+import type { MessageStore } from '../ports/message-store.js';
+import type { PresenceConn, PresenceStore } from '../ports/presence-store.js';
+import type { UserStore } from '../ports/user-store.js';
+import type { Conn } from './conn.js';
+import { GroupCommitter } from './group-commit.js';
+import { Hub, channelTopic } from './hub.js';
+import type { Moderation } from './moderation.js';
+import { type Outbox, RequestError } from './outbox.js';
+import type { SanctionCache } from './sanctions.js';
+
+export const CONTROL_TOPIC = 'ctl';
+type WS = uWS.WebSocket<Conn>;
+
+export interface ChatDeps {
+  nodeId: string;
+  logger: Logger;
+  metrics: Metrics;
+  broker: Broker;
+  presence: PresenceStore;
+  messages: MessageStore;
+  channels: ChannelStore;
+  users: UserStore;
+  sanctions: SanctionCache;
+  outbox: Outbox;
+  typingTtlMs: number;
+  commitBatch: number;
+  ratePerS: number;
+}
+
+const OP_NAMES: Record<number, string> = Object.fromEntries(Object.entries(Op).map(([k, v]) => [v, k]));
+
+/**
+ * The chat core of one node: connection lifecycle and every request. Server-side state per
+ * connection (joined channels, role) is the truth every operation re-checks.
+ */
+export class Chat {
+  readonly committer: GroupCommitter;
+  /** userId → this node's sockets of that user (moderation and control messages). */
+  private readonly byUser = new Map<number, Set<WS>>();
+  private readonly typingTimers = new Map<number, NodeJS.Timeout>();
+  moderation!: Moderation;
+
+  constructor(
+    private readonly d: ChatDeps,
+    readonly hub: Hub,
+  ) {
+    this.committer = new GroupCommitter(d.messages, d.commitBatch, (n) => d.metrics.commitBatch.observe(n));
+    d.broker.onMessage((topic, bytes) => this.onBroker(topic, bytes));
+    d.broker.subscribe(CONTROL_TOPIC).catch((e) => d.logger.error({ err: e }, 'control subscribe failed'));
+  }
+
+  get connections(): number {
+    let n = 0;
+    for (const set of this.byUser.values()) n += set.size;
+    return n;
+  }
+
+  localSockets(userId: number): ReadonlySet<WS> {
+    return this.byUser.get(userId) ?? new Set();
+  }
+
+  allSockets(): WS[] {
+    return [...this.byUser.values()].flatMap((s) => [...s]);
+  }
+
+  onOpen(ws: WS): void {
+    const c = ws.getUserData();
+    let set = this.byUser.get(c.userId);
+    if (!set) this.byUser.set(c.userId, (set = new Set()));
+    set.add(ws);
+    this.d.metrics.connections.inc();
+    this.d.outbox.event(ws, { op: Op.Hello, user: c.user, guest: c.guest, node: this.d.nodeId, heartbeatMs: 25_000 });
+    this.d.users.touch(c.userId).catch(() => {});
+  }
+
+  onClose(ws: WS): void {
+    const c = ws.getUserData();
+    c.open = false;
+    this.d.metrics.connections.dec();
+    const set = this.byUser.get(c.userId);
+    set?.delete(ws);
+    if (set?.size === 0) this.byUser.delete(c.userId);
+    for (const cid of [...c.channels.keys()]) void this.leaveLocal(ws, cid, false);
+    this.d.users.touch(c.userId).catch(() => {});
+  }
+
+  /** Decodes and runs one frame. Bad frames get an error frame; nothing here throws. */
+  async onFrame(ws: WS, bytes: Uint8Array): Promise<void> {
+    const c = ws.getUserData();
+    const decoded = decodeRequest(bytes);
+    if (!decoded.ok) {
+      this.d.metrics.framesIn.inc({ op: 'invalid' });
+      const e = decoded.error;
+      this.d.outbox.error(ws, { op: e.op, rid: e.rid, code: e.code, message: e.message });
+      if (c.badFrames.hit()) this.closeFor(ws, CloseCode.ProtocolAbuse, 'too many malformed frames');
+      return;
+    }
+    const req = decoded.value;
+    this.d.metrics.framesIn.inc({ op: OP_NAMES[req.op] ?? 'unknown' });
+    // Decode before limiting so the refusal answers the request (the SDK rejects that promise).
+    const wait = c.bucket.take();
+    if (wait > 0) {
+      if (c.rateStrikes.hit()) return this.closeFor(ws, CloseCode.RateLimitAbuse, 'rate limit exceeded repeatedly');
+      const message = `rate limited: at most ${this.d.ratePerS} frames/s; retry in ${wait} ms`;
+      this.d.outbox.error(ws, { op: req.op, rid: req.rid, code: ErrorCode.RateLimited, message, retryAfterMs: wait });
+      return;
+    }
+    try {
+      await this.dispatch(ws, req);
+    } catch (err) {
+      if (err instanceof RequestError) {
+        const e = { op: req.op, rid: req.rid, code: err.code, message: err.message };
+        this.d.outbox.error(ws, err.retryAfterMs === undefined ? e : { ...e, retryAfterMs: err.retryAfterMs });
+      } else {
+        this.d.logger.error({ err, op: req.op, conn: ws.getUserData().connId }, 'request failed');
+        this.d.outbox.error(ws, {
+          op: req.op,
+          rid: req.rid,
+          code: ErrorCode.Unavailable,
+          message: 'temporarily unavailable, retry',
+          retryAfterMs: 500,
+        });
+      }
+    }
+  }
+
+  closeFor(ws: WS, code: number, reason: string): void {
+    const c = ws.getUserData();
+    if (!c.open) return;
+    this.d.metrics.closes.inc({ code });
+    this.d.logger.info({ conn: c.connId, user: c.user, code, reason }, 'closing connection');
+    ws.end(code, reason);
+  }
+
+  private async dispatch(ws: WS, r: Request): Promise<void> {
+    const c = ws.getUserData();
+    const out = this.d.outbox;
+    switch (r.op) {
+      case Op.Create: {
+        if (c.guest) throw new RequestError(ErrorCode.GuestNotAllowed, 'guests cannot create channels: sign up');
+        const ch = await this.d.channels.create(r.name, c.userId);
+        if (!ch) throw new RequestError(ErrorCode.Conflict, `channel "${r.name}" already exists`);
+        return out.reply(ws, { op: r.op, rid: r.rid, cid: ch.cid, name: ch.name });
+      }
+      case Op.Join:
+        return this.join(ws, r.rid, r.name);
+      case Op.Leave: {
+        this.member(c, r.cid);
+        await this.d.channels.leave(r.cid, c.userId);
+        await this.leaveLocal(ws, r.cid, true);
+        return out.reply(ws, { op: r.op, rid: r.rid });
+      }
+      case Op.List:
+        return out.reply(ws, { op: r.op, rid: r.rid, channels: await this.d.channels.list() });
+      case Op.Members: {
+        this.member(c, r.cid);
+        const [members, online] = await Promise.all([this.d.channels.members(r.cid), this.d.presence.list(r.cid)]);
+        const on = new Set(online.map((p) => p.user));
+        return out.reply(ws, {
+          op: r.op,
+          rid: r.rid,
+          members: members.map((m) => ({ user: m.user, role: m.role, online: on.has(m.user) })),
+        });
+      }
+      case Op.Message:
+        return this.send(ws, r);
+      case Op.History: {
+        this.member(c, r.cid);
+        const page = await this.d.messages.history(r.cid, r);
+        return out.reply(ws, { op: r.op, rid: r.rid, cid: r.cid, ...page });
+      }
+      case Op.Typing: {
+        this.member(c, r.cid);
+        if (await this.d.sanctions.find(r.cid, c.userId, 'mute')) return; // muted users don't type
+        const users = await this.d.presence.setTyping(r.cid, c.user, this.d.typingTtlMs);
+        this.broadcastTyping(r.cid, users);
+        return;
+      }
+      case Op.React:
+      case Op.Unreact: {
+        this.member(c, r.cid);
+        await this.notMuted(c, r.cid);
+        const on = r.op === Op.React;
+        const changed = on
+          ? await this.d.messages.addReaction(r.cid, r.seq, c.userId, r.emoji)
+          : await this.d.messages.removeReaction(r.cid, r.seq, c.userId, r.emoji);
+        out.reply(ws, { op: r.op, rid: r.rid } as Reply);
+        if (changed) {
+          this.hub.publish(r.cid, encodeEvent({ op: Op.Reaction, cid: r.cid, seq: r.seq, emoji: r.emoji, user: c.user, on }));
+        }
+        return;
+      }
+      case Op.Command: {
+        this.member(c, r.cid);
+        const text = await this.moderation.run(c, r.cid, r.text);
+        return out.reply(ws, { op: r.op, rid: r.rid, text });
+      }
+    }
+  }
+
+  private async join(ws: WS, rid: number, name: string): Promise<void> {
+    const c = ws.getUserData();
+    const ch = await this.d.channels.byName(name);
+    if (!ch) throw new RequestError(ErrorCode.NotFound, `channel "${name}" not found`);
+    const ban = await this.d.sanctions.find(ch.cid, c.userId, 'ban');
+    if (ban) throw new RequestError(ErrorCode.Banned, banMessage(ban.until, ban.reason));
+    const role = await this.d.channels.join(ch.cid, c.userId, c.guest ? Role.Guest : Role.Member);
+    // lastSeq is read BEFORE subscribing: anything committed in between shows up as a gap the
+    // SDK repairs from history, never as a silent hole.
+    const lastSeq = await this.d.messages.lastSeq(ch.cid);
+    if (!c.open) return;
+    const already = c.channels.has(ch.cid);
+    c.channels.set(ch.cid, role);
+    let members: PresenceEntry[];
+    if (!already) {
+      this.hub.join(ch.cid, ws);
+      const first = await this.d.presence.add(ch.cid, presenceConn(c, this.d.nodeId));
+      members = await this.d.presence.list(ch.cid);
+      if (first) this.presenceDiff(ch.cid, [{ user: c.user, guest: c.guest }], []);
+    } else {
+      members = await this.d.presence.list(ch.cid);
+    }
+    this.d.outbox.reply(ws, { op: Op.Join, rid, cid: ch.cid, name: ch.name, lastSeq, members });
+  }
+
+  private async send(ws: WS, r: Extract<Request, { op: typeof Op.Message }>): Promise<void> {
+    const c = ws.getUserData();
+    this.member(c, r.cid);
+    await this.notMuted(c, r.cid);
+    const started = performance.now();
+    const a = await this.committer.append({ cid: r.cid, userId: c.userId, user: c.user, text: r.text, cmid: r.cmid });
+    this.d.metrics.ackLatency.observe((performance.now() - started) / 1000);
+    // Ack and publish only after commit: whatever anyone sees live is in history.
+    this.d.outbox.reply(ws, { op: Op.Message, rid: r.rid, seq: a.seq, ts: a.ts });
+    if (a.duplicate) return;
+    this.hub.publish(r.cid, encodeEvent({ op: Op.Message, cid: r.cid, seq: a.seq, user: c.user, text: r.text, ts: a.ts }));
+    if (this.typingTimers.has(r.cid)) {
+      this.d.presence
+        .clearTyping(r.cid, c.user)
+        .then((users) => this.broadcastTyping(r.cid, users))
+        .catch(() => {});
+    }
+  }
+
+  /** Removes a socket from a channel on this node (leave, close, kick). */
+  async leaveLocal(ws: WS, cid: number, socketOpen: boolean): Promise<void> {
+    const c = ws.getUserData();
+    if (!c.channels.delete(cid)) return;
+    this.hub.leave(cid, ws, socketOpen && c.open);
+    try {
+      if (await this.d.presence.remove(cid, presenceConn(c, this.d.nodeId))) this.presenceDiff(cid, [], [c.user]);
+    } catch (err) {
+      this.d.logger.warn({ err, cid }, 'presence remove failed; the node lease reaper will converge it');
+    }
+  }
+
+  presenceDiff(cid: number, joins: PresenceEntry[], leaves: string[]): void {
+    this.hub.publishEphemeral(cid, encodeEvent({ op: Op.PresenceDiff, cid, joins, leaves }));
+  }
+
+  /** Typing: one frame per channel per tick; a timer re-broadcasts when someone's TTL lapses. */
+  private broadcastTyping(cid: number, users: string[]): void {
+    this.hub.publishTyping(cid, encodeEvent({ op: Op.Typing, cid, users }));
+    clearTimeout(this.typingTimers.get(cid));
+    if (users.length === 0) {
+      this.typingTimers.delete(cid);
+      return;
+    }
+    const t = setTimeout(() => {
+      this.typingTimers.delete(cid);
+      this.d.presence
+        .typing(cid)
+        .then((now) => this.broadcastTyping(cid, now))
+        .catch(() => {});
+    }, this.d.typingTtlMs + 50);
+    t.unref();
+    this.typingTimers.set(cid, t);
+  }
+
+  publishControl(bytes: Uint8Array): void {
+    this.applyControl(bytes); // the broker never echoes to the origin
+    this.d.broker.publish(CONTROL_TOPIC, bytes).catch((err) => this.d.logger.error({ err }, 'control publish failed'));
+  }
+
+  kickEverywhere(cid: number, uid: number): void {
+    this.publishControl(encodeControl({ t: 'kick', cid, uid }));
+  }
+
+  private onBroker(topic: string, bytes: Uint8Array): void {
+    if (topic === CONTROL_TOPIC) return this.applyControl(bytes);
+    if (topic.startsWith('c:')) this.hub.deliverRemote(Number(topic.slice(2)), bytes);
+  }
+
+  private applyControl(bytes: Uint8Array): void {
+    const ctl = decodeControl(bytes);
+    if (!ctl) return;
+    this.d.sanctions.invalidate(ctl.cid, ctl.uid);
+    for (const ws of this.localSockets(ctl.uid)) {
+      if (ctl.t === 'kick') void this.leaveLocal(ws, ctl.cid, true);
+      else if (ws.getUserData().channels.has(ctl.cid)) {
+        this.d.channels
+          .role(ctl.cid, ctl.uid)
+          .then((role) => {
+            if (role !== null && ws.getUserData().channels.has(ctl.cid)) ws.getUserData().channels.set(ctl.cid, role);
+          })
+          .catch(() => {});
+      }
+    }
+  }
+
+  private member(c: Conn, cid: number): Role {
+    const role = c.channels.get(cid);
+    if (role === undefined) throw new RequestError(ErrorCode.NotMember, `join channel ${cid} first`);
+    return role;
+  }
+
+  private async notMuted(c: Conn, cid: number): Promise<void> {
+    const mute = await this.d.sanctions.find(cid, c.userId, 'mute');
+    if (!mute) return;
+    const left = mute.until === null ? undefined : Math.max(0, mute.until - Date.now());
+    const why = mute.reason ? `: ${mute.reason}` : '';
+    const until = mute.until === null ? 'until unmuted' : `for ${Math.ceil((left ?? 0) / 1000)} s more`;
+    throw new RequestError(ErrorCode.Muted, `you are muted ${until}${why}`, left);
+  }
+}
+
+export function presenceConn(c: Conn, nodeId: string): PresenceConn {
+  return { connId: c.connId, nodeId, user: c.user, guest: c.guest };
+}
+
+function banMessage(until: number | null, reason: string | null): string {
+  const when = until === null ? 'permanently' : `until ${new Date(until).toISOString()}`;
+  return `you are banned from this channel ${when}${reason ? `: ${reason}` : ''}`;
+}
+
+export { channelTopic };

@@ -1,0 +1,73 @@
+/**
+ * Slash commands as a person types them. Parsing is pure; execution lives in moderation.ts.
+ *
+ *   /kick <user> [reason]
+ *   /mute <user> [duration] [reason]     duration: 90, 90s, 10m, 2h, 7d (bare number = seconds)
+ *   /unmute <user>
+ *   /ban <user> [duration] [reason]
+ *   /unban <user>
+ *   /mod <user> | /unmod <user>           owner names / removes moderators
+ *   /help
+ */
+export type Command =
+  | { name: 'kick'; target: string; reason: string | null }
+  | { name: 'mute' | 'ban'; target: string; durationMs: number | null; reason: string | null }
+  | { name: 'unmute' | 'unban' | 'mod' | 'unmod'; target: string }
+  | { name: 'help' };
+
+export const HELP_TEXT = [
+  '/kick <user> [reason] — remove a user from the channel',
+  '/mute <user> [duration] [reason] — stop a user sending (duration like 30s, 10m, 2h, 7d; none = until /unmute)',
+  '/unmute <user>',
+  '/ban <user> [duration] [reason] — remove and keep out of the channel',
+  '/unban <user>',
+  '/mod <user>, /unmod <user> — owner only: name or remove a moderator',
+  '/help',
+].join('\n');
+
+const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const MAX_DURATION_MS = 365 * 86_400_000;
+
+export function parseDuration(token: string): number | null {
+  const m = /^(\d{1,9})([smhd]?)$/.exec(token);
+  if (!m) return null;
+  const ms = Number(m[1]) * (UNITS[m[2] || 's'] ?? 1000);
+  return ms > 0 && ms <= MAX_DURATION_MS ? ms : null;
+}
+
+export type ParseResult = { ok: true; command: Command } | { ok: false; error: string };
+
+export function parseCommand(input: string): ParseResult {
+  const text = input.trim();
+  if (!text.startsWith('/')) return { ok: false, error: 'commands start with /; try /help' };
+  const [head = '', ...rest] = text.slice(1).split(/\s+/);
+  const name = head.toLowerCase();
+  const target = rest[0];
+  const needTarget = (): ParseResult => ({ ok: false, error: `usage: /${name} <user>; try /help` });
+  switch (name) {
+    case 'help':
+      return { ok: true, command: { name: 'help' } };
+    case 'kick':
+      if (!target) return needTarget();
+      return { ok: true, command: { name, target, reason: rest.slice(1).join(' ') || null } };
+    case 'mute':
+    case 'ban': {
+      if (!target) return needTarget();
+      const maybe = rest[1];
+      const durationMs = maybe !== undefined ? parseDuration(maybe) : null;
+      if (maybe !== undefined && durationMs === null && /^\d/.test(maybe)) {
+        return { ok: false, error: `bad duration "${maybe}": use e.g. 30s, 10m, 2h, 7d (max 365d)` };
+      }
+      const reason = rest.slice(durationMs !== null ? 2 : 1).join(' ') || null;
+      return { ok: true, command: { name, target, durationMs, reason } };
+    }
+    case 'unmute':
+    case 'unban':
+    case 'mod':
+    case 'unmod':
+      if (!target) return needTarget();
+      return { ok: true, command: { name, target } };
+    default:
+      return { ok: false, error: `unknown command /${name}; try /help` };
+  }
+}

@@ -1,0 +1,143 @@
+import { CloseCode, encodeBatch } from '@parley/protocol';
+import type uWS from 'uWebSockets.js';
+import type { Metrics } from '../metrics.js';
+import type { Broker } from '../ports/broker.js';
+import type { Conn } from './conn.js';
+
+/**
+ * Local fan-out, plus the bridge to other nodes through the Broker.
+ *
+ * - Frames are encoded ONCE at the origin. Everything published to one channel within one event
+ *   loop tick is coalesced into one batch frame (one WebSocket message per recipient per tick,
+ *   one broker publish per channel per tick); receiving nodes forward those bytes unchanged.
+ * - Durable frames (chat messages, reactions, moderation) go through uWS topics (native fan-out).
+ *   Ephemeral frames (typing, presence) are sent per socket and skipped for any socket whose
+ *   send buffer is above `shedBytes`: they are shed before chat messages ever are.
+ * - After each flush, sockets whose buffer exceeds `maxBackpressure` are closed with 4101
+ *   (SlowConsumer); the SDK reconnects and resumes from its last seq, so nothing is lost.
+ */
+const EPHEMERAL = 1;
+const DURABLE = 0;
+
+interface Pending {
+  durable: Uint8Array[];
+  ephemeral: Uint8Array[];
+  /** Latest typing frame only: typing is coalesced to one per channel per tick. */
+  typing: Uint8Array | null;
+}
+
+export const channelTopic = (cid: number) => `c:${cid}`;
+
+export class Hub {
+  private readonly local = new Map<number, Set<uWS.WebSocket<Conn>>>();
+  private readonly pending = new Map<number, Pending>();
+  private scheduled = false;
+
+  constructor(
+    private readonly app: uWS.TemplatedApp,
+    private readonly broker: Broker,
+    private readonly metrics: Metrics,
+    private readonly opts: { shedBytes: number; maxBackpressure: number },
+    private readonly onBrokerError: (err: unknown) => void,
+  ) {}
+
+  /** Called for every broker message on a channel topic: bytes = [flag byte][frame or batch]. */
+  deliverRemote(cid: number, bytes: Uint8Array): void {
+    const payload = bytes.subarray(1);
+    if (bytes[0] === EPHEMERAL) this.sendEphemeral(cid, payload);
+    else this.app.publish(channelTopic(cid), payload, true);
+    this.checkBackpressure(cid);
+  }
+
+  join(cid: number, ws: uWS.WebSocket<Conn>): void {
+    let set = this.local.get(cid);
+    if (!set) {
+      this.local.set(cid, (set = new Set()));
+      this.broker.subscribe(channelTopic(cid)).catch(this.onBrokerError);
+    }
+    set.add(ws);
+    ws.subscribe(channelTopic(cid));
+  }
+
+  leave(cid: number, ws: uWS.WebSocket<Conn>, socketOpen: boolean): void {
+    const set = this.local.get(cid);
+    if (!set?.delete(ws)) return;
+    if (socketOpen) ws.unsubscribe(channelTopic(cid));
+    if (set.size === 0) {
+      this.local.delete(cid);
+      this.broker.unsubscribe(channelTopic(cid)).catch(this.onBrokerError);
+    }
+  }
+
+  localMembers(cid: number): ReadonlySet<uWS.WebSocket<Conn>> {
+    return this.local.get(cid) ?? new Set();
+  }
+
+  publish(cid: number, frame: Uint8Array): void {
+    this.slot(cid).durable.push(frame);
+  }
+  publishEphemeral(cid: number, frame: Uint8Array): void {
+    this.slot(cid).ephemeral.push(frame);
+  }
+  publishTyping(cid: number, frame: Uint8Array): void {
+    this.slot(cid).typing = frame;
+  }
+
+  /** Flush now (tests and drain); normally runs once per tick. */
+  flush(): void {
+    this.scheduled = false;
+    const work = [...this.pending];
+    this.pending.clear();
+    for (const [cid, p] of work) {
+      if (p.durable.length) {
+        const batch = encodeBatch(p.durable);
+        this.app.publish(channelTopic(cid), batch, true);
+        this.metrics.framesOut.inc({ kind: 'durable' }, p.durable.length * this.localMembers(cid).size);
+        this.forward(cid, DURABLE, batch);
+      }
+      if (p.typing) p.ephemeral.push(p.typing);
+      if (p.ephemeral.length) {
+        const batch = encodeBatch(p.ephemeral);
+        this.sendEphemeral(cid, batch);
+        this.forward(cid, EPHEMERAL, batch);
+      }
+      this.checkBackpressure(cid);
+    }
+  }
+
+  private slot(cid: number): Pending {
+    let p = this.pending.get(cid);
+    if (!p) this.pending.set(cid, (p = { durable: [], ephemeral: [], typing: null }));
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+    return p;
+  }
+
+  private forward(cid: number, flag: number, batch: Uint8Array): void {
+    const bytes = new Uint8Array(batch.byteLength + 1);
+    bytes[0] = flag;
+    bytes.set(batch, 1);
+    this.broker.publish(channelTopic(cid), bytes).catch(this.onBrokerError);
+  }
+
+  private sendEphemeral(cid: number, batch: Uint8Array): void {
+    for (const ws of this.localMembers(cid)) {
+      if (ws.getBufferedAmount() > this.opts.shedBytes) {
+        this.metrics.shed.inc();
+        continue;
+      }
+      ws.send(batch, true);
+    }
+  }
+
+  private checkBackpressure(cid: number): void {
+    for (const ws of this.localMembers(cid)) {
+      if (ws.getBufferedAmount() > this.opts.maxBackpressure) {
+        this.metrics.closes.inc({ code: CloseCode.SlowConsumer });
+        ws.end(CloseCode.SlowConsumer, 'slow consumer: reconnect and resume');
+      }
+    }
+  }
+}

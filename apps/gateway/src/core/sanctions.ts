@@ -1,0 +1,39 @@
+import type { ModerationStore, Sanction } from '../ports/moderation-store.js';
+
+const TTL_MS = 30_000;
+const MAX_ENTRIES = 100_000;
+
+/**
+ * Read-through cache of mutes/bans, checked on every send and join. Entries live at most 30 s and
+ * never past the earliest sanction's end, so expiry is on time without anyone acting; other nodes'
+ * changes arrive as control messages and `invalidate` (well within 1 s).
+ */
+export class SanctionCache {
+  private readonly entries = new Map<string, { sanctions: Sanction[]; expires: number }>();
+
+  constructor(
+    private readonly store: ModerationStore,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async active(cid: number, userId: number): Promise<Sanction[]> {
+    const key = `${cid}:${userId}`;
+    const now = this.now();
+    const hit = this.entries.get(key);
+    if (hit && hit.expires > now) return hit.sanctions.filter((s) => s.until === null || s.until > now);
+    const sanctions = await this.store.active(cid, userId, now);
+    let expires = now + TTL_MS;
+    for (const s of sanctions) if (s.until !== null) expires = Math.min(expires, s.until);
+    if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
+    this.entries.set(key, { sanctions, expires });
+    return sanctions;
+  }
+
+  async find(cid: number, userId: number, kind: 'mute' | 'ban'): Promise<Sanction | undefined> {
+    return (await this.active(cid, userId)).find((s) => s.kind === kind);
+  }
+
+  invalidate(cid: number, userId: number): void {
+    this.entries.delete(`${cid}:${userId}`);
+  }
+}

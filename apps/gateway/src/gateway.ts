@@ -1,0 +1,252 @@
+import { randomUUID } from 'node:crypto';
+import { CloseCode, ErrorCode, Op, SUBPROTOCOL, SUBPROTOCOL_PREFIX } from '@parley/protocol';
+import type { Config } from './config.js';
+import { Chat } from './core/chat.js';
+import type { Conn } from './core/conn.js';
+import { Hub } from './core/hub.js';
+import { Moderation } from './core/moderation.js';
+import { Outbox } from './core/outbox.js';
+import { StrikeCounter, TokenBucket } from './core/rate-limit.js';
+import { SanctionCache } from './core/sanctions.js';
+import { AuthError, AuthService, type Identity } from './http/auth.js';
+import { HttpError, guard, readJson, send, sendJson } from './http/http-util.js';
+import type { Logger } from './logger.js';
+import { createMetrics } from './metrics.js';
+import type { Broker } from './ports/broker.js';
+import type { ChannelStore } from './ports/channel-store.js';
+import type { MessageStore } from './ports/message-store.js';
+import type { ModerationStore } from './ports/moderation-store.js';
+import type { PresenceStore } from './ports/presence-store.js';
+import type { UserStore } from './ports/user-store.js';
+import { uWS, uwsIsNative } from './uws.js';
+
+export interface Ports {
+  broker: Broker;
+  presence: PresenceStore;
+  messages: MessageStore;
+  channels: ChannelStore;
+  users: UserStore;
+  moderation: ModerationStore;
+  /** Resolves when the database answers (readiness). */
+  pingDb(): Promise<void>;
+  /** Closes every adapter (after drain). */
+  close(): Promise<void>;
+}
+
+export interface Gateway {
+  port: number;
+  url: string;
+  nodeId: string;
+  chat: Chat;
+  /** SIGTERM path: readiness false, stop accepting, tell clients to reconnect elsewhere, flush, close. */
+  drain(): Promise<void>;
+  /** Immediate stop (tests). */
+  close(): Promise<void>;
+}
+
+const LEASE_TTL_MS = 10_000;
+
+export async function startGateway(config: Config, ports: Ports, logger: Logger): Promise<Gateway> {
+  const native = uwsIsNative();
+  if (!native) {
+    logger.fatal('uWebSockets.js is running its slow JavaScript FALLBACK (native binary failed to load: Node 20 + glibc required)');
+    if (!config.allowUwsFallback) throw new Error('uWebSockets.js native binary not loaded; refusing to start (PARLEY_ALLOW_UWS_FALLBACK=true overrides)');
+  }
+  const metrics = createMetrics(config.nodeId, native);
+  const app = uWS.App();
+  const outbox = new Outbox(metrics);
+  const sanctions = new SanctionCache(ports.moderation);
+  const auth = new AuthService(ports.users, config.jwtSecret, config.jwtTtlS);
+  const hub = new Hub(app, ports.broker, metrics, config, (err) => logger.warn({ err }, 'broker operation failed'));
+  const chat = new Chat(
+    {
+      nodeId: config.nodeId,
+      logger,
+      metrics,
+      broker: ports.broker,
+      presence: ports.presence,
+      messages: ports.messages,
+      channels: ports.channels,
+      users: ports.users,
+      sanctions,
+      outbox,
+      typingTtlMs: config.typingTtlMs,
+      commitBatch: config.commitBatch,
+      ratePerS: config.ratePerS,
+    },
+    hub,
+  );
+  chat.moderation = new Moderation(chat, ports.channels, ports.users, ports.moderation);
+  let draining = false;
+  let closed = false;
+
+  const ready = async (): Promise<string | null> => {
+    if (draining) return 'draining';
+    if (!ports.broker.healthy()) return 'broker down';
+    try {
+      await ports.pingDb();
+    } catch {
+      return 'database unreachable';
+    }
+    return null;
+  };
+
+  app.get('/healthz', (res) => send(res, { aborted: false }, 200, 'ok\n', 'text/plain'));
+  app.get('/readyz', (res) => {
+    const st = guard(res);
+    void ready().then((why) => {
+      metrics.brokerUp.set(ports.broker.healthy() ? 1 : 0);
+      send(res, st, why ? 503 : 200, why ? `not ready: ${why}\n` : 'ready\n', 'text/plain');
+    });
+  });
+  app.get('/metrics', (res) => {
+    const st = guard(res);
+    metrics.brokerUp.set(ports.broker.healthy() ? 1 : 0);
+    void metrics.registry.metrics().then((body) => send(res, st, 200, body, metrics.registry.contentType));
+  });
+  app.get('/', (res) =>
+    send(res, { aborted: false }, 200, `Parley chat gateway ${config.nodeId}. WebSocket: /ws (subprotocol ${SUBPROTOCOL}). See docs/protocol.md.\n`, 'text/plain'),
+  );
+  const authRoute = (fn: (body: Record<string, unknown>) => Promise<unknown>, okStatus: number) =>
+    ((res: uWS.HttpResponse) => {
+      const st = guard(res);
+      readJson(res)
+        .then((body) => {
+          if (typeof body !== 'object' || body === null) throw new HttpError(400, 'expected a JSON object');
+          return fn(body as Record<string, unknown>);
+        })
+        .then((out) => sendJson(res, st, okStatus, out))
+        .catch((err) => {
+          const status = err instanceof AuthError || err instanceof HttpError ? err.status : 500;
+          if (status === 500) logger.error({ err }, 'auth route failed');
+          sendJson(res, st, status, { error: status === 500 ? 'internal error' : err.message });
+        });
+    }) as (res: uWS.HttpResponse) => void;
+  app.post('/auth/signup', authRoute(async (b) => {
+    const { accessToken, user } = await auth.signup(b.username, b.password);
+    return { accessToken, user: user.name };
+  }, 201));
+  app.post('/auth/login', authRoute(async (b) => {
+    const { accessToken, user } = await auth.login(b.username, b.password);
+    return { accessToken, user: user.name };
+  }, 200));
+
+  app.ws<Conn>('/ws', {
+    compression: uWS.DISABLED,
+    maxPayloadLength: config.maxPayload,
+    // uWS's own cap sits above ours: the hub closes slow consumers with 4101 first.
+    maxBackpressure: config.maxBackpressure * 2,
+    closeOnBackpressureLimit: 1,
+    idleTimeout: config.idleTimeoutS,
+    sendPingsAutomatically: true,
+    upgrade: (res, req, context) => {
+      const st = guard(res);
+      const key = req.getHeader('sec-websocket-key');
+      const protocols = req.getHeader('sec-websocket-protocol');
+      const extensions = req.getHeader('sec-websocket-extensions');
+      const origin = req.getHeader('origin');
+      const token = req.getQuery('token');
+      const guestName = req.getQuery('guest');
+      const fail = (status: number, message: string) => sendJson(res, st, status, { error: message });
+      if (draining) return fail(503, 'server is draining; reconnect to another node');
+      const offered = protocols.split(',').map((p) => p.trim());
+      if (!offered.includes(SUBPROTOCOL)) {
+        const theirs = offered.find((p) => p.startsWith(SUBPROTOCOL_PREFIX));
+        return fail(426, theirs ? `unsupported protocol version ${theirs}; this server speaks ${SUBPROTOCOL}` : `missing WebSocket subprotocol ${SUBPROTOCOL}`);
+      }
+      if (config.allowedOrigins.length && origin && !config.allowedOrigins.includes(origin)) {
+        return fail(403, `origin ${origin} not allowed`);
+      }
+      const who: Promise<Identity> = token ? auth.verifyToken(token) : auth.guest(guestName || null);
+      who
+        .then((id) => {
+          if (st.aborted) return;
+          const conn: Conn = {
+            connId: randomUUID(),
+            ...id,
+            channels: new Map(),
+            bucket: new TokenBucket(config.ratePerS, config.rateBurst),
+            rateStrikes: new StrikeCounter(config.rateStrikes),
+            badFrames: new StrikeCounter(config.badFrameStrikes),
+            open: true,
+          };
+          res.cork(() => res.upgrade(conn, key, SUBPROTOCOL, extensions, context));
+        })
+        .catch((err) => {
+          if (err instanceof AuthError) return fail(err.status, err.message);
+          logger.error({ err }, 'upgrade failed');
+          fail(503, 'temporarily unavailable');
+        });
+    },
+    open: (ws) => chat.onOpen(ws),
+    message: (ws, message, isBinary) => {
+      if (!isBinary) {
+        outbox.error(ws, { op: Op.None, rid: 0, code: ErrorCode.BadFrame, message: 'binary msgpack frames only' });
+        return;
+      }
+      // uWS reuses the buffer after this callback returns: copy before any await.
+      void chat.onFrame(ws, new Uint8Array(message.slice(0)));
+    },
+    close: (ws) => chat.onClose(ws),
+  });
+
+  const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) => {
+    app.listen(config.host, config.port, (s) => (s ? resolve(s) : reject(new Error(`cannot listen on ${config.host}:${config.port}`))));
+  });
+  const port = uWS.us_socket_local_port(listenSocket);
+
+  // Presence lease: this node's presence entries live as long as it heartbeats; survivors reap
+  // the entries of a node that stopped (kill -9) and broadcast one leave per user.
+  const beat = async () => {
+    await ports.presence.heartbeat(config.nodeId, LEASE_TTL_MS);
+    for (const dead of await ports.presence.deadNodes()) {
+      if (dead === config.nodeId) continue;
+      const leaves = await ports.presence.reapNode(dead);
+      if (leaves.length) logger.warn({ dead, leaves: leaves.length }, 'reaped presence of a dead node');
+      for (const l of leaves) chat.presenceDiff(l.cid, [], [l.user]);
+    }
+  };
+  await beat();
+  const beatTimer = setInterval(() => beat().catch((err) => logger.warn({ err }, 'presence heartbeat failed')), LEASE_TTL_MS / 3);
+  const reapGuests = async () => {
+    for (const ws of chat.allSockets()) if (ws.getUserData().guest) await ports.users.touch(ws.getUserData().userId);
+    const n = await ports.users.reapGuests(config.guestTtlS * 1000);
+    if (n) logger.info({ n }, 'removed idle guest accounts');
+  };
+  const guestTimer = setInterval(() => reapGuests().catch((err) => logger.warn({ err }, 'guest reaping failed')), 10 * 60_000);
+  beatTimer.unref();
+  guestTimer.unref();
+  logger.info({ port, native, node: config.nodeId }, 'gateway listening');
+
+  const stop = async () => {
+    if (closed) return;
+    closed = true;
+    clearInterval(beatTimer);
+    clearInterval(guestTimer);
+    uWS.us_listen_socket_close(listenSocket);
+    for (const ws of chat.allSockets()) ws.end(CloseCode.GoingAway, 'server stopping');
+    await chat.committer.flush();
+    await ports.close();
+  };
+
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    nodeId: config.nodeId,
+    chat,
+    close: stop,
+    async drain() {
+      draining = true;
+      uWS.us_listen_socket_close(listenSocket);
+      const sockets = chat.allSockets();
+      for (const ws of sockets) {
+        outbox.event(ws, { op: Op.Reconnect, delayMs: Math.floor(Math.random() * config.drainSpreadMs) });
+      }
+      hub.flush();
+      await chat.committer.flush();
+      // Give clients the spread to leave by themselves; then close the rest.
+      await new Promise((r) => setTimeout(r, Math.min(config.drainSpreadMs + 500, 10_000)));
+      await stop();
+    },
+  };
+}

@@ -1,0 +1,72 @@
+import type uWS from 'uWebSockets.js';
+
+/** Reads a JSON body of at most `limit` bytes; resolves null when the request was aborted. */
+export function readJson(res: uWS.HttpResponse, limit = 16 * 1024): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.onData((chunk, last) => {
+      size += chunk.byteLength;
+      if (size > limit) {
+        reject(new HttpError(413, 'body too large'));
+        return;
+      }
+      chunks.push(Buffer.from(chunk.slice(0)));
+      if (last) {
+        try {
+          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null'));
+        } catch {
+          reject(new HttpError(400, 'body is not valid JSON'));
+        }
+      }
+    });
+  });
+}
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const STATUS: Record<number, string> = {
+  200: '200 OK',
+  201: '201 Created',
+  400: '400 Bad Request',
+  401: '401 Unauthorized',
+  403: '403 Forbidden',
+  404: '404 Not Found',
+  409: '409 Conflict',
+  413: '413 Payload Too Large',
+  426: '426 Upgrade Required',
+  500: '500 Internal Server Error',
+  503: '503 Service Unavailable',
+};
+
+/** Tracks abort so a late async answer never writes to a dead response. */
+export function guard(res: uWS.HttpResponse): { aborted: boolean } {
+  const state = { aborted: false };
+  res.onAborted(() => {
+    state.aborted = true;
+  });
+  return state;
+}
+
+export function send(
+  res: uWS.HttpResponse,
+  state: { aborted: boolean },
+  status: number,
+  body: string,
+  type = 'application/json',
+): void {
+  if (state.aborted) return;
+  res.cork(() => {
+    res.writeStatus(STATUS[status] ?? `${status} Status`).writeHeader('content-type', type).end(body);
+  });
+}
+
+export const sendJson = (res: uWS.HttpResponse, state: { aborted: boolean }, status: number, body: unknown) =>
+  send(res, state, status, JSON.stringify(body));

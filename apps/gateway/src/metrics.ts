@@ -1,0 +1,62 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** One registry per gateway instance (tests run several gateways in one process). */
+export function createMetrics(nodeId: string, uwsNative: boolean) {
+  const registry = new Registry();
+  registry.setDefaultLabels({ node: nodeId });
+  collectDefaultMetrics({ register: registry });
+  const m = {
+    registry,
+    connections: new Gauge({ name: 'parley_connections', help: 'Open WebSocket connections', registers: [registry] }),
+    uwsNative: new Gauge({
+      name: 'parley_uws_native',
+      help: '1 when uWebSockets.js runs its native binary, 0 on the slow JS fallback',
+      registers: [registry],
+    }),
+    framesIn: new Counter({
+      name: 'parley_frames_in_total',
+      help: 'Client frames received, by op',
+      labelNames: ['op'],
+      registers: [registry],
+    }),
+    framesOut: new Counter({
+      name: 'parley_frames_out_total',
+      help: 'Frames sent to clients (a batch counts each frame), by kind',
+      labelNames: ['kind'],
+      registers: [registry],
+    }),
+    errors: new Counter({
+      name: 'parley_errors_total',
+      help: 'Error frames sent, by code',
+      labelNames: ['code'],
+      registers: [registry],
+    }),
+    closes: new Counter({
+      name: 'parley_closes_total',
+      help: 'Connections closed by the server, by close code',
+      labelNames: ['code'],
+      registers: [registry],
+    }),
+    shed: new Counter({
+      name: 'parley_shed_total',
+      help: 'Ephemeral events (typing, presence) not sent to a slow consumer',
+      registers: [registry],
+    }),
+    ackLatency: new Histogram({
+      name: 'parley_send_ack_seconds',
+      help: 'From receiving a send to acking it after commit',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    commitBatch: new Histogram({
+      name: 'parley_commit_batch_size',
+      help: 'Messages per group-commit transaction',
+      buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500],
+      registers: [registry],
+    }),
+    brokerUp: new Gauge({ name: 'parley_broker_up', help: '1 when the broker can deliver', registers: [registry] }),
+  };
+  m.uwsNative.set(uwsNative ? 1 : 0);
+  return m;
+}
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,133 @@
+import { CloseCode, ErrorCode, Op, SUBPROTOCOL, decodeServer, encodeRequest } from '@parley/protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import type { Gateway } from '../src/gateway.js';
+import { BACKENDS, World } from './harness.js';
+
+interface Raw {
+  ws: WebSocket;
+  frames: { kind: number; rid?: number; code?: number; message?: string; op?: number }[];
+  closed: Promise<{ code: number; reason: string }>;
+}
+
+async function raw(gw: Gateway, query: string, protocol: string = SUBPROTOCOL): Promise<Raw> {
+  const ws = new WebSocket(`${gw.url.replace('http', 'ws')}/ws?${query}`, protocol);
+  const frames: Raw['frames'] = [];
+  ws.on('message', (d: Buffer) => {
+    const r = decodeServer(new Uint8Array(d));
+    if (r.ok) frames.push(...(r.value as Raw['frames']));
+  });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  return { ws, frames, closed };
+}
+
+describe.each(BACKENDS)('story 5, bad input never hurts, on %s', (backend) => {
+  let world: World;
+  let gw: Gateway;
+  beforeAll(async () => {
+    world = await World.create(backend);
+    gw = await world.start();
+  });
+  afterAll(() => world.close());
+
+  it('a guest is refused at /kick, 1 MiB, garbage and a 1000/s flood, and other users see no effect', async () => {
+    const owner = await world.user(gw, 'boss');
+    const bystander = await world.user(gw, 'bystander');
+    await owner.create('lobby');
+    await owner.join('lobby');
+    await bystander.join('lobby');
+    const seen: string[] = [];
+    bystander.on('message', (m) => seen.push(m.text));
+
+    const guest = await world.client(gw, { guestName: 'troll' });
+    await guest.join('lobby');
+    // 1. /kick as a guest
+    await expect(guest.command('lobby', '/kick boss')).rejects.toMatchObject({ code: ErrorCode.GuestNotAllowed });
+
+    // 2. garbage bytes and unknown types get error frames; the connection stays open
+    const g = await raw(gw, 'guest=troll2');
+    g.ws.send(Buffer.from([0xc1, 0xff, 0x00, 0x13]));
+    g.ws.send(encodeRequest({ op: Op.List, rid: 7 }).map((b, i) => (i === 1 ? 0x1f : b))); // unknown type
+    g.ws.send(Buffer.from([0x93, 0x07, 0x01, 0xa1])); // truncated
+    g.ws.send('text frames are not the protocol');
+    await expect.poll(() => g.frames.filter((f) => f.kind === 3).length).toBe(4);
+    expect(g.frames.filter((f) => f.kind === 3).map((f) => f.code)).toEqual([
+      ErrorCode.BadFrame,
+      ErrorCode.UnknownType,
+      ErrorCode.BadFrame,
+      ErrorCode.BadFrame,
+    ]);
+    g.ws.send(encodeRequest({ op: Op.List, rid: 8 }));
+    await expect.poll(() => g.frames.some((f) => f.kind === 1 && f.rid === 8)).toBe(true);
+
+    // 3. 1 MiB frame: closed with 1009 (message too big), nothing else affected
+    const big = await raw(gw, 'guest=troll3');
+    big.ws.send(Buffer.alloc(1024 * 1024, 0x41));
+    expect((await big.closed).code).toBe(1009);
+
+    // 4. flood: 1,000 messages in one second → rate-limited error frames, then closed with 4008
+    const f = await raw(gw, 'guest=troll4');
+    f.ws.send(encodeRequest({ op: Op.Join, rid: 1, name: 'lobby' }));
+    await expect.poll(() => f.frames.some((x) => x.rid === 1)).toBe(true);
+    const cid = (f.frames.find((x) => x.rid === 1) as unknown as { cid: number }).cid;
+    for (let i = 0; i < 1000 && f.ws.readyState === WebSocket.OPEN; i++) {
+      f.ws.send(encodeRequest({ op: Op.Message, rid: 100 + i, cid, text: `spam ${i}`, cmid: null }));
+      if (i % 50 === 49) await new Promise((r) => setTimeout(r, 50));
+    }
+    const closed = await f.closed;
+    expect(closed.code).toBe(CloseCode.RateLimitAbuse);
+    const limited = f.frames.filter((x) => x.code === ErrorCode.RateLimited);
+    expect(limited.length).toBeGreaterThan(0);
+    const accepted = f.frames.filter((x) => x.kind === 1 && (x.rid ?? 0) >= 100).length;
+    expect(accepted).toBeLessThanOrEqual(60); // burst 40 + 20/s
+
+    // Everyone else is fine: the owner's message arrives, the node still answers.
+    await owner.send('lobby', 'all good');
+    await expect.poll(() => seen.includes('all good')).toBe(true);
+    expect((await fetch(`${gw.url}/healthz`)).status).toBe(200);
+  });
+
+  it('malformed frames repeated many times close the connection with 4002', async () => {
+    const g = await raw(gw, 'guest=garbler');
+    for (let i = 0; i < 20; i++) g.ws.send(Buffer.from([0xc1]));
+    expect((await g.closed).code).toBe(CloseCode.ProtocolAbuse);
+  });
+
+  it('unknown subprotocol version and bad tokens are refused at upgrade with clear HTTP errors', async () => {
+    const res = await fetch(`${gw.url}/ws?guest=x1`, {
+      headers: {
+        connection: 'Upgrade',
+        upgrade: 'websocket',
+        'sec-websocket-version': '13',
+        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        'sec-websocket-protocol': 'parley.v9',
+      },
+    });
+    expect(res.status).toBe(426);
+    expect(await res.text()).toContain('unsupported protocol version parley.v9');
+    await expect(raw(gw, 'token=not-a-jwt')).rejects.toThrow(/401/);
+    await expect(raw(gw, 'guest=boss')).rejects.toThrow(/409/); // a registered name
+  });
+
+  it('auth: signup validates and hashes, login checks, duplicate names refused', async () => {
+    const post = (path: string, body: unknown) =>
+      fetch(`${gw.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await post('/auth/signup', { username: 'x', password: 'short' })).status).toBe(400);
+    expect((await post('/auth/signup', { username: 'neo', password: 'follow the white rabbit' })).status).toBe(201);
+    expect((await post('/auth/signup', { username: 'neo', password: 'another password' })).status).toBe(409);
+    expect((await post('/auth/login', { username: 'neo', password: 'wrong password!' })).status).toBe(401);
+    const ok = await post('/auth/login', { username: 'neo', password: 'follow the white rabbit' });
+    expect(ok.status).toBe(200);
+    const { accessToken } = (await ok.json()) as { accessToken: string };
+    expect(accessToken.split('.')).toHaveLength(3);
+    const c = await world.client(gw, { token: accessToken });
+    expect(c).toBeTruthy();
+    expect((await fetch(`${gw.url}/auth/login`, { method: 'POST', body: 'not json' })).status).toBe(400);
+  });
+});

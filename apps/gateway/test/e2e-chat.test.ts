@@ -1,0 +1,159 @@
+import { ErrorCode } from '@parley/protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Gateway } from '../src/gateway.js';
+import { BACKENDS, World, next } from './harness.js';
+
+describe.each(BACKENDS)('chat end to end on %s', (backend) => {
+  let world: World;
+  let gw: Gateway;
+  beforeAll(async () => {
+    world = await World.create(backend);
+    gw = await world.start({ PARLEY_RATE_PER_S: '1000', PARLEY_RATE_BURST: '1000', PARLEY_TYPING_TTL_MS: '800' });
+  });
+  afterAll(() => world.close());
+
+  it('channels: create, join, list, members, leave; membership persists', async () => {
+    const alice = await world.user(gw, 'alice');
+    const bob = await world.user(gw, 'bob');
+    await alice.create('general');
+    await expect(alice.create('general')).rejects.toMatchObject({ code: ErrorCode.Conflict });
+    await expect(bob.join('nope')).rejects.toMatchObject({ code: ErrorCode.NotFound });
+    await alice.join('general');
+    await bob.join('general');
+    const list = await bob.list();
+    expect(list.find((c) => c.name === 'general')?.members).toBe(2);
+    const members = await alice.members('general');
+    expect(members.map((m) => m.user).sort()).toEqual(['alice', 'bob']);
+    expect(members.find((m) => m.user === 'alice')?.role).toBe(3); // owner
+    await bob.leave('general');
+    expect((await alice.members('general')).map((m) => m.user)).toEqual(['alice']);
+    await expect(bob.send('general', 'hi')).rejects.toBeTruthy();
+  });
+
+  it('messages: ack after store, per-channel order, everyone receives each once', async () => {
+    const a = await world.user(gw, 'carol');
+    const b = await world.user(gw, 'dave');
+    await a.create('order');
+    await a.join('order');
+    await b.join('order');
+    const got: number[] = [];
+    b.on('message', (m) => m.channel === 'order' && got.push(m.seq));
+    const acks = await Promise.all(Array.from({ length: 50 }, (_, i) => a.send('order', `m${i}`)));
+    const seqs = acks.map((x) => x.seq);
+    expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+    expect(new Set(seqs).size).toBe(50);
+    await expect.poll(() => got.length).toBe(50);
+    expect(got).toEqual(seqs);
+    const page = await b.history('order', { after: 0, limit: 100 });
+    expect(page.messages.map((m) => m.text)).toEqual(Array.from({ length: 50 }, (_, i) => `m${i}`));
+  });
+
+  it('history: cursor pagination before/after with limit and more', async () => {
+    const a = await world.user(gw, 'erin');
+    await a.create('pages');
+    await a.join('pages');
+    for (let i = 1; i <= 25; i++) await a.send('pages', `p${i}`);
+    const newest = await a.history('pages', { limit: 10 });
+    expect(newest.messages.map((m) => m.seq)).toEqual([16, 17, 18, 19, 20, 21, 22, 23, 24, 25]);
+    expect(newest.more).toBe(true);
+    const older = await a.history('pages', { before: 16, limit: 10 });
+    expect(older.messages.map((m) => m.seq)).toEqual([6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
+    const oldest = await a.history('pages', { before: 6, limit: 10 });
+    expect(oldest.messages.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(oldest.more).toBe(false);
+    const after = await a.history('pages', { after: 20, limit: 10 });
+    expect(after.messages.map((m) => m.seq)).toEqual([21, 22, 23, 24, 25]);
+    expect(after.more).toBe(false);
+  });
+
+  it('presence: state on join, diff on join/leave, a second tab is not a leave/rejoin', async () => {
+    const a = await world.user(gw, 'frank');
+    await a.create('room');
+    await a.join('room');
+    const token = await world.signup(gw, 'grace');
+    const diffs: unknown[] = [];
+    a.on('presence', (p) => p.channel === 'room' && p.type === 'diff' && diffs.push(p));
+    const g1 = await world.client(gw, { token });
+    const joined = next(a, 'presence', (p: { type: string; joins?: { user: string }[] }) => p.type === 'diff' && !!p.joins?.length);
+    const { members } = await g1.join('room');
+    expect(members.map((m) => m.user).sort()).toEqual(['frank', 'grace']);
+    expect(await joined).toMatchObject({ joins: [{ user: 'grace', guest: false }], leaves: [] });
+    const g2 = await world.client(gw, { token });
+    await g2.join('room');
+    g1.close(); // one of two tabs: no leave
+    await a.send('room', 'sync point');
+    const left = next(a, 'presence', (p: { type: string; leaves?: string[] }) => p.type === 'diff' && !!p.leaves?.length);
+    g2.close();
+    expect(await left).toMatchObject({ leaves: ['grace'] });
+    expect(diffs).toHaveLength(2);
+  });
+
+  it('typing: broadcast to others, coalesced, expires by itself', async () => {
+    const a = await world.user(gw, 'heidi');
+    const b = await world.user(gw, 'ivan');
+    await a.create('typing');
+    await a.join('typing');
+    await b.join('typing');
+    const on = next(b, 'typing', (t: { users: string[] }) => t.users.includes('heidi'));
+    a.typing('typing');
+    await on;
+    const off = next(b, 'typing', (t: { users: string[] }) => t.users.length === 0, 10_000);
+    await off; // TTL (5 s default) lapsed without anyone acting
+  });
+
+  it('reactions: who reacted, events, aggregated in history, removable', async () => {
+    const a = await world.user(gw, 'judy');
+    const b = await world.user(gw, 'ken');
+    const g = await world.client(gw, { guestName: 'visitor' });
+    await a.create('react');
+    for (const c of [a, b, g]) await c.join('react');
+    const { seq } = await a.send('react', 'react to me');
+    const seen: string[] = [];
+    a.on('reaction', (r) => r.on && seen.push(r.user));
+    await b.react('react', seq, '👍');
+    await g.react('react', seq, '👍');
+    await a.react('react', seq, '🎉');
+    await b.react('react', seq, '👍'); // idempotent
+    await expect.poll(() => seen.length).toBe(3);
+    const h = await a.history('react', { after: seq - 1, limit: 1 });
+    expect(h.messages[0]?.reactions).toEqual([
+      { emoji: '👍', users: ['ken', 'visitor'] },
+      { emoji: '🎉', users: ['judy'] },
+    ]);
+    await b.unreact('react', seq, '👍');
+    const h2 = await a.history('react', { after: seq - 1, limit: 1 });
+    expect(h2.messages[0]?.reactions).toEqual([
+      { emoji: '👍', users: ['visitor'] },
+      { emoji: '🎉', users: ['judy'] },
+    ]);
+    await expect(a.react('react', seq + 1000, '👍')).rejects.toMatchObject({ code: ErrorCode.NotFound });
+  });
+
+  it('a retried send with the same client message id is stored once', async () => {
+    const a = await world.user(gw, 'leo');
+    await a.create('dedupe');
+    await a.join('dedupe');
+    // The SDK retries with the same cmid after a reconnect; here we drive the wire directly.
+    const { WebSocket } = await import('ws');
+    const { SUBPROTOCOL, encodeRequest, decodeServer, Op } = await import('@parley/protocol');
+    const token = await world.signup(gw, 'mallory');
+    const ws = new WebSocket(`${gw.url.replace('http', 'ws')}/ws?token=${token}`, SUBPROTOCOL);
+    const frames: unknown[] = [];
+    ws.on('message', (d: Buffer) => {
+      const r = decodeServer(new Uint8Array(d));
+      if (r.ok) frames.push(...r.value);
+    });
+    await new Promise((r) => ws.once('open', r));
+    ws.send(encodeRequest({ op: Op.Join, rid: 1, name: 'dedupe' }));
+    await expect.poll(() => frames.some((f) => (f as { rid?: number }).rid === 1)).toBe(true);
+    const cid = (frames.find((f) => (f as { rid?: number }).rid === 1) as { cid: number }).cid;
+    ws.send(encodeRequest({ op: Op.Message, rid: 2, cid, text: 'once', cmid: 'c-1' }));
+    ws.send(encodeRequest({ op: Op.Message, rid: 3, cid, text: 'once', cmid: 'c-1' }));
+    await expect.poll(() => frames.filter((f) => [2, 3].includes((f as { rid?: number }).rid ?? 0)).length).toBe(2);
+    const acks = frames.filter((f) => [2, 3].includes((f as { rid?: number }).rid ?? 0)) as { seq: number }[];
+    expect(acks[0]?.seq).toBe(acks[1]?.seq);
+    ws.close();
+    const h = await a.history('dedupe', { after: 0, limit: 10 });
+    expect(h.messages.map((m) => m.text)).toEqual(['once']);
+  });
+});

@@ -1,0 +1,123 @@
+import { ParleyClient, type ParleyClientOptions } from '@parley/client';
+import { MemoryBus } from '../src/adapters/memory/memory-broker.js';
+import { MemoryPresenceStore } from '../src/adapters/memory/memory-presence-store.js';
+import { type SqlDb, openPglite, openPostgres } from '../src/adapters/sql/db.js';
+import { SqlModerationStore } from '../src/adapters/sql/sql-moderation-store.js';
+import { buildPorts } from '../src/compose.js';
+import { type Config, parseConfig } from '../src/config.js';
+import { type Gateway, startGateway } from '../src/gateway.js';
+import { createLogger } from '../src/logger.js';
+import type { PresenceStore } from '../src/ports/presence-store.js';
+import { provisionPostgres } from './services.js';
+
+export type Backend = 'pglite' | 'postgres';
+export const BACKENDS: Backend[] = ['pglite', 'postgres'];
+
+/**
+ * A test world: one database (PGlite in a temp dir, or a fresh real Postgres database), an
+ * in-process bus and presence store shared by every gateway node started in it, and SDK clients.
+ */
+export class World {
+  readonly gateways: Gateway[] = [];
+  readonly clients: ParleyClient[] = [];
+  readonly bus = new MemoryBus();
+  presence: PresenceStore = new MemoryPresenceStore();
+  private constructor(
+    readonly backend: Backend,
+    private db: SqlDb,
+    private readonly reopen: () => Promise<SqlDb>,
+    private readonly drop: () => Promise<void>,
+  ) {}
+
+  static async create(backend: Backend): Promise<World> {
+    if (backend === 'postgres') {
+      const pg = await provisionPostgres();
+      return new World(backend, openPostgres(pg.url), async () => openPostgres(pg.url), pg.drop);
+    }
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'parley-pglite-'));
+    return new World(backend, await openPglite(dir), () => openPglite(dir), () => rm(dir, { recursive: true, force: true }));
+  }
+
+  async start(env: Record<string, string> = {}): Promise<Gateway> {
+    const config: Config = parseConfig({
+      PARLEY_PORT: '0',
+      PARLEY_HOST: '127.0.0.1',
+      PARLEY_LOG_LEVEL: 'silent',
+      PARLEY_NODE_ID: `n${this.gateways.length + 1}`,
+      PARLEY_DRAIN_SPREAD_MS: '50',
+      ...env,
+    });
+    const logger = createLogger(config.logLevel, config.nodeId);
+    const ports = await buildPorts(config, logger, { bus: this.bus, presence: this.presence, db: this.db });
+    const gw = await startGateway(config, ports, logger);
+    this.gateways.push(gw);
+    return gw;
+  }
+
+  /** Simulates a full restart: every gateway stops, the database is closed and reopened. */
+  async restart(env: Record<string, string> = {}): Promise<Gateway> {
+    for (const c of this.clients) c.close();
+    for (const g of this.gateways.splice(0)) await g.close();
+    await this.db.close();
+    this.db = await this.reopen();
+    this.presence = new MemoryPresenceStore();
+    return this.start(env);
+  }
+
+  async client(gw: Gateway, opts: Partial<ParleyClientOptions> = {}): Promise<ParleyClient> {
+    const c = new ParleyClient({ url: gw.url, ...opts });
+    this.clients.push(c);
+    await c.connect();
+    return c;
+  }
+
+  async signup(gw: Gateway, username: string, password = 'correct horse battery'): Promise<string> {
+    const res = await fetch(`${gw.url}/auth/signup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username, password }),
+    });
+    if (res.status !== 201) throw new Error(`signup ${username}: ${res.status} ${await res.text()}`);
+    return ((await res.json()) as { accessToken: string }).accessToken;
+  }
+
+  /** A registered user's connected client. */
+  async user(gw: Gateway, name: string): Promise<ParleyClient> {
+    return this.client(gw, { token: await this.signup(gw, name) });
+  }
+
+  /** The moderation audit log as an operator would read it. */
+  auditLog(_gw: Gateway, limit = 200) {
+    return new SqlModerationStore(this.db).auditLog(null, limit);
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.clients) c.close();
+    for (const g of this.gateways.splice(0)) await g.close();
+    await this.db.close();
+    await this.drop();
+  }
+}
+
+/** Resolves with the first event of `name` that matches, or rejects after `ms`. */
+export function next<T>(client: ParleyClient, name: string, match: (e: T) => boolean = () => true, ms = 5000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`timed out waiting for ${name}`));
+    }, ms);
+    const handler = (e: T) => {
+      if (!match(e)) return;
+      clearTimeout(timer);
+      off();
+      resolve(e);
+    };
+    // biome-ignore lint/suspicious/noExplicitAny: event names are checked by the SDK's typed overloads
+    const c = client as any;
+    c.on(name, handler);
+    const off = () => c.off(name, handler);
+  });
+}

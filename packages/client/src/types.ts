@@ -1,0 +1,138 @@
+import type { PresenceEntry, ReactionSummary } from '@parley/protocol';
+
+export type { PresenceEntry, ReactionSummary };
+
+export interface ReconnectOptions {
+  /** Base of the exponential backoff (also the cap of the first delay). */
+  minMs: number;
+  /** Largest delay between two attempts. */
+  maxMs: number;
+}
+
+export interface ParleyClientOptions {
+  /** Server base URL: `http(s)://` or `ws(s)://` host, without `/ws`. */
+  url: string;
+  /** JWT access token of a registered user, or a function returning a fresh one (called before every connection attempt). */
+  token?: string | (() => string | Promise<string>);
+  /** Connect as a guest with this name (ignored when `token` is set). */
+  guestName?: string;
+  /** Auto-reconnect backoff; `false` disables reconnecting. Default `{ minMs: 100, maxMs: 10_000 }`. */
+  reconnect?: ReconnectOptions | false;
+  /** Requests without an answer after this long reject with `ErrorCode.Unavailable`. Default 10 s. */
+  requestTimeoutMs?: number;
+  /** How long an out-of-order message waits for its predecessors before the SDK fetches them. Default 150 ms. */
+  reorderWindowMs?: number;
+  /** Minimum interval between two typing notifications per channel. Default 2 s. */
+  typingIntervalMs?: number;
+}
+
+/** The server's greeting after the socket opened. */
+export interface Hello {
+  user: string;
+  guest: boolean;
+  node: string;
+  heartbeatMs: number;
+}
+
+export interface Message {
+  channel: string;
+  seq: number;
+  user: string;
+  text: string;
+  /** Server time (ms since epoch) when the message was stored. */
+  ts: number;
+  /** Aggregated reactions; present on history, absent on live messages. */
+  reactions?: ReactionSummary[];
+}
+
+export type PresenceEvent =
+  | { channel: string; type: 'state'; members: PresenceEntry[] }
+  | { channel: string; type: 'diff'; joins: PresenceEntry[]; leaves: string[] };
+
+export interface TypingEvent {
+  channel: string;
+  users: string[];
+}
+
+export interface ReactionEvent {
+  channel: string;
+  seq: number;
+  emoji: string;
+  user: string;
+  /** true = added, false = removed. */
+  on: boolean;
+}
+
+export type ModerationActionName = 'kick' | 'mute' | 'unmute' | 'ban' | 'unban';
+
+export interface ModerationEvent {
+  channel: string;
+  action: ModerationActionName;
+  target: string;
+  actor: string;
+  /** When a mute/ban ends (ms since epoch); null = permanent or not applicable. */
+  until: number | null;
+  reason: string | null;
+}
+
+export interface DisconnectInfo {
+  code: number;
+  reason: string;
+  /** false when the client stopped for good (close(), 4000–4099 close code, reconnect disabled). */
+  willReconnect: boolean;
+  /** Delay before the next attempt, when `willReconnect`. */
+  delayMs?: number;
+}
+
+export interface ParleyEvents {
+  message: Message;
+  presence: PresenceEvent;
+  typing: TypingEvent;
+  reaction: ReactionEvent;
+  moderation: ModerationEvent;
+  connected: Hello;
+  disconnected: DisconnectInfo;
+  error: Error;
+}
+
+export interface JoinResult {
+  members: PresenceEntry[];
+  lastSeq: number;
+}
+
+export interface SendResult {
+  seq: number;
+  ts: number;
+}
+
+export interface HistoryOptions {
+  /** Only messages with seq < before (older page). */
+  before?: number;
+  /** Only messages with seq > after (newer page). */
+  after?: number;
+  /** 1–100, default 50. */
+  limit?: number;
+}
+
+export interface HistoryPage {
+  messages: Message[];
+  more: boolean;
+}
+
+export interface ChannelSummary {
+  name: string;
+  members: number;
+}
+
+export type RoleName = 'guest' | 'member' | 'moderator' | 'owner';
+
+export interface Member {
+  user: string;
+  role: RoleName;
+  online: boolean;
+}
+
+export interface SendOptions {
+  /** Client message id; pass the same one to retry a send without storing it twice. Default: random. */
+  cmid?: string;
+}

@@ -1,0 +1,414 @@
+import { Encoder } from '@msgpack/msgpack';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  type DecodeError,
+  decodeRequest,
+  decodeServer,
+  encodeBatch,
+  encodeError,
+  encodeEvent,
+  encodeReply,
+  encodeRequest,
+} from './codec.js';
+import { ErrorCode } from './codes.js';
+import type { ChatMessage, ErrorFrame, Event, Reply, Request, ServerFrame } from './frames.js';
+import { T } from './frames.js';
+import { Kind, Limits, ModAction, Op, Role } from './types.js';
+
+// ---------- arbitraries (respecting the zod limits in schemas.ts) ----------
+
+/** Integers beyond fc.integer's 32-bit range, edge-biased through bigInt. */
+const int = (min: number, max: number) => fc.bigInt({ min: BigInt(min), max: BigInt(max) }).map(Number);
+const MAX = Number.MAX_SAFE_INTEGER;
+const rid = int(0, 0xffff_ffff);
+const cid = int(1, MAX);
+const seq = int(1, MAX);
+const nat = int(0, MAX);
+const ts = fc.oneof(int(1_600_000_000_000, 2_000_000_000_000), nat);
+
+/**
+ * A string of 1..max UTF-16 code units (zod counts `.length`). Full-Unicode strings (astral
+ * characters take two units) up to max/2 code points, plus ASCII strings up to max so the
+ * boundary length itself is exercised.
+ */
+const str = (max: number, min = 1) =>
+  fc.oneof(
+    fc.string({ unit: 'binary', minLength: min, maxLength: Math.max(min, Math.floor(max / 2)) }),
+    fc.string({ unit: 'binary-ascii', minLength: min, maxLength: max }),
+    fc.string({ unit: 'binary-ascii', minLength: max, maxLength: max }),
+  );
+/** Server-side strings have no request limit; any well-formed Unicode string, empty included. */
+const anyStr = fc.string({ unit: 'binary', maxLength: 40 });
+const userName = fc.oneof(fc.stringMatching(/^[A-Za-z0-9_]{1,24}$/), anyStr);
+const channelName = fc.stringMatching(/^[a-z0-9][a-z0-9_-]{0,63}$/);
+const emoji = fc.oneof(fc.constantFrom('👍', '❤️', '🎉', '👨‍👩‍👧', '+1'), str(Limits.emoji));
+const text = str(Limits.text);
+
+const requestArb: fc.Arbitrary<Request> = fc.oneof(
+  fc.record({ op: fc.constant(Op.Create), rid, name: channelName }),
+  fc.record({ op: fc.constant(Op.Join), rid, name: channelName }),
+  fc.record({ op: fc.constant(Op.Leave), rid, cid }),
+  fc.record({ op: fc.constant(Op.List), rid }),
+  fc.record({ op: fc.constant(Op.Members), rid, cid }),
+  fc.record({
+    op: fc.constant(Op.Message),
+    rid,
+    cid,
+    text,
+    cmid: fc.option(str(Limits.clientMsgId), { nil: null }),
+  }),
+  fc.record({
+    op: fc.constant(Op.History),
+    rid,
+    cid,
+    before: fc.option(seq, { nil: null }),
+    after: fc.option(seq, { nil: null }),
+    limit: fc.integer({ min: 1, max: Limits.historyPage }),
+  }),
+  fc.record({ op: fc.constant(Op.Typing), rid, cid }),
+  fc.record({ op: fc.constant(Op.React), rid, cid, seq, emoji }),
+  fc.record({ op: fc.constant(Op.Unreact), rid, cid, seq, emoji }),
+  fc.record({ op: fc.constant(Op.Command), rid, cid, text: str(Limits.command) }),
+);
+
+const presence = fc.record({ user: userName, guest: fc.boolean() });
+/** Reactions travel only when there are some: an empty list is sent as "no reactions" (tested below). */
+const reactions = fc.array(fc.record({ emoji, users: fc.array(userName, { maxLength: 5 }) }), {
+  minLength: 1,
+  maxLength: 4,
+});
+const message = (cidArb: fc.Arbitrary<number>): fc.Arbitrary<ChatMessage> =>
+  fc
+    .record({ cid: cidArb, seq, user: userName, text, ts, reactions: fc.option(reactions, { nil: undefined }) })
+    .map(({ reactions: r, ...m }) => (r ? { ...m, reactions: r } : m));
+
+const eventArb: fc.Arbitrary<Event> = fc.oneof(
+  fc.record({ op: fc.constant(Op.Hello), user: userName, guest: fc.boolean(), node: anyStr, heartbeatMs: nat }),
+  message(cid).map((m) => ({ op: Op.Message, ...m })),
+  fc.record({ op: fc.constant(Op.Typing), cid, users: fc.array(userName, { maxLength: 5 }) }),
+  fc.record({ op: fc.constant(Op.Reaction), cid, seq, emoji, user: userName, on: fc.boolean() }),
+  fc.record({ op: fc.constant(Op.PresenceState), cid, members: fc.array(presence, { maxLength: 8 }) }),
+  fc.record({
+    op: fc.constant(Op.PresenceDiff),
+    cid,
+    joins: fc.array(presence, { maxLength: 5 }),
+    leaves: fc.array(userName, { maxLength: 5 }),
+  }),
+  fc.record({
+    op: fc.constant(Op.Moderation),
+    cid,
+    action: fc.constantFrom(...Object.values(ModAction)),
+    target: userName,
+    actor: userName,
+    until: fc.option(ts, { nil: null }),
+    reason: fc.option(anyStr, { nil: null }),
+  }),
+  fc.record({ op: fc.constant(Op.Reconnect), delayMs: nat }),
+);
+
+const replyArb: fc.Arbitrary<Reply> = fc.oneof(
+  fc.record({ op: fc.constant(Op.Create), rid, cid, name: channelName }),
+  fc.record({
+    op: fc.constant(Op.Join),
+    rid,
+    cid,
+    name: channelName,
+    lastSeq: nat,
+    members: fc.array(presence, { maxLength: 8 }),
+  }),
+  fc.record({ op: fc.constantFrom(Op.Leave, Op.React, Op.Unreact), rid }) as fc.Arbitrary<Reply>,
+  fc.record({
+    op: fc.constant(Op.List),
+    rid,
+    channels: fc.array(fc.record({ cid, name: channelName, members: nat }), { maxLength: 6 }),
+  }),
+  fc.record({
+    op: fc.constant(Op.Members),
+    rid,
+    members: fc.array(
+      fc.record({ user: userName, role: fc.constantFrom(...Object.values(Role)), online: fc.boolean() }),
+      { maxLength: 8 },
+    ),
+  }),
+  fc.record({ op: fc.constant(Op.Message), rid, seq, ts }),
+  // History messages carry the page's cid (it is sent once per page, not per message).
+  cid.chain((c) =>
+    fc.record({
+      op: fc.constant(Op.History),
+      rid,
+      cid: fc.constant(c),
+      messages: fc.array(message(fc.constant(c)), { maxLength: 5 }),
+      more: fc.boolean(),
+    }),
+  ),
+  fc.record({ op: fc.constant(Op.Command), rid, text: anyStr }),
+);
+
+const errorArb: fc.Arbitrary<ErrorFrame> = fc
+  .record({
+    op: fc.constantFrom(...Object.values(Op).filter((o) => o !== Op.Batch)),
+    rid,
+    code: fc.oneof(fc.constantFrom(...Object.values(ErrorCode)), int(100, 599)),
+    message: anyStr,
+    retryAfterMs: fc.option(nat, { nil: undefined }),
+  })
+  .map(({ retryAfterMs, ...e }) => (retryAfterMs === undefined ? e : { ...e, retryAfterMs }));
+
+/** Any server frame, with its bytes and the frame decodeServer must give back. */
+const serverFrameArb: fc.Arbitrary<{ bytes: Uint8Array; frame: ServerFrame }> = fc.oneof(
+  eventArb.map((e) => ({ bytes: encodeEvent(e), frame: { kind: Kind.Event, ...e } as ServerFrame })),
+  replyArb.map((r) => ({ bytes: encodeReply(r), frame: { kind: Kind.Reply, ...r } as ServerFrame })),
+  errorArb.map((e) => ({ bytes: encodeError(e), frame: { kind: Kind.Error, ...e } as ServerFrame })),
+);
+
+/** Values msgpack can carry, nested. */
+const { msgpackValue } = fc.letrec((tie) => ({
+  msgpackValue: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    fc.constant(null),
+    fc.boolean(),
+    fc.integer(),
+    int(-MAX, MAX),
+    fc.double(),
+    fc.string({ unit: 'binary', maxLength: 70 }),
+    fc.uint8Array({ maxLength: 16 }),
+    fc.array(tie('msgpackValue'), { maxLength: 7 }),
+    fc.dictionary(fc.string({ maxLength: 6 }), tie('msgpackValue'), { maxKeys: 4 }),
+  ),
+}));
+const packAny = new Encoder();
+const requestTypes = Object.values(Op).map((op) => T.req(op));
+
+const expectProtocolError = (error: DecodeError) => {
+  expect(error.code).toBeGreaterThanOrEqual(100);
+  expect(error.code).toBeLessThanOrEqual(199);
+  expect(typeof error.message).toBe('string');
+  expect(Number.isInteger(error.rid) && error.rid >= 0).toBe(true);
+};
+
+/** decodeRequest never throws; a refusal has a 1xx code; an acceptance is a valid request that re-encodes to itself. */
+const checkRequestDecode = (bytes: Uint8Array) => {
+  const r = decodeRequest(bytes);
+  if (r.ok) {
+    expect(decodeRequest(encodeRequest(r.value))).toEqual(r);
+  } else {
+    expectProtocolError(r.error);
+  }
+};
+const checkServerDecode = (bytes: Uint8Array) => {
+  const r = decodeServer(bytes);
+  expect(typeof r.ok).toBe('boolean');
+  if (!r.ok) expect(typeof r.error).toBe('string');
+};
+
+// ---------- round trips ----------
+
+describe('round trips', () => {
+  it('every Request variant: encodeRequest → decodeRequest', () => {
+    fc.assert(
+      fc.property(requestArb, (req) => {
+        expect(decodeRequest(encodeRequest(req))).toEqual({ ok: true, value: req });
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('every Event variant: encodeEvent → decodeServer', () => {
+    fc.assert(
+      fc.property(eventArb, (e) => {
+        expect(decodeServer(encodeEvent(e))).toEqual({ ok: true, value: [{ kind: Kind.Event, ...e }] });
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('every Reply variant: encodeReply → decodeServer', () => {
+    fc.assert(
+      fc.property(replyArb, (r) => {
+        expect(decodeServer(encodeReply(r))).toEqual({ ok: true, value: [{ kind: Kind.Reply, ...r }] });
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('error frames: encodeError → decodeServer', () => {
+    fc.assert(
+      fc.property(errorArb, (e) => {
+        expect(decodeServer(encodeError(e))).toEqual({ ok: true, value: [{ kind: Kind.Error, ...e }] });
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('encodeBatch of N frames → decodeServer gives the N frames in order', () => {
+    fc.assert(
+      fc.property(fc.array(serverFrameArb, { maxLength: 20 }), (items) => {
+        const batch = encodeBatch(items.map((i) => i.bytes));
+        expect(decodeServer(batch)).toEqual({ ok: true, value: items.map((i) => i.frame) });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a batch adds exactly one byte, whatever N (N ≥ 2), and one frame is sent as itself', () => {
+    fc.assert(
+      fc.property(fc.array(serverFrameArb, { minLength: 1, maxLength: 20 }), (items) => {
+        const frames = items.map((i) => i.bytes);
+        const total = frames.reduce((n, f) => n + f.byteLength, 0);
+        const batch = encodeBatch(frames);
+        if (frames.length === 1) expect(batch).toBe(frames[0]);
+        else {
+          expect(batch.byteLength).toBe(total + 1);
+          expect(batch[0]).toBe(T.event(Op.Batch));
+        }
+      }),
+    );
+  });
+
+  it('a chat message with an empty reaction list is sent without one (normalised to absent)', () => {
+    const m = { op: Op.Message, cid: 1, seq: 1, user: 'a', text: 'hi', ts: 1, reactions: [] } as const;
+    const bytes = encodeEvent({ ...m, reactions: [] });
+    const { reactions: _, ...withoutReactions } = m;
+    expect(bytes).toEqual(encodeEvent(withoutReactions));
+    expect(decodeServer(bytes)).toEqual({ ok: true, value: [{ kind: Kind.Event, ...withoutReactions }] });
+  });
+
+  it('a message request without a client message id is one field shorter, and decodes cmid as null', () => {
+    const withNull = encodeRequest({ op: Op.Message, rid: 1, cid: 1, text: 'x', cmid: null });
+    const withId = encodeRequest({ op: Op.Message, rid: 1, cid: 1, text: 'x', cmid: 'c1' });
+    expect(withId.byteLength - withNull.byteLength).toBe(3);
+    const r = decodeRequest(withNull);
+    expect(r.ok && r.value.op === Op.Message && r.value.cmid).toBe(null);
+  });
+});
+
+// ---------- hostile input ----------
+
+describe('hostile input never throws', () => {
+  it('random bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+        checkRequestDecode(bytes);
+        checkServerDecode(bytes);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('random bytes after a request type byte in a fixarray header, and after the batch byte', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0x90, max: 0x9f }),
+        fc.constantFrom(...requestTypes),
+        fc.uint8Array({ maxLength: 60 }),
+        (header, type, tail) => {
+          checkRequestDecode(Uint8Array.from([header, type, ...tail]));
+          checkServerDecode(Uint8Array.from([T.event(Op.Batch), header, type, ...tail]));
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('random msgpack values', () => {
+    fc.assert(
+      fc.property(msgpackValue, (v) => {
+        const bytes = packAny.encode(v);
+        checkRequestDecode(bytes);
+        checkServerDecode(bytes);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('random arrays that start with a real frame type (any kind)', () => {
+    const anyType = fc.constantFrom(...[Kind.Request, Kind.Reply, Kind.Event, Kind.Error].flatMap((k) =>
+      Object.values(Op).map((op) => (k << 5) | op),
+    ));
+    fc.assert(
+      fc.property(anyType, fc.array(msgpackValue, { maxLength: 7 }), (type, rest) => {
+        const bytes = packAny.encode([type, ...rest]);
+        checkRequestDecode(bytes);
+        checkServerDecode(bytes);
+        checkServerDecode(encodeBatch([bytes, bytes]));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  const mutation = fc.oneof(
+    fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }),
+    fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
+    fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }),
+    fc.record({ kind: fc.constant('delete' as const), at: fc.nat() }),
+    fc.record({ kind: fc.constant('append' as const), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) }),
+  );
+  type Mutation = typeof mutation extends fc.Arbitrary<infer M> ? M : never;
+  const mutate = (src: Uint8Array, ms: Mutation[]): Uint8Array => {
+    let b = Array.from(src);
+    for (const m of ms) {
+      const at = 'at' in m ? m.at % (b.length + 1) : 0;
+      if (m.kind === 'flip' && b.length > 0) b[at % b.length] = m.value;
+      else if (m.kind === 'truncate') b = b.slice(0, at);
+      else if (m.kind === 'insert') b.splice(at, 0, m.value);
+      else if (m.kind === 'delete') b.splice(at, 1);
+      else if (m.kind === 'append') b.push(...m.bytes);
+    }
+    return Uint8Array.from(b);
+  };
+
+  it('mutated valid request frames', () => {
+    fc.assert(
+      fc.property(requestArb, fc.array(mutation, { minLength: 1, maxLength: 4 }), (req, ms) => {
+        const bytes = mutate(encodeRequest(req), ms);
+        checkRequestDecode(bytes);
+        checkServerDecode(bytes);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('mutated valid server frames and batches', () => {
+    fc.assert(
+      fc.property(
+        fc.array(serverFrameArb, { minLength: 1, maxLength: 4 }),
+        fc.array(mutation, { minLength: 1, maxLength: 4 }),
+        (items, ms) => {
+          const bytes = mutate(encodeBatch(items.map((i) => i.bytes)), ms);
+          checkServerDecode(bytes);
+          checkRequestDecode(bytes);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('the shared decoder still works after garbage', () => {
+    expect(decodeRequest(Uint8Array.from([0xdd, 0xff, 0xff, 0xff, 0xff])).ok).toBe(false);
+    expect(decodeServer(Uint8Array.from([T.event(Op.Batch), 0x93, 0x47, 0x01])).ok).toBe(false);
+    const req: Request = { op: Op.Typing, rid: 0, cid: 7 };
+    expect(decodeRequest(encodeRequest(req))).toEqual({ ok: true, value: req });
+  });
+
+  it('empty input', () => {
+    expect(decodeRequest(new Uint8Array(0))).toMatchObject({ ok: false, error: { code: ErrorCode.BadFrame } });
+    expect(decodeServer(new Uint8Array(0)).ok).toBe(false);
+  });
+
+  // Regression: the kind/op masks alone read 0x83, 259, 2^32 + 3 and -125 as a Join request (3),
+  // which answered with InvalidFields (102) instead of UnknownType (101).
+  it('decodeRequest: a type outside 0–127 is an unknown type, even when its low bits name a request', () => {
+    for (const type of [128 + Op.Join, 256 + Op.Join, 2 ** 32 + Op.Join, -128 + Op.Join]) {
+      const r = decodeRequest(packAny.encode([type, 5, 'general']));
+      expect(r).toMatchObject({ ok: false, error: { code: ErrorCode.UnknownType, rid: 5, op: Op.None } });
+    }
+  });
+
+  // Regression: decodeServer read 0xC9 (0x80 | typing event) as a typing event.
+  it('decodeServer: a type outside 0–127 is refused, even when its low bits name an event', () => {
+    for (const type of [128 + T.event(Op.Typing), 256 + T.event(Op.Typing)]) {
+      expect(decodeServer(packAny.encode([type, 1, ['alice']])).ok).toBe(false);
+    }
+  });
+});

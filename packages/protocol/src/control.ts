@@ -1,0 +1,32 @@
+import { Decoder, Encoder } from '@msgpack/msgpack';
+
+/**
+ * Node-to-node control messages (never sent to clients), carried by the broker on the control
+ * topic. Every node applies them to its own local connections, the origin included.
+ */
+export type Control =
+  /** Remove user `uid` from channel `cid` on every node (kick, ban). */
+  | { t: 'kick'; cid: number; uid: number }
+  /** Sanctions or role of `uid` in `cid` changed: drop caches, re-read roles. */
+  | { t: 'changed'; cid: number; uid: number };
+
+const enc = new Encoder();
+const dec = new Decoder();
+const KICK = 1;
+const CHANGED = 2;
+
+export function encodeControl(c: Control): Uint8Array {
+  return enc.encode([c.t === 'kick' ? KICK : CHANGED, c.cid, c.uid]);
+}
+
+export function decodeControl(bytes: Uint8Array): Control | null {
+  try {
+    const v = dec.decode(bytes);
+    if (!Array.isArray(v) || typeof v[1] !== 'number' || typeof v[2] !== 'number') return null;
+    if (v[0] === KICK) return { t: 'kick', cid: v[1], uid: v[2] };
+    if (v[0] === CHANGED) return { t: 'changed', cid: v[1], uid: v[2] };
+    return null;
+  } catch {
+    return null;
+  }
+}
