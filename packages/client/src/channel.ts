@@ -27,7 +27,7 @@ export class ChannelSequencer {
   ready = false;
   private readonly buffer = new Map<number, ChatMessage>();
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private repairing = false;
+  private repairing: Promise<void> | undefined;
   private again = false;
   private stalls = 0;
   private disposed = false;
@@ -59,14 +59,23 @@ export class ChannelSequencer {
     this.arm();
   }
 
-  /** Fetch everything after `last` (paging) and deliver it; used on rejoin and when a gap persists. */
-  async repair(): Promise<void> {
-    if (this.disposed || !this.ready) return;
+  /**
+   * Fetch everything after `last` (paging) and deliver it; used on rejoin and when a gap persists.
+   * A call during a repair makes it run once more and resolves when that pass is done.
+   */
+  repair(): Promise<void> {
+    if (this.disposed || !this.ready) return Promise.resolve();
     if (this.repairing) {
       this.again = true;
-      return;
+      return this.repairing;
     }
-    this.repairing = true;
+    this.repairing = this.run().finally(() => {
+      this.repairing = undefined;
+    });
+    return this.repairing;
+  }
+
+  private async run(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
     const start = this.last;
@@ -86,8 +95,6 @@ export class ChannelSequencer {
     } catch (err) {
       // A lost connection ends the repair quietly: the rejoin after reconnect repairs again.
       if (this.ready && !this.disposed) this.deps.error(err);
-    } finally {
-      this.repairing = false;
     }
     if (this.disposed || this.buffer.size === 0) {
       this.stalls = 0;

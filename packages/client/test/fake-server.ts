@@ -51,6 +51,8 @@ export class FakeServer {
   /** Do not answer sends (but store and fan out), to simulate an ack lost in a disconnect. */
   withholdAcks = false;
   connections = 0;
+  /** Close codes for the next connection attempts, used one per attempt before Hello. */
+  refuse: number[] = [];
   private nextCid = 1;
 
   private constructor(
@@ -129,6 +131,11 @@ export class FakeServer {
     const token = q.get('token');
     if (token === 'bad') {
       ws.close(4001, 'invalid token');
+      return;
+    }
+    const refuse = this.refuse.shift();
+    if (refuse !== undefined) {
+      ws.close(refuse, 'refused');
       return;
     }
     const user = token ? token.replace(/^user:/, '') : q.get('guest') || `guest-${this.connections}`;

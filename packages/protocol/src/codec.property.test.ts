@@ -126,10 +126,7 @@ const replyArb: fc.Arbitrary<Reply> = fc.oneof(
   fc.record({
     op: fc.constant(Op.Members),
     rid,
-    members: fc.array(
-      fc.record({ user: userName, role: fc.constantFrom(...Object.values(Role)), online: fc.boolean() }),
-      { maxLength: 8 },
-    ),
+    members: fc.array(fc.record({ user: userName, role: fc.constantFrom(...Object.values(Role)), online: fc.boolean() }), { maxLength: 8 }),
   }),
   fc.record({ op: fc.constant(Op.Message), rid, seq, ts }),
   // History messages carry the page's cid (it is sent once per page, not per message).
@@ -323,9 +320,9 @@ describe('hostile input never throws', () => {
   });
 
   it('random arrays that start with a real frame type (any kind)', () => {
-    const anyType = fc.constantFrom(...[Kind.Request, Kind.Reply, Kind.Event, Kind.Error].flatMap((k) =>
-      Object.values(Op).map((op) => (k << 5) | op),
-    ));
+    const anyType = fc.constantFrom(
+      ...[Kind.Request, Kind.Reply, Kind.Event, Kind.Error].flatMap((k) => Object.values(Op).map((op) => (k << 5) | op)),
+    );
     fc.assert(
       fc.property(anyType, fc.array(msgpackValue, { maxLength: 7 }), (type, rest) => {
         const bytes = packAny.encode([type, ...rest]);

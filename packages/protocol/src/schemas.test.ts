@@ -92,8 +92,10 @@ describe('limits are enforced at their boundary', () => {
     no([T.req(Op.React), 1, Number.MAX_SAFE_INTEGER + 1, 1, '👍']);
   });
   it('there is a schema for every request op, and only for those', () => {
-    expect(Object.keys(requestSchemas).map(Number).sort((a, b) => a - b)).toEqual(
-      [Op.Create, Op.Join, Op.Leave, Op.List, Op.Members, Op.Message, Op.History, Op.Typing, Op.React, Op.Unreact, Op.Command],
-    );
+    expect(
+      Object.keys(requestSchemas)
+        .map(Number)
+        .sort((a, b) => a - b),
+    ).toEqual([Op.Create, Op.Join, Op.Leave, Op.List, Op.Members, Op.Message, Op.History, Op.Typing, Op.React, Op.Unreact, Op.Command]);
   });
 });

@@ -61,9 +61,7 @@ type M = (typeof measured)[number];
 
 describe('wire size vs the seed verbose JSON', () => {
   it('prints the table quoted in docs/protocol.md', () => {
-    const rows = measured.map(
-      (m) => `| ${m.name} | ${m.seedBytes} | ${m.bytes} | ${(m.ratio * 100).toFixed(1)} % |`,
-    );
+    const rows = measured.map((m) => `| ${m.name} | ${m.seedBytes} | ${m.bytes} | ${(m.ratio * 100).toFixed(1)} % |`);
     console.log(['| frame | seed JSON (bytes) | Parley (bytes) | Parley / seed |', '|---|---:|---:|---:|', ...rows].join('\n'));
   });
 

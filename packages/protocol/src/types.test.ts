@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeServer, encodeError, encodeEvent, encodeReply, encodeRequest } from './codec.js';
 import { T } from './frames.js';
-import { KIND_SHIFT, Kind, OP_MASK, Op, frameType, kindOf, opOf } from './types.js';
+import { frameType, KIND_SHIFT, Kind, kindOf, OP_MASK, Op, opOf } from './types.js';
 
 const kinds = Object.values(Kind);
 const ops = Object.values(Op);
@@ -43,12 +43,7 @@ describe('frame type bit layout: kk ooooo in one positive fixint', () => {
 
   it('T.req/reply/event/error share the op and differ only in kind', () => {
     for (const op of ops) {
-      expect([T.req(op), T.reply(op), T.event(op), T.error(op)].map(kindOf)).toEqual([
-        Kind.Request,
-        Kind.Reply,
-        Kind.Event,
-        Kind.Error,
-      ]);
+      expect([T.req(op), T.reply(op), T.event(op), T.error(op)].map(kindOf)).toEqual([Kind.Request, Kind.Reply, Kind.Event, Kind.Error]);
       expect(new Set([T.req(op), T.reply(op), T.event(op), T.error(op)].map(opOf))).toEqual(new Set([op]));
     }
   });

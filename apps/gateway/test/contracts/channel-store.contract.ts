@@ -1,0 +1,87 @@
+import { Role } from '@parley/protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type StoreFactory, type StoreSet, uniq } from './store-set.js';
+
+/** The ChannelStore contract (ports/channel-store.ts), run against any backend. */
+export function describeChannelStoreContract(name: string, factory: StoreFactory): void {
+  describe(`ChannelStore contract: ${name}`, () => {
+    let s: StoreSet;
+    beforeAll(async () => {
+      s = await factory();
+    });
+    afterAll(async () => {
+      await s?.close();
+    });
+    const user = async () => (await s.users.createAccount(uniq('u'), 'h'))!;
+
+    it('creates a channel with a unique name; its creator is the Owner', async () => {
+      const owner = await user();
+      const name = uniq('general');
+      const ch = await s.channels.create(name, owner.id);
+      expect(ch).toMatchObject({ name, ownerId: owner.id });
+      expect(await s.channels.create(name, owner.id)).toBeNull();
+      expect(await s.channels.byName(name)).toEqual(ch);
+      expect(await s.channels.byId(ch!.cid)).toEqual(ch);
+      expect(await s.channels.role(ch!.cid, owner.id)).toBe(Role.Owner);
+      expect(await s.channels.byName(uniq('nope'))).toBeNull();
+      expect(await s.channels.byId(987654321)).toBeNull();
+    });
+
+    it('joins idempotently, keeping an existing role; leave removes the membership', async () => {
+      const owner = await user();
+      const u = await user();
+      const ch = (await s.channels.create(uniq('c'), owner.id))!;
+      expect(await s.channels.role(ch.cid, u.id)).toBeNull();
+      expect(await s.channels.join(ch.cid, u.id, Role.Member)).toBe(Role.Member);
+      expect(await s.channels.join(ch.cid, u.id, Role.Member)).toBe(Role.Member);
+      expect(await s.channels.join(ch.cid, owner.id, Role.Member)).toBe(Role.Owner);
+      await s.channels.setRole(ch.cid, u.id, Role.Moderator);
+      expect(await s.channels.join(ch.cid, u.id, Role.Member)).toBe(Role.Moderator);
+      await s.channels.leave(ch.cid, u.id);
+      expect(await s.channels.role(ch.cid, u.id)).toBeNull();
+      await s.channels.leave(ch.cid, u.id);
+    });
+
+    it('lists members with names and roles', async () => {
+      const owner = await user();
+      const g = (await s.users.createGuest(uniq('g')))!;
+      const ch = (await s.channels.create(uniq('c'), owner.id))!;
+      await s.channels.join(ch.cid, g.id, Role.Guest);
+      const members = await s.channels.members(ch.cid);
+      expect(members).toHaveLength(2);
+      expect(members).toEqual(
+        expect.arrayContaining([
+          { userId: owner.id, user: owner.name, role: Role.Owner },
+          { userId: g.id, user: g.name, role: Role.Guest },
+        ]),
+      );
+    });
+
+    it('lists channels by name with persisted member counts', async () => {
+      const owner = await user();
+      const u = await user();
+      const prefix = uniq('list');
+      const b = (await s.channels.create(`${prefix}_b`, owner.id))!;
+      const a = (await s.channels.create(`${prefix}_a`, owner.id))!;
+      await s.channels.join(b.cid, u.id, Role.Member);
+      const mine = (await s.channels.list()).filter((c) => c.name.startsWith(prefix));
+      expect(mine).toEqual([
+        { cid: a.cid, name: `${prefix}_a`, members: 1 },
+        { cid: b.cid, name: `${prefix}_b`, members: 2 },
+      ]);
+    });
+
+    it('deletes a channel with its memberships and history; the name is free again', async () => {
+      const owner = await user();
+      const name = uniq('gone');
+      const ch = (await s.channels.create(name, owner.id))!;
+      await s.messages.appendBatch([{ cid: ch.cid, userId: owner.id, user: owner.name, text: 'hi', cmid: null }]);
+      await s.channels.delete(ch.cid);
+      expect(await s.channels.byId(ch.cid)).toBeNull();
+      expect(await s.channels.role(ch.cid, owner.id)).toBeNull();
+      expect((await s.messages.history(ch.cid, { before: null, after: null, limit: 10 })).messages).toEqual([]);
+      const again = (await s.channels.create(name, owner.id))!;
+      expect(again.cid).not.toBe(ch.cid);
+    });
+  });
+}

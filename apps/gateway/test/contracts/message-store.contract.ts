@@ -1,0 +1,200 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AppendInput } from '../../src/ports/message-store.js';
+import { type StoreFactory, type StoreSet, uniq } from './store-set.js';
+
+/** The MessageStore contract (ports/message-store.ts), run against any backend. */
+export function describeMessageStoreContract(name: string, factory: StoreFactory): void {
+  describe(`MessageStore contract: ${name}`, () => {
+    let s: StoreSet;
+    beforeAll(async () => {
+      s = await factory();
+    });
+    afterAll(async () => {
+      await s?.close();
+    });
+
+    async function setup(users = 1) {
+      const us = [];
+      for (let i = 0; i < users; i++) us.push((await s.users.createAccount(uniq('u'), 'h'))!);
+      const ch = (await s.channels.create(uniq('c'), us[0]!.id))!;
+      const msg = (text: string, cmid: string | null = null, u = us[0]!, cid = ch.cid): AppendInput => ({
+        cid,
+        userId: u.id,
+        user: u.name,
+        text,
+        cmid,
+      });
+      return { us, cid: ch.cid, msg };
+    }
+
+    it('gives each channel seqs 1, 2, 3 ... in array order, interleaved channels independent', async () => {
+      const a = await setup();
+      const b = await setup();
+      const r = await s.messages.appendBatch([a.msg('a1'), b.msg('b1'), a.msg('a2'), a.msg('a3'), b.msg('b2')]);
+      expect(r.map((x) => x.seq)).toEqual([1, 1, 2, 3, 2]);
+      expect(r.every((x) => !x.duplicate && x.ts > 0)).toBe(true);
+      const r2 = await s.messages.appendBatch([b.msg('b3'), a.msg('a4')]);
+      expect(r2.map((x) => x.seq)).toEqual([3, 4]);
+      expect(await s.messages.lastSeq(a.cid)).toBe(4);
+      expect(await s.messages.lastSeq(b.cid)).toBe(3);
+      const h = await s.messages.history(a.cid, { before: null, after: null, limit: 10 });
+      expect(h.messages.map((m) => m.text)).toEqual(['a1', 'a2', 'a3', 'a4']);
+      expect(h.messages[0]).toMatchObject({ cid: a.cid, seq: 1, user: a.us[0]!.name, ts: r[0]!.ts });
+    });
+
+    it('accepts an empty batch', async () => {
+      expect(await s.messages.appendBatch([])).toEqual([]);
+    });
+
+    it('stores a retried cmid once: original seq and ts back, no seq consumed', async () => {
+      const { cid, msg } = await setup();
+      const [first] = await s.messages.appendBatch([msg('hello', 'm1')]);
+      const again = await s.messages.appendBatch([msg('hello', 'm1'), msg('next', 'm2')]);
+      expect(again[0]).toEqual({ seq: first!.seq, ts: first!.ts, duplicate: true });
+      expect(again[1]).toMatchObject({ seq: 2, duplicate: false });
+      const h = await s.messages.history(cid, { before: null, after: null, limit: 10 });
+      expect(h.messages.map((m) => m.seq)).toEqual([1, 2]);
+    });
+
+    it('treats the same cmid twice in one batch as one message', async () => {
+      const { cid, msg } = await setup();
+      const r = await s.messages.appendBatch([msg('x', 'dup'), msg('y'), msg('x', 'dup')]);
+      expect(r.map((x) => [x.seq, x.duplicate])).toEqual([
+        [1, false],
+        [2, false],
+        [1, true],
+      ]);
+      expect(r[2]!.ts).toBe(r[0]!.ts);
+      expect(await s.messages.lastSeq(cid)).toBe(2);
+    });
+
+    it('scopes cmids to (user, channel) and never dedups a null cmid', async () => {
+      const a = await setup(2);
+      const b = await setup();
+      const r = await s.messages.appendBatch([
+        a.msg('1', 'same'),
+        a.msg('2', 'same', a.us[1]),
+        a.msg('3', 'same', a.us[0], b.cid),
+        a.msg('4'),
+        a.msg('4'),
+      ]);
+      expect(r.map((x) => x.duplicate)).toEqual([false, false, false, false, false]);
+      expect(r.map((x) => x.seq)).toEqual([1, 2, 1, 3, 4]);
+    });
+
+    it('pages history by cursor, ascending, with a `more` flag', async () => {
+      const { cid, msg } = await setup();
+      await s.messages.appendBatch(Array.from({ length: 25 }, (_, i) => msg(`m${i + 1}`)));
+      const seqs = (h: { messages: { seq: number }[] }) => h.messages.map((m) => m.seq);
+      const newest = await s.messages.history(cid, { before: null, after: null, limit: 10 });
+      expect(seqs(newest)).toEqual([16, 17, 18, 19, 20, 21, 22, 23, 24, 25]);
+      expect(newest.more).toBe(true);
+      const older = await s.messages.history(cid, { before: 16, after: null, limit: 10 });
+      expect(seqs(older)).toEqual([6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
+      expect(older.more).toBe(true);
+      const oldest = await s.messages.history(cid, { before: 6, after: null, limit: 10 });
+      expect(seqs(oldest)).toEqual([1, 2, 3, 4, 5]);
+      expect(oldest.more).toBe(false);
+      const exact = await s.messages.history(cid, { before: 11, after: null, limit: 10 });
+      expect(seqs(exact)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      expect(exact.more).toBe(false);
+
+      const fwd = await s.messages.history(cid, { before: null, after: 0, limit: 10 });
+      expect(seqs(fwd)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      expect(fwd.more).toBe(true);
+      const tail = await s.messages.history(cid, { before: null, after: 20, limit: 10 });
+      expect(seqs(tail)).toEqual([21, 22, 23, 24, 25]);
+      expect(tail.more).toBe(false);
+      const upToDate = await s.messages.history(cid, { before: null, after: 25, limit: 10 });
+      expect(upToDate).toEqual({ messages: [], more: false });
+      // `after` wins when both are given.
+      const both = await s.messages.history(cid, { before: 3, after: 22, limit: 10 });
+      expect(seqs(both)).toEqual([23, 24, 25]);
+    });
+
+    it('caps a page at 100 messages', async () => {
+      const { cid, msg } = await setup();
+      await s.messages.appendBatch(Array.from({ length: 130 }, (_, i) => msg(`m${i}`)));
+      const h = await s.messages.history(cid, { before: null, after: null, limit: 1000 });
+      expect(h.messages).toHaveLength(100);
+      expect(h.messages[0]!.seq).toBe(31);
+      expect(h.more).toBe(true);
+    });
+
+    it('returns an empty page and lastSeq 0 for a channel without messages', async () => {
+      const { cid } = await setup();
+      expect(await s.messages.history(cid, { before: null, after: null, limit: 50 })).toEqual({
+        messages: [],
+        more: false,
+      });
+      expect(await s.messages.lastSeq(cid)).toBe(0);
+    });
+
+    it('keeps one reaction per (message, user, emoji) and aggregates who reacted, in order', async () => {
+      const { us, cid, msg } = await setup(3);
+      await s.messages.appendBatch([msg('one'), msg('two'), msg('three')]);
+      const [u1, u2, u3] = [us[0]!, us[1]!, us[2]!];
+      expect(await s.messages.addReaction(cid, 2, u2.id, '👍')).toBe(true);
+      expect(await s.messages.addReaction(cid, 2, u2.id, '👍')).toBe(false);
+      expect(await s.messages.addReaction(cid, 2, u1.id, '🎉')).toBe(true);
+      expect(await s.messages.addReaction(cid, 2, u3.id, '👍')).toBe(true);
+      expect(await s.messages.addReaction(cid, 2, u1.id, '👍')).toBe(true);
+      expect(await s.messages.addReaction(cid, 3, u3.id, '❤️')).toBe(true);
+      expect(await s.messages.removeReaction(cid, 3, u3.id, '❤️')).toBe(true);
+      expect(await s.messages.removeReaction(cid, 3, u3.id, '❤️')).toBe(false);
+      const h = await s.messages.history(cid, { before: null, after: null, limit: 10 });
+      expect(h.messages[0]!.reactions ?? []).toEqual([]);
+      expect(h.messages[1]!.reactions).toEqual([
+        { emoji: '👍', users: [u2.name, u3.name, u1.name] },
+        { emoji: '🎉', users: [u1.name] },
+      ]);
+      expect(h.messages[2]!.reactions ?? []).toEqual([]);
+    });
+
+    it('refuses a reaction to a message that does not exist', async () => {
+      const { us, cid } = await setup();
+      expect(await s.messages.addReaction(cid, 99, us[0]!.id, '👍')).toBe(false);
+    });
+
+    it('keeps seqs gapless and cmids unique with several nodes appending to one channel at once', async () => {
+      const { us, cid } = await setup(4);
+      const nodes = await Promise.all([s.peer(), s.peer(), s.peer(), s.messages]);
+      const batches = 12;
+      const perBatch = 40;
+      const results = await Promise.all(
+        nodes.map(async (store, n) => {
+          const u = us[n]!;
+          const out = [];
+          for (let b = 0; b < batches; b++) {
+            // Every batch retries the previous batch's first cmid: stored once, whichever node wins.
+            const items: AppendInput[] = Array.from({ length: perBatch }, (_, i) => ({
+              cid,
+              userId: u.id,
+              user: u.name,
+              text: `${n}:${b}:${i}`,
+              cmid: i === 0 ? `c${b}` : `n${n}b${b}i${i}`,
+            }));
+            if (b > 0) items.push({ cid, userId: u.id, user: u.name, text: 'retry', cmid: `c${b - 1}` });
+            out.push(...(await store.appendBatch(items)));
+          }
+          return out;
+        }),
+      );
+      const fresh = results.flat().filter((r) => !r.duplicate);
+      const total = nodes.length * batches * perBatch;
+      expect(fresh).toHaveLength(total);
+      expect(fresh.map((r) => r.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+      expect(results.flat().filter((r) => r.duplicate)).toHaveLength(nodes.length * (batches - 1));
+      expect(await s.messages.lastSeq(cid)).toBe(total);
+      let after = 0;
+      let seen = 0;
+      for (;;) {
+        const page = await s.messages.history(cid, { before: null, after, limit: 100 });
+        for (const m of page.messages) expect(m.seq).toBe(++after);
+        seen += page.messages.length;
+        if (!page.more) break;
+      }
+      expect(seen).toBe(total);
+    });
+  });
+}

@@ -1,0 +1,26 @@
+import { findPostgres, findRedis, type Service } from './services.js';
+
+/**
+ * Runs once per `vitest run`, before the workers start. Its only job: when discovery ends in a
+ * testcontainers container, start ONE of each per run and hand the URL to every worker through
+ * DATABASE_URL / REDIS_URL (workers inherit this env) instead of a container per worker.
+ * When nothing is available it does not fail here: unit tests need no services, and each
+ * integration test throws the explanatory error from services.ts itself.
+ */
+export default async function setup(): Promise<() => Promise<void>> {
+  const started: Service[] = [];
+  for (const [key, find] of [
+    ['DATABASE_URL', findPostgres],
+    ['REDIS_URL', findRedis],
+  ] as const) {
+    if (process.env[key]) continue;
+    const s = await find().catch(() => null);
+    if (s?.stop) {
+      started.push(s);
+      process.env[key] = s.url;
+    }
+  }
+  return async () => {
+    for (const s of started) await s.stop?.();
+  };
+}
