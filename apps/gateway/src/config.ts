@@ -26,8 +26,10 @@ const schema = z.object({
   PARLEY_REDIS_PREFIX: z.string().default('parley:'),
   /** Node id in logs, presence leases and metrics; random when unset. */
   PARLEY_NODE_ID: z.string().optional(),
-  /** Largest WebSocket message accepted; larger ones close the socket with 1009. */
+  /** Largest WebSocket message accepted; larger ones get error 103 and a 1009 close. */
   PARLEY_MAX_PAYLOAD: int(16 * 1024, 256),
+  /** Frames above this are not even buffered by uWS: the socket is dropped (1006). */
+  PARLEY_HARD_MAX_PAYLOAD: int(2 * 1024 * 1024, 1024),
   /** Per-connection send buffer above which ephemeral events (typing, presence) are shed. */
   PARLEY_SHED_BYTES: int(256 * 1024, 1024),
   /** Per-connection send buffer cap; past it the client is closed with 4101 and resumes later. */
@@ -68,6 +70,7 @@ export interface Config {
   redisPrefix: string;
   nodeId: string;
   maxPayload: number;
+  hardMaxPayload: number;
   shedBytes: number;
   maxBackpressure: number;
   idleTimeoutS: number;
@@ -100,6 +103,9 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   if (e.NODE_ENV === 'production' && e.PARLEY_JWT_SECRET === 'parley-dev-secret-change-me') {
     problems.push('PARLEY_JWT_SECRET: set a real secret in production');
   }
+  if (e.PARLEY_MAX_PAYLOAD > e.PARLEY_HARD_MAX_PAYLOAD) {
+    problems.push('PARLEY_MAX_PAYLOAD must not exceed PARLEY_HARD_MAX_PAYLOAD');
+  }
   if (e.PARLEY_SHED_BYTES >= e.PARLEY_MAX_BACKPRESSURE) {
     problems.push('PARLEY_SHED_BYTES must be below PARLEY_MAX_BACKPRESSURE');
   }
@@ -115,6 +121,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     redisPrefix: e.PARLEY_REDIS_PREFIX,
     nodeId: e.PARLEY_NODE_ID ?? `gw-${Math.random().toString(36).slice(2, 8)}`,
     maxPayload: e.PARLEY_MAX_PAYLOAD,
+    hardMaxPayload: e.PARLEY_HARD_MAX_PAYLOAD,
     shedBytes: e.PARLEY_SHED_BYTES,
     maxBackpressure: e.PARLEY_MAX_BACKPRESSURE,
     idleTimeoutS: e.PARLEY_IDLE_TIMEOUT_S,

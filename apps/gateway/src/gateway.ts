@@ -133,7 +133,9 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
 
   app.ws<Conn>('/ws', {
     compression: uWS.DISABLED,
-    maxPayloadLength: config.maxPayload,
+    // uWS drops frames above the HARD cap at the socket (1006, nothing buffered beyond it); frames
+    // between our limit and the hard cap get a clear error frame and a 1009 close.
+    maxPayloadLength: config.hardMaxPayload,
     // uWS's own cap sits above ours: the hub closes slow consumers with 4101 first.
     maxBackpressure: config.maxBackpressure * 2,
     closeOnBackpressureLimit: 1,
@@ -180,6 +182,12 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
     },
     open: (ws) => chat.onOpen(ws),
     message: (ws, message, isBinary) => {
+      if (message.byteLength > config.maxPayload) {
+        const reason = `message too big: ${message.byteLength} bytes, max ${config.maxPayload}`;
+        outbox.error(ws, { op: Op.None, rid: 0, code: ErrorCode.TooLarge, message: reason });
+        chat.closeFor(ws, 1009, reason);
+        return;
+      }
       if (!isBinary) {
         outbox.error(ws, { op: Op.None, rid: 0, code: ErrorCode.BadFrame, message: 'binary msgpack frames only' });
         return;

@@ -66,10 +66,12 @@ describe.each(BACKENDS)('story 5, bad input never hurts, on %s', (backend) => {
     g.ws.send(encodeRequest({ op: Op.List, rid: 8 }));
     await expect.poll(() => g.frames.some((f) => f.kind === 1 && f.rid === 8)).toBe(true);
 
-    // 3. 1 MiB frame: closed with 1009 (message too big), nothing else affected
+    // 3. 1 MiB frame: error frame 103 (too large) and a 1009 close
     const big = await raw(gw, 'guest=troll3');
     big.ws.send(Buffer.alloc(1024 * 1024, 0x41));
-    expect((await big.closed).code).toBe(1009);
+    const bigClose = await big.closed;
+    expect(bigClose).toMatchObject({ code: 1009, reason: expect.stringContaining('message too big') });
+    expect(big.frames.filter((f) => f.kind === 3).map((f) => f.code)).toEqual([ErrorCode.TooLarge]);
 
     // 4. flood: 1,000 messages in one second → rate-limited error frames, then closed with 4008
     const f = await raw(gw, 'guest=troll4');
@@ -100,17 +102,29 @@ describe.each(BACKENDS)('story 5, bad input never hurts, on %s', (backend) => {
   });
 
   it('unknown subprotocol version and bad tokens are refused at upgrade with clear HTTP errors', async () => {
-    const res = await fetch(`${gw.url}/ws?guest=x1`, {
-      headers: {
-        connection: 'Upgrade',
-        upgrade: 'websocket',
-        'sec-websocket-version': '13',
-        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
-        'sec-websocket-protocol': 'parley.v9',
-      },
+    const refused = await raw(gw, 'guest=x1', 'parley.v9').catch((e: Error) => e);
+    expect(String(refused)).toMatch(/426/);
+    const { request } = await import('node:http');
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = request(`${gw.url}/ws?guest=x1`, {
+        headers: {
+          connection: 'Upgrade',
+          upgrade: 'websocket',
+          'sec-websocket-version': '13',
+          'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+          'sec-websocket-protocol': 'parley.v9',
+        },
+      });
+      req.on('response', (res) => {
+        let text = '';
+        res.on('data', (d) => (text += d));
+        res.on('end', () => resolve(`${res.statusCode} ${text}`));
+      });
+      req.on('error', reject);
+      req.end();
     });
-    expect(res.status).toBe(426);
-    expect(await res.text()).toContain('unsupported protocol version parley.v9');
+    expect(body).toContain('426');
+    expect(body).toContain('unsupported protocol version parley.v9; this server speaks parley.v1');
     await expect(raw(gw, 'token=not-a-jwt')).rejects.toThrow(/401/);
     await expect(raw(gw, 'guest=boss')).rejects.toThrow(/409/); // a registered name
   });

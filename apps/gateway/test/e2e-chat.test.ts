@@ -24,7 +24,7 @@ describe.each(BACKENDS)('chat end to end on %s', (backend) => {
     expect(list.find((c) => c.name === 'general')?.members).toBe(2);
     const members = await alice.members('general');
     expect(members.map((m) => m.user).sort()).toEqual(['alice', 'bob']);
-    expect(members.find((m) => m.user === 'alice')?.role).toBe(3); // owner
+    expect(members.find((m) => m.user === 'alice')?.role).toBe('owner');
     await bob.leave('general');
     expect((await alice.members('general')).map((m) => m.user)).toEqual(['alice']);
     await expect(bob.send('general', 'hi')).rejects.toBeTruthy();

@@ -11,9 +11,11 @@ import {
   encodeRequest,
 } from '@parley/protocol';
 import { DEFAULT_RECONNECT } from './backoff.js';
-import { ChannelSequencer, type HistoryChunk } from './channel.js';
+import { readAfter } from './catchup.js';
+import { ChannelSequencer } from './channel.js';
 import { Connection } from './connection.js';
 import { Emitter } from './emitter.js';
+import { toAppEvent } from './events.js';
 import { ParleyError, closedError, unavailable } from './errors.js';
 import { Outbox, type OutgoingMessage } from './outbox.js';
 import { PendingRequests, RidSource, toError } from './requests.js';
@@ -30,7 +32,7 @@ import type {
   SendOptions,
   SendResult,
 } from './types.js';
-import { actionName, randomId, roleName, socketUrl, toMessage } from './wire.js';
+import { randomId, roleName, socketUrl, toMessage } from './wire.js';
 
 type ReplyTo<O extends ReplyOp> = Extract<Reply, { op: O }>;
 type EventFrame = Extract<ServerFrame, { kind: typeof Kind.Event }>;
@@ -275,7 +277,12 @@ export class ParleyClient {
   private sequencer(name: string, cid: number, last: number): ChannelSequencer {
     return new ChannelSequencer(name, cid, last, {
       deliver: (m) => this.events.emit('message', toMessage(name, m)),
-      fetchAfter: (c, after) => this.fetchAfter(c, after),
+      fetchAfter: (cid, after) =>
+        readAfter(
+          (before, a) =>
+            this.call(Op.History, (rid) => ({ op: Op.History, rid, cid, before, after: a, limit: Limits.historyPage })),
+          after,
+        ),
       error: (err) => this.events.emit('error', err instanceof Error ? err : new Error(String(err))),
       reorderWindowMs: this.reorderWindowMs,
     });
@@ -299,30 +306,6 @@ export class ParleyClient {
       this.drop(ch, e);
       this.events.emit('error', e);
     }
-  }
-
-  /** History page after `after`, oldest first, for the sequencer's catch-up. */
-  private async fetchAfter(cid: number, after: number): Promise<HistoryChunk> {
-    const page = (before: number | null, a: number | null) =>
-      this.call(Op.History, (rid) => ({ op: Op.History, rid, cid, before, after: a, limit: Limits.historyPage }));
-    if (after > 0) {
-      const r = await page(null, after);
-      return { messages: r.messages, more: r.more };
-    }
-    // `after` must be ≥ 1 on the wire, so "everything from the start" is read backwards from
-    // the newest page until seq 1 (or an empty page) is reached.
-    const all: ChatMessage[] = [];
-    let before: number | null = null;
-    for (;;) {
-      const r = await page(before, null);
-      if (r.messages.length === 0) break;
-      all.push(...r.messages);
-      const lowest = Math.min(...r.messages.map((m) => m.seq));
-      if (lowest <= 1) return { messages: all, more: before === null && (r.more || r.messages.length === Limits.historyPage) };
-      if (before !== null && lowest >= before) break;
-      before = lowest;
-    }
-    return { messages: all, more: false };
   }
 
   private drop(ch: ChannelSequencer, err: Error): void {
@@ -385,49 +368,24 @@ export class ParleyClient {
   }
 
   private onEvent(f: EventFrame): void {
-    switch (f.op) {
-      case Op.Message: {
-        const ch = this.channelOf(f.cid);
-        if (ch) ch.ingest(f);
-        else if (this.joinsInFlight > 0) this.keepEarly(f);
-        return;
-      }
-      case Op.PresenceState: {
-        const channel = this.names.get(f.cid);
-        if (channel) this.events.emit('presence', { channel, type: 'state', members: f.members });
-        return;
-      }
-      case Op.PresenceDiff: {
-        const channel = this.names.get(f.cid);
-        if (channel) this.events.emit('presence', { channel, type: 'diff', joins: f.joins, leaves: f.leaves });
-        return;
-      }
-      case Op.Typing: {
-        const channel = this.names.get(f.cid);
-        if (channel) this.events.emit('typing', { channel, users: f.users });
-        return;
-      }
-      case Op.Reaction: {
-        const channel = this.names.get(f.cid);
-        if (channel) this.events.emit('reaction', { channel, seq: f.seq, emoji: f.emoji, user: f.user, on: f.on });
-        return;
-      }
-      case Op.Moderation: {
-        const channel = this.names.get(f.cid);
-        const action = actionName(f.action);
-        if (!channel || !action) return;
-        if ((action === 'kick' || action === 'ban') && f.target === this.hello?.user) {
-          const ch = this.channelOf(f.cid);
-          const code = action === 'ban' ? ErrorCode.Banned : ErrorCode.NotMember;
-          if (ch) this.drop(ch, new ParleyError(code, `${action === 'ban' ? 'banned from' : 'kicked from'} #${channel}`));
-        }
-        const { target, actor, until, reason } = f;
-        this.events.emit('moderation', { channel, action, target, actor, until, reason });
-        return;
-      }
-      default:
-        return;
+    if (f.op === Op.Message) {
+      const ch = this.channelOf(f.cid);
+      if (ch) ch.ingest(f);
+      else if (this.joinsInFlight > 0) this.keepEarly(f);
+      return;
     }
+    const channel = 'cid' in f ? this.names.get(f.cid) : undefined;
+    const e = channel === undefined ? undefined : toAppEvent(f, channel);
+    if (!e) return;
+    if (e.name === 'moderation') {
+      const { action, target } = e.value;
+      const ch = f.op === Op.Moderation ? this.channelOf(f.cid) : undefined;
+      if (ch && (action === 'kick' || action === 'ban') && target === this.hello?.user) {
+        const code = action === 'ban' ? ErrorCode.Banned : ErrorCode.NotMember;
+        this.drop(ch, new ParleyError(code, `${action === 'ban' ? 'banned from' : 'kicked from'} #${ch.name}`));
+      }
+    }
+    this.events.emit(e.name, e.value as never);
   }
 
   private channelOf(cid: number): ChannelSequencer | undefined {

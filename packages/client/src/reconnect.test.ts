@@ -77,12 +77,16 @@ describe('reconnect', () => {
     server.withholdAcks = true; // stored, but the ack is "lost" with the connection
     const first = c.send('general', 'one');
     await until(() => server.channels.get('general')?.messages.length === 1);
+    let second: Promise<unknown> | undefined;
+    c.once('disconnected', () => {
+      expect(c.connected).toBe(false);
+      second = c.send('general', 'two'); // issued while disconnected
+      server.withholdAcks = false;
+    });
     server.only().ws.terminate();
-    await until(() => !c.connected);
-    const second = c.send('general', 'two'); // issued while disconnected
-    server.withholdAcks = false;
+    await until(() => second !== undefined);
 
-    const [a, b] = await Promise.all([first, second]);
+    const [a, b] = (await Promise.all([first, second])) as [{ seq: number }, { seq: number }];
     expect(a.seq).toBe(1);
     expect(b.seq).toBe(2);
     const stored = server.channels.get('general')?.messages ?? [];

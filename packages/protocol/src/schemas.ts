@@ -15,7 +15,8 @@ const channelName = z
   .regex(/^[a-z0-9][a-z0-9_-]*$/, 'channel names are lowercase letters, digits, - and _');
 const text = z.string().min(1).max(Limits.text);
 const emoji = z.string().min(1).max(Limits.emoji);
-const nullableSeq = z.union([seq, z.null()]);
+// History cursors: 0 is a valid "after" (from the beginning).
+const nullableSeq = z.union([z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), z.null()]);
 
 const t = (type: number) => z.literal(type);
 import { T } from './frames.js';

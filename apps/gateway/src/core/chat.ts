@@ -199,6 +199,9 @@ export class Chat {
         this.member(c, r.cid);
         await this.notMuted(c, r.cid);
         const on = r.op === Op.React;
+        if (r.seq > (await this.d.messages.lastSeq(r.cid))) {
+          throw new RequestError(ErrorCode.NotFound, `no message ${r.seq} in this channel`);
+        }
         const changed = on
           ? await this.d.messages.addReaction(r.cid, r.seq, c.userId, r.emoji)
           : await this.d.messages.removeReaction(r.cid, r.seq, c.userId, r.emoji);

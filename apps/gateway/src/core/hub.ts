@@ -16,12 +16,19 @@ import type { Conn } from './conn.js';
  * - After each flush, sockets whose buffer exceeds `maxBackpressure` are closed with 4101
  *   (SlowConsumer); the SDK reconnects and resumes from its last seq, so nothing is lost.
  */
-const EPHEMERAL = 1;
 const DURABLE = 0;
+const EPHEMERAL = 1;
+const DIRECT = 2;
 
 interface Pending {
   durable: Uint8Array[];
   ephemeral: Uint8Array[];
+  /**
+   * Durable frames sent socket by socket at flush time instead of through a uWS topic. uWS drains
+   * topic publishes at the end of the loop iteration, so a socket removed in between (the target
+   * of a kick) would miss them; moderation events must reach their target.
+   */
+  direct: Uint8Array[];
   /** Latest typing frame only: typing is coalesced to one per channel per tick. */
   typing: Uint8Array | null;
 }
@@ -44,7 +51,8 @@ export class Hub {
   /** Called for every broker message on a channel topic: bytes = [flag byte][frame or batch]. */
   deliverRemote(cid: number, bytes: Uint8Array): void {
     const payload = bytes.subarray(1);
-    if (bytes[0] === EPHEMERAL) this.sendEphemeral(cid, payload);
+    if (bytes[0] === EPHEMERAL) this.sendEach(cid, payload, true);
+    else if (bytes[0] === DIRECT) this.sendEach(cid, payload, false);
     else this.app.publish(channelTopic(cid), payload, true);
     this.checkBackpressure(cid);
   }
@@ -79,6 +87,9 @@ export class Hub {
   publishEphemeral(cid: number, frame: Uint8Array): void {
     this.slot(cid).ephemeral.push(frame);
   }
+  publishDirect(cid: number, frame: Uint8Array): void {
+    this.slot(cid).direct.push(frame);
+  }
   publishTyping(cid: number, frame: Uint8Array): void {
     this.slot(cid).typing = frame;
   }
@@ -95,10 +106,15 @@ export class Hub {
         this.metrics.framesOut.inc({ kind: 'durable' }, p.durable.length * this.localMembers(cid).size);
         this.forward(cid, DURABLE, batch);
       }
+      if (p.direct.length) {
+        const batch = encodeBatch(p.direct);
+        this.sendEach(cid, batch, false);
+        this.forward(cid, DIRECT, batch);
+      }
       if (p.typing) p.ephemeral.push(p.typing);
       if (p.ephemeral.length) {
         const batch = encodeBatch(p.ephemeral);
-        this.sendEphemeral(cid, batch);
+        this.sendEach(cid, batch, true);
         this.forward(cid, EPHEMERAL, batch);
       }
       this.checkBackpressure(cid);
@@ -107,7 +123,7 @@ export class Hub {
 
   private slot(cid: number): Pending {
     let p = this.pending.get(cid);
-    if (!p) this.pending.set(cid, (p = { durable: [], ephemeral: [], typing: null }));
+    if (!p) this.pending.set(cid, (p = { durable: [], ephemeral: [], direct: [], typing: null }));
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.flush());
@@ -122,9 +138,9 @@ export class Hub {
     this.broker.publish(channelTopic(cid), bytes).catch(this.onBrokerError);
   }
 
-  private sendEphemeral(cid: number, batch: Uint8Array): void {
+  private sendEach(cid: number, batch: Uint8Array, shed: boolean): void {
     for (const ws of this.localMembers(cid)) {
-      if (ws.getBufferedAmount() > this.opts.shedBytes) {
+      if (shed && ws.getBufferedAmount() > this.opts.shedBytes) {
         this.metrics.shed.inc();
         continue;
       }

@@ -90,7 +90,7 @@ export class Moderation {
   }
 
   private event(cid: number, action: keyof typeof ACTION, target: string, actor: string, until: number | null, reason: string | null) {
-    this.chat.hub.publish(cid, encodeEvent({ op: Op.Moderation, cid, action: ACTION[action], target, actor, until, reason }));
+    this.chat.hub.publishDirect(cid, encodeEvent({ op: Op.Moderation, cid, action: ACTION[action], target, actor, until, reason }));
   }
 }
 
