@@ -21,7 +21,7 @@ describe('zod validation errors name the field', () => {
     ['empty client message id', [T.req(Op.Message), 1, 3, 'hi', ''], 'field 4 (cmid)', ''],
     ['bad channel name', [T.req(Op.Join), 1, 'Bad Name'], 'field 2 (name)', 'lowercase letters'],
     ['page too large', [T.req(Op.History), 1, 3, null, null, 101], 'field 5 (limit)', '<=100'],
-    ['seq 0 as a cursor', [T.req(Op.History), 1, 3, 0, null, 10], 'field 3 (before)', ''],
+    ['negative cursor', [T.req(Op.History), 1, 3, -1, null, 10], 'field 3 (before)', ''],
     ['emoji too long', [T.req(Op.React), 1, 3, 5, 'x'.repeat(Limits.emoji + 1)], 'field 4 (emoji)', '<=32'],
     ['cid as a string', [T.req(Op.Leave), 2, '3'], 'field 2 (cid)', 'expected number'],
     ['cid 0', [T.req(Op.Typing), 2, 0], 'field 2 (cid)', '>=1'],
