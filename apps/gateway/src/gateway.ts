@@ -136,9 +136,11 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
     // uWS drops frames above the HARD cap at the socket (1006, nothing buffered beyond it); frames
     // between our limit and the hard cap get a clear error frame and a 1009 close.
     maxPayloadLength: config.hardMaxPayload,
-    // uWS's own cap sits above ours: the hub closes slow consumers with 4101 first.
+    // uWS's own cap sits above ours. Past it uWS drops sends instead of buffering more; the hub
+    // then closes that socket with 4101 right after the flush, so every dropped frame is followed
+    // by a close and the SDK's resume from its last seq fetches it again: bounded and lossless.
     maxBackpressure: config.maxBackpressure * 2,
-    closeOnBackpressureLimit: 1,
+    closeOnBackpressureLimit: 0,
     idleTimeout: config.idleTimeoutS,
     sendPingsAutomatically: true,
     upgrade: (res, req, context) => {
@@ -226,12 +228,17 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
   guestTimer.unref();
   logger.info({ port, native, node: config.nodeId }, 'gateway listening');
 
+  let listening = true;
+  const stopListening = () => {
+    if (listening) uWS.us_listen_socket_close(listenSocket);
+    listening = false;
+  };
   const stop = async () => {
     if (closed) return;
     closed = true;
     clearInterval(beatTimer);
     clearInterval(guestTimer);
-    uWS.us_listen_socket_close(listenSocket);
+    stopListening();
     for (const ws of chat.allSockets()) ws.end(CloseCode.GoingAway, 'server stopping');
     await chat.committer.flush();
     await ports.close();
@@ -245,7 +252,7 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
     close: stop,
     async drain() {
       draining = true;
-      uWS.us_listen_socket_close(listenSocket);
+      stopListening();
       const sockets = chat.allSockets();
       for (const ws of sockets) {
         outbox.event(ws, { op: Op.Reconnect, delayMs: Math.floor(Math.random() * config.drainSpreadMs) });

@@ -2,6 +2,7 @@ import { ParleyClient, type ParleyClientOptions } from '@parley/client';
 import { MemoryBus } from '../src/adapters/memory/memory-broker.js';
 import { MemoryPresenceStore } from '../src/adapters/memory/memory-presence-store.js';
 import { type SqlDb, openPglite, openPostgres } from '../src/adapters/sql/db.js';
+import { SqlChannelStore } from '../src/adapters/sql/sql-channel-store.js';
 import { SqlModerationStore } from '../src/adapters/sql/sql-moderation-store.js';
 import { buildPorts } from '../src/compose.js';
 import { type Config, parseConfig } from '../src/config.js';
@@ -74,19 +75,33 @@ export class World {
     return c;
   }
 
+  /** Signs up over a fresh HTTP connection (no keep-alive socket left holding the node's port). */
   async signup(gw: Gateway, username: string, password = 'correct horse battery'): Promise<string> {
-    const res = await fetch(`${gw.url}/auth/signup`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username, password }),
+    const { request } = await import('node:http');
+    const body = JSON.stringify({ username, password });
+    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = request(`${gw.url}/auth/signup`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json' } });
+      req.on('response', (res) => {
+        let text = '';
+        res.on('data', (d) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      });
+      req.on('error', reject);
+      req.end(body);
     });
-    if (res.status !== 201) throw new Error(`signup ${username}: ${res.status} ${await res.text()}`);
-    return ((await res.json()) as { accessToken: string }).accessToken;
+    if (status !== 201) throw new Error(`signup ${username}: ${status} ${text}`);
+    return (JSON.parse(text) as { accessToken: string }).accessToken;
   }
 
   /** A registered user's connected client. */
   async user(gw: Gateway, name: string): Promise<ParleyClient> {
     return this.client(gw, { token: await this.signup(gw, name) });
+  }
+
+  async channelId(name: string): Promise<number> {
+    const ch = await new SqlChannelStore(this.db).byName(name);
+    if (!ch) throw new Error(`no channel ${name}`);
+    return ch.cid;
   }
 
   /** The moderation audit log as an operator would read it. */

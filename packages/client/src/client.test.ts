@@ -1,4 +1,4 @@
-import { CloseCode, ErrorCode, Op, encodeEvent, encodeReply } from '@parley/protocol';
+import { CloseCode, ErrorCode, encodeEvent, encodeReply, Op } from '@parley/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeServer, messageEvent, sleep, until } from '../test/fake-server.js';
 import { type Message, ParleyClient, ParleyError, type PresenceEvent } from './index.js';
@@ -56,11 +56,20 @@ describe('connect', () => {
     expect(err).toMatchObject({ code: CloseCode.Unauthorized, message: 'invalid token' });
   });
 
+  it('maps an HTTP 401 at upgrade to Unauthorized (4001), not a retryable 1006', async () => {
+    const err = await client({ token: 'expired' })
+      .connect()
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: CloseCode.Unauthorized, message: 'HTTP 401 at upgrade' });
+  });
+
   it('rejects when nothing listens', async () => {
     const url = server.url;
     await server.stop();
     server = await FakeServer.start(); // keep afterEach happy
-    const err = await client({ url }).connect().catch((e: unknown) => e);
+    const err = await client({ url })
+      .connect()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ParleyError);
   });
 });

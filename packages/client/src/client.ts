@@ -1,6 +1,7 @@
 import {
   type ChatMessage,
   ErrorCode,
+  encodeRequest,
   Kind,
   Limits,
   Op,
@@ -8,15 +9,14 @@ import {
   type ReplyOp,
   type Request,
   type ServerFrame,
-  encodeRequest,
 } from '@parley/protocol';
 import { DEFAULT_RECONNECT } from './backoff.js';
 import { readAfter } from './catchup.js';
 import { ChannelSequencer } from './channel.js';
 import { Connection } from './connection.js';
 import { Emitter } from './emitter.js';
+import { closedError, ParleyError, unavailable } from './errors.js';
 import { toAppEvent } from './events.js';
-import { ParleyError, closedError, unavailable } from './errors.js';
 import { Outbox, type OutgoingMessage } from './outbox.js';
 import { PendingRequests, RidSource, toError } from './requests.js';
 import type {
@@ -39,6 +39,8 @@ type EventFrame = Extract<ServerFrame, { kind: typeof Kind.Event }>;
 
 /** Messages for a channel whose join reply is still on its way are kept at most this many. */
 const EARLY_CAP = 1000;
+/** A rejoin that failed while the socket stayed up (timeout, 503) is retried after this long. */
+const REJOIN_RETRY_MS = 1000;
 
 export class ParleyClient {
   private readonly events = new Emitter<ParleyEvents>();
@@ -56,18 +58,21 @@ export class ParleyClient {
   private hello: Hello | undefined;
   private readonly reorderWindowMs: number;
   private readonly typingIntervalMs: number;
-  private readonly retryMs: number;
 
   constructor(opts: ParleyClientOptions) {
     const timeoutMs = opts.requestTimeoutMs ?? 10_000;
     this.reorderWindowMs = opts.reorderWindowMs ?? 150;
     this.typingIntervalMs = opts.typingIntervalMs ?? 2_000;
     const reconnect = opts.reconnect === undefined ? DEFAULT_RECONNECT : opts.reconnect;
-    this.retryMs = reconnect ? reconnect.minMs : 1_000;
     this.requests = new PendingRequests(timeoutMs);
     this.outbox = new Outbox(timeoutMs);
     this.conn = new Connection(
-      { url: () => socketUrl(opts.url, opts.token, opts.guestName), reconnect, helloTimeoutMs: timeoutMs },
+      {
+        // A guest whose name the server generated comes back under that name, not a new one.
+        url: () => socketUrl(opts.url, opts.token, opts.guestName ?? (this.hello?.guest ? this.hello.user : undefined)),
+        reconnect,
+        helloTimeoutMs: timeoutMs,
+      },
       {
         hello: (h, first) => this.onHello(h, first),
         frame: (f) => this.onFrame(f),
@@ -279,8 +284,7 @@ export class ParleyClient {
       deliver: (m) => this.events.emit('message', toMessage(name, m)),
       fetchAfter: (cid, after) =>
         readAfter(
-          (before, a) =>
-            this.call(Op.History, (rid) => ({ op: Op.History, rid, cid, before, after: a, limit: Limits.historyPage })),
+          (before, a) => this.call(Op.History, (rid) => ({ op: Op.History, rid, cid, before, after: a, limit: Limits.historyPage })),
           after,
         ),
       error: (err) => this.events.emit('error', err instanceof Error ? err : new Error(String(err))),
@@ -298,7 +302,7 @@ export class ParleyClient {
         // Lost connection: the next Hello rejoins. Still connected (timeout, 503): try again shortly.
         setTimeout(() => {
           if (this.conn.isOpen && !ch.ready && this.joined.get(ch.name) === ch) void this.rejoin(ch);
-        }, this.retryMs);
+        }, err.retryAfterMs ?? REJOIN_RETRY_MS);
         return;
       }
       // Refused (banned meanwhile, channel deleted): we are not in it any more.
@@ -338,8 +342,11 @@ export class ParleyClient {
 
   private onDown(info: DisconnectInfo): void {
     if (info.willReconnect) {
-      this.requests.failAll(unavailable('disconnected'));
+      const err = unavailable('disconnected');
+      this.requests.failAll(err);
       this.outbox.requeue();
+      // Only joined channels are rejoined, so only their sends can be retried.
+      this.outbox.rejectWhere((m) => !this.joined.has(m.channel), err);
       for (const ch of this.joined.values()) ch.suspend();
     } else {
       this.teardown(closedError(info.code, info.reason));

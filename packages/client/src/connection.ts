@@ -1,5 +1,5 @@
-import { Kind, Op, type ServerFrame, SUBPROTOCOL, decodeServer } from '@parley/protocol';
-import { DEFAULT_RECONNECT, backoffDelay, shouldReconnect } from './backoff.js';
+import { CloseCode, decodeServer, Kind, Op, type ServerFrame, SUBPROTOCOL } from '@parley/protocol';
+import { backoffDelay, shouldReconnect } from './backoff.js';
 import { ParleyError } from './errors.js';
 import type { DisconnectInfo, Hello, ReconnectOptions } from './types.js';
 
@@ -31,6 +31,19 @@ async function socketCtor(): Promise<SocketCtor> {
     return ctor as SocketCtor;
   });
   return nodeSocket;
+}
+
+/** Map an HTTP refusal of the upgrade to the close code that means the same thing. */
+function upgradeRefusal(message: unknown): { code: number; reason: string } | undefined {
+  const m = /Unexpected server response: (\d+)/.exec(typeof message === 'string' ? message : '');
+  if (!m) return undefined;
+  const status = Number(m[1]);
+  const reason = `HTTP ${status} at upgrade`;
+  if (status === 401) return { code: CloseCode.Unauthorized, reason };
+  if (status === 426) return { code: CloseCode.UnsupportedVersion, reason };
+  // Other client errors will not go away by retrying; 408, 429 and 5xx (draining) will.
+  if (status >= 400 && status < 500 && status !== 408 && status !== 429) return { code: 4000, reason };
+  return { code: 1006, reason };
 }
 
 export interface ConnectionHooks {
@@ -144,9 +157,13 @@ export class Connection {
     s.onmessage = (ev) => {
       if (epoch === this.epoch) this.data(ev.data);
     };
-    s.onclose = (ev) => this.closed(epoch, ev.code, ev.reason);
-    // Errors are always followed by a close event, which carries the useful information.
-    s.onerror = noop;
+    // A refused upgrade (bad token, wrong version, draining) closes with a bare 1006. `ws` at
+    // least names the HTTP status in its error; browsers do not expose it at all.
+    let refused: { code: number; reason: string } | undefined;
+    s.onerror = (ev) => {
+      refused = upgradeRefusal((ev as { message?: unknown }).message);
+    };
+    s.onclose = (ev) => this.closed(epoch, refused?.code ?? ev.code, refused?.reason ?? ev.reason);
   }
 
   private data(data: unknown): void {

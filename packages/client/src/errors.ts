@@ -27,7 +27,5 @@ export const unavailable = (message: string): ParleyError => new ParleyError(Err
 /** What pending work fails with when the connection ends for good. */
 export function closedError(code: number, reason: string): ParleyError {
   const text = `connection closed (${code}${reason ? ` ${reason}` : ''})`;
-  return code === CloseCode.Unauthorized
-    ? new ParleyError(ErrorCode.Unauthorized, text)
-    : new ParleyError(ErrorCode.Unavailable, text);
+  return code === CloseCode.Unauthorized ? new ParleyError(ErrorCode.Unauthorized, text) : new ParleyError(ErrorCode.Unavailable, text);
 }

@@ -1,4 +1,4 @@
-import { Kind, Op, type ServerFrame } from '@parley/protocol';
+import { type Kind, Op, type ServerFrame } from '@parley/protocol';
 import type { ParleyEvents } from './types.js';
 import { actionName } from './wire.js';
 

@@ -55,9 +55,7 @@ describe('reconnect', () => {
     expect(seqs(messages, 'random')).toEqual([1]);
     const joins = server.requestsOf(Op.Join).map((r) => (r.op === Op.Join ? r.name : ''));
     expect(joins.sort()).toEqual(['general', 'general', 'random', 'random']);
-    expect(server.requestsOf(Op.History).map((r) => (r.op === Op.History ? r.after : -1))).toEqual(
-      expect.arrayContaining([3, 103, 203]),
-    );
+    expect(server.requestsOf(Op.History).map((r) => (r.op === Op.History ? r.after : -1))).toEqual(expect.arrayContaining([3, 103, 203]));
   });
 
   it('catches up from an empty cursor (lastSeq 0) by reading history backwards', async () => {
@@ -146,6 +144,16 @@ describe('reconnect', () => {
     expect(server.connections).toBe(2);
   });
 
+  it('stops when the token is refused at upgrade on reconnect (HTTP 401)', async () => {
+    let token = 'user:alice';
+    const { c, downs } = client({ token: () => token, guestName: undefined });
+    await c.connect();
+    token = 'expired';
+    server.only().ws.close(CloseCode.GoingAway);
+    await until(() => downs.length === 2);
+    expect(downs[1]).toMatchObject({ code: CloseCode.Unauthorized, willReconnect: false });
+  });
+
   it('drains on a Reconnect event: closes and comes back after the given delay', async () => {
     const { c, downs, connects } = client({ reconnect: { minMs: 5_000, maxMs: 10_000 } });
     await c.connect();
@@ -158,6 +166,15 @@ describe('reconnect', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(110);
     await until(() => server.requestsOf(Op.Join).length === 2);
     expect(server.connections).toBe(2);
+  });
+
+  it('a guest with a generated name keeps it across reconnects', async () => {
+    const { c, connects } = client({ guestName: undefined });
+    const hello = await c.connect();
+    expect(hello.user).toMatch(/^guest-/);
+    server.only().ws.close(CloseCode.GoingAway);
+    await until(() => connects() === 2);
+    expect(c.user?.user).toBe(hello.user);
   });
 
   it('does not rejoin a channel it was kicked from', async () => {

@@ -1,18 +1,18 @@
 import type { AddressInfo } from 'node:net';
 import {
   type ChatMessage,
-  type Event,
-  type PresenceEntry,
-  type Reply,
-  type Request,
-  ErrorCode,
-  Op,
-  SUBPROTOCOL,
   decodeRequest,
+  ErrorCode,
+  type Event,
   encodeBatch,
   encodeError,
   encodeEvent,
   encodeReply,
+  Op,
+  type PresenceEntry,
+  type Reply,
+  type Request,
+  SUBPROTOCOL,
 } from '@parley/protocol';
 import { type WebSocket, WebSocketServer } from 'ws';
 
@@ -64,6 +64,9 @@ export class FakeServer {
     const wss = new WebSocketServer({
       port: 0,
       handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+      // Like the gateway, refuse an expired token at the HTTP upgrade rather than with a close code.
+      verifyClient: (info: { req: { url?: string } }, done: (ok: boolean, status?: number) => void) =>
+        done(!info.req.url?.includes('token=expired'), 401),
     });
     await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
     const { port } = wss.address() as AddressInfo;
@@ -159,12 +162,14 @@ export class FakeServer {
     this.handle(conn, req);
   }
 
-  reply(conn: FakeConn, r: Reply): void {
+  reply(conn: FakeConn, r: Reply): true {
     conn.ws.send(encodeReply(r));
+    return true;
   }
 
-  error(conn: FakeConn, req: Request, code: number, message: string, retryAfterMs?: number): void {
+  error(conn: FakeConn, req: Request, code: number, message: string, retryAfterMs?: number): true {
     conn.ws.send(encodeError({ op: req.op, rid: req.rid, code, message, ...(retryAfterMs ? { retryAfterMs } : {}) }));
+    return true;
   }
 
   private byCid(cid: number): FakeChannel | undefined {
@@ -176,7 +181,7 @@ export class FakeServer {
     return [...this.conns].filter((c) => c.joined.has(cid)).map((c) => ({ user: c.user, guest: c.guest }));
   }
 
-  private handle(conn: FakeConn, req: Request): void {
+  private handle(conn: FakeConn, req: Request): boolean {
     switch (req.op) {
       case Op.Create: {
         if (this.channels.has(req.name)) return this.error(conn, req, ErrorCode.Conflict, 'channel exists');
@@ -213,8 +218,7 @@ export class FakeServer {
           m = this.post(ch.name, conn.user, req.text);
           if (req.cmid) ch.cmids.set(req.cmid, m);
         }
-        if (!this.withholdAcks) this.reply(conn, { op: Op.Message, rid: req.rid, seq: m.seq, ts: m.ts });
-        return;
+        return this.withholdAcks || this.reply(conn, { op: Op.Message, rid: req.rid, seq: m.seq, ts: m.ts });
       }
       case Op.History: {
         const ch = this.byCid(req.cid);
@@ -227,7 +231,7 @@ export class FakeServer {
         return this.reply(conn, { op: Op.History, rid: req.rid, cid: ch.cid, messages: page, more: list.length > page.length });
       }
       case Op.Typing:
-        return;
+        return true;
       case Op.React:
       case Op.Unreact:
         return this.reply(conn, { op: req.op, rid: req.rid } as Reply);
@@ -242,7 +246,7 @@ export function messageEvent(m: ChatMessage): Uint8Array {
 }
 
 /** Poll until `check` stops throwing (or returns true), like a tiny vi.waitFor with better messages. */
-export async function until(check: () => boolean | void, timeoutMs = 3000): Promise<void> {
+export async function until(check: () => boolean | undefined, timeoutMs = 3000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

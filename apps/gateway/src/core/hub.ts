@@ -150,7 +150,9 @@ export class Hub {
 
   private checkBackpressure(cid: number): void {
     for (const ws of this.localMembers(cid)) {
-      if (ws.getBufferedAmount() > this.opts.maxBackpressure) {
+      const c = ws.getUserData();
+      if (c.open && ws.getBufferedAmount() > this.opts.maxBackpressure) {
+        c.open = false; // end() once; nothing more is queued behind the close frame
         this.metrics.closes.inc({ code: CloseCode.SlowConsumer });
         ws.end(CloseCode.SlowConsumer, 'slow consumer: reconnect and resume');
       }

@@ -1,0 +1,78 @@
+import { CloseCode, Op, SUBPROTOCOL, decodeServer, encodeRequest } from '@parley/protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import type { Gateway } from '../src/gateway.js';
+import { World, next } from './harness.js';
+import { TcpProxy } from './tcp-proxy.js';
+
+const FAST = { PARLEY_RATE_PER_S: '100000', PARLEY_RATE_BURST: '100000' };
+
+describe('resilience on one node', () => {
+  let world: World;
+  beforeAll(async () => {
+    world = await World.create('pglite');
+  });
+  afterAll(() => world.close());
+
+  it('drain + restart on the same address: clients reconnect, resume with no gap or duplicate, queued sends land once', async () => {
+    let gw: Gateway = await world.start(FAST);
+    const lb = new TcpProxy();
+    const url = await lb.listen();
+    lb.target = gw.port;
+    const viaLb = { url, reconnect: { minMs: 20, maxMs: 200 } };
+    const a = await world.client(gw, { ...viaLb, token: await world.signup(gw, 'sender') });
+    const b = await world.client(gw, { ...viaLb, token: await world.signup(gw, 'receiver') });
+    await a.create('resume');
+    await a.join('resume');
+    await b.join('resume');
+    const got: string[] = [];
+    b.on('message', (m) => got.push(m.text));
+    for (let i = 0; i < 10; i++) await a.send('resume', `m${i}`);
+    const reconnectHint = next(b, 'disconnected');
+    await gw.drain(); // tells every client to reconnect elsewhere, flushes, closes
+    await reconnectHint;
+    // While the node is down, the sender keeps sending: the SDK queues them.
+    const pending = Array.from({ length: 10 }, (_, i) => a.send('resume', `m${10 + i}`));
+    gw = await world.start(FAST);
+    lb.target = gw.port;
+    const acks = await Promise.all(pending);
+    expect(new Set(acks.map((x) => x.seq)).size).toBe(10);
+    await expect.poll(() => got.length, { timeout: 10_000 }).toBe(20);
+    expect(got).toEqual(Array.from({ length: 20 }, (_, i) => `m${i}`));
+    const h = await b.history('resume', { after: 0, limit: 100 });
+    expect(h.messages.map((m) => m.text)).toEqual(got);
+    await lb.close();
+  });
+
+  it('a slow consumer is shed typing first, then closed with 4101 so it can resume from its last seq', async () => {
+    const gw = await world.start({ ...FAST, PARLEY_SHED_BYTES: '1024', PARLEY_MAX_BACKPRESSURE: '65536' });
+    const fast = await world.user(gw, 'firehose');
+    await fast.create('flood');
+    await fast.join('flood');
+    const typer = await world.client(gw, { token: await world.signup(gw, 'typer'), typingIntervalMs: 0 });
+    await typer.join('flood');
+    const token = await world.signup(gw, 'sloth');
+    const slow = new WebSocket(`${gw.url.replace('http', 'ws')}/ws?token=${token}`, SUBPROTOCOL);
+    const closed = new Promise<number>((r) => slow.on('close', (code) => r(code)));
+    let joinedReply = false;
+    slow.on('message', (d: Buffer) => {
+      const r = decodeServer(new Uint8Array(d));
+      if (r.ok && r.value.some((f) => f.kind === 1 && f.op === Op.Join)) joinedReply = true;
+    });
+    await new Promise((r) => slow.once('open', r));
+    slow.send(encodeRequest({ op: Op.Join, rid: 1, name: 'flood' }));
+    await expect.poll(() => joinedReply).toBe(true);
+    (slow as unknown as { _socket: { pause(): void } })._socket.pause(); // stops reading
+    const body = 'x'.repeat(3900);
+    const metricsText = async () => (await fetch(`${gw.url}/metrics`)).text();
+    const slowClosed = /parley_closes_total\{code="4101"[^}]*\} [1-9]/;
+    for (let round = 0; round < 400 && !slowClosed.test(await metricsText()); round++) {
+      typer.typing('flood');
+      await Promise.all(Array.from({ length: 50 }, () => fast.send('flood', body)));
+    }
+    (slow as unknown as { _socket: { resume(): void } })._socket.resume();
+    expect(await closed).toBe(CloseCode.SlowConsumer);
+    const metrics = await metricsText();
+    expect(metrics).toMatch(/parley_shed_total\{[^}]*\} [1-9]/);
+  });
+});
