@@ -18,7 +18,7 @@ import type { MessageStore } from './ports/message-store.js';
 import type { ModerationStore } from './ports/moderation-store.js';
 import type { PresenceStore } from './ports/presence-store.js';
 import type { UserStore } from './ports/user-store.js';
-import { uWS, uwsIsNative } from './uws.js';
+import { requireNativeUws, uWS } from './uws.js';
 
 export interface Ports {
   broker: Broker;
@@ -47,11 +47,7 @@ export interface Gateway {
 const LEASE_TTL_MS = 10_000;
 
 export async function startGateway(config: Config, ports: Ports, logger: Logger): Promise<Gateway> {
-  const native = uwsIsNative();
-  if (!native) {
-    logger.fatal('uWebSockets.js is running its slow JavaScript FALLBACK (native binary failed to load: Node 20 + glibc required)');
-    if (!config.allowUwsFallback) throw new Error('uWebSockets.js native binary not loaded; refusing to start (PARLEY_ALLOW_UWS_FALLBACK=true overrides)');
-  }
+  const native = requireNativeUws(logger, config.allowUwsFallback);
   const metrics = createMetrics(config.nodeId, native);
   const app = uWS.App();
   const outbox = new Outbox(metrics);

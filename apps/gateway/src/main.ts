@@ -2,6 +2,7 @@ import { ConfigError, parseConfig } from './config.js';
 import { buildPorts } from './compose.js';
 import { startGateway } from './gateway.js';
 import { createLogger } from './logger.js';
+import { requireNativeUws } from './uws.js';
 
 async function main(): Promise<void> {
   let config: ReturnType<typeof parseConfig>;
@@ -15,6 +16,7 @@ async function main(): Promise<void> {
     throw e;
   }
   const logger = createLogger(config.logLevel, config.nodeId);
+  requireNativeUws(logger, config.allowUwsFallback); // before touching any store
   const ports = await buildPorts(config, logger);
   const gw = await startGateway(config, ports, logger);
   logger.info(`Parley is up: http://localhost:${gw.port}  (WebSocket ws://localhost:${gw.port}/ws)`);

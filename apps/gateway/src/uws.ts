@@ -14,3 +14,13 @@ export function uwsIsNative(): boolean {
 }
 
 export { uWS };
+
+/** Logs loudly and throws unless the native build is loaded (or the fallback is explicitly allowed). */
+export function requireNativeUws(logger: { fatal(msg: string): void }, allowFallback: boolean): boolean {
+  const native = uwsIsNative();
+  if (!native) {
+    logger.fatal('uWebSockets.js is running its slow JavaScript FALLBACK (native binary failed to load: Node 20 + glibc required)');
+    if (!allowFallback) throw new Error('uWebSockets.js native binary not loaded; refusing to start (PARLEY_ALLOW_UWS_FALLBACK=true overrides)');
+  }
+  return native;
+}
