@@ -34,8 +34,12 @@ CREATE TABLE memberships (
 );
 CREATE INDEX memberships_user_idx ON memberships (user_id);
 
+-- No foreign key on cid, deliberately: per-row RI checks were ~20% of a group commit (500 rows:
+-- 24.6 -> 20.8 ms), and the appender already holds the channel row FOR UPDATE, which proves it
+-- exists and keeps it from being deleted meanwhile. ChannelStore.delete removes the messages
+-- under the same row lock.
 CREATE TABLE messages (
-  cid     bigint NOT NULL REFERENCES channels (id) ON DELETE CASCADE,
+  cid     bigint NOT NULL,
   seq     bigint NOT NULL,
   -- Null after the author (a reaped guest, a deleted account) is gone; `author` keeps the name.
   user_id bigint REFERENCES users (id) ON DELETE SET NULL,
@@ -47,8 +51,10 @@ CREATE TABLE messages (
 );
 -- Retry dedup. Partial: most sends carry no cmid, and a smaller index keeps appends fast.
 CREATE UNIQUE INDEX messages_cmid_key ON messages (cid, user_id, cmid) WHERE cmid IS NOT NULL;
--- A user's messages (admin API) and the ON DELETE SET NULL when a user goes.
-CREATE INDEX messages_user_idx ON messages (user_id, cid, seq);
+-- A user's messages (admin API) and the ON DELETE SET NULL when a user goes. Only user_id on
+-- purpose: as (user_id, cid, ...) the planner, before the first ANALYZE, preferred it to the
+-- cmid key for the retry lookup and filtered a whole channel per key (measured 1.3 s / batch).
+CREATE INDEX messages_user_idx ON messages (user_id);
 
 CREATE TABLE reactions (
   cid        bigint NOT NULL,

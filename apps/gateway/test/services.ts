@@ -45,12 +45,22 @@ function tcpOpen(host: string, port: number, timeoutMs = 300): Promise<boolean> 
 export async function dockerReachable(): Promise<boolean> {
   const host = process.env.DOCKER_HOST;
   if (host) {
-    if (host.startsWith('unix://')) return access(host.slice('unix://'.length)).then(() => true, () => false);
+    if (host.startsWith('unix://'))
+      return access(host.slice('unix://'.length)).then(
+        () => true,
+        () => false,
+      );
     const u = new URL(host.replace(/^tcp:/, 'http:'));
     return tcpOpen(u.hostname, Number(u.port || 2375));
   }
   for (const sock of ['/var/run/docker.sock', `${homedir()}/.docker/run/docker.sock`]) {
-    if (await access(sock).then(() => true, () => false)) return true;
+    if (
+      await access(sock).then(
+        () => true,
+        () => false,
+      )
+    )
+      return true;
   }
   return false;
 }

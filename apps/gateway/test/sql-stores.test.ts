@@ -38,7 +38,11 @@ async function migratedTemplate(): Promise<Blob> {
 const pglite: StoreFactory = async () => {
   template ??= migratedTemplate();
   const db = await openPglite('memory://', { template: await template });
-  return sqlStores(db, async () => db, () => db.close());
+  return sqlStores(
+    db,
+    async () => db,
+    () => db.close(),
+  );
 };
 
 /** A fresh database on the real server; every peer is its own connection pool, like a node. */

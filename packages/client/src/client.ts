@@ -11,7 +11,6 @@ import {
   type ServerFrame,
 } from '@parley/protocol';
 import { DEFAULT_RECONNECT } from './backoff.js';
-import { readAfter } from './catchup.js';
 import { ChannelSequencer } from './channel.js';
 import { Connection } from './connection.js';
 import { Emitter } from './emitter.js';
@@ -283,10 +282,7 @@ export class ParleyClient {
     return new ChannelSequencer(name, cid, last, {
       deliver: (m) => this.events.emit('message', toMessage(name, m)),
       fetchAfter: (cid, after) =>
-        readAfter(
-          (before, a) => this.call(Op.History, (rid) => ({ op: Op.History, rid, cid, before, after: a, limit: Limits.historyPage })),
-          after,
-        ),
+        this.call(Op.History, (rid) => ({ op: Op.History, rid, cid, before: null, after, limit: Limits.historyPage })),
       error: (err) => this.events.emit('error', err instanceof Error ? err : new Error(String(err))),
       reorderWindowMs: this.reorderWindowMs,
     });

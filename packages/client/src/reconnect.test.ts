@@ -58,7 +58,7 @@ describe('reconnect', () => {
     expect(server.requestsOf(Op.History).map((r) => (r.op === Op.History ? r.after : -1))).toEqual(expect.arrayContaining([3, 103, 203]));
   });
 
-  it('catches up from an empty cursor (lastSeq 0) by reading history backwards', async () => {
+  it('catches up from an empty cursor (lastSeq 0) with history after 0', async () => {
     const { c, messages } = client();
     await c.connect();
     await c.join('general');
@@ -66,6 +66,8 @@ describe('reconnect', () => {
     for (let i = 0; i < 150; i++) server.store('general', 'bob', `m${i}`);
     await until(() => messages.length === 150, 5000);
     expect(seqs(messages)).toEqual(range(1, 150));
+    const afters = server.requestsOf(Op.History).map((r) => (r.op === Op.History ? r.after : -1));
+    expect(afters).toEqual([0, 100]);
   });
 
   it('resends unacked and queued sends with the same cmid after reconnect, stored once', async () => {

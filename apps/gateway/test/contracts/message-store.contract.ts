@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppendInput } from '../../src/ports/message-store.js';
+import type { User } from '../../src/ports/user-store.js';
 import { type StoreFactory, type StoreSet, uniq } from './store-set.js';
 
 /** The MessageStore contract (ports/message-store.ts), run against any backend. */
@@ -14,7 +15,7 @@ export function describeMessageStoreContract(name: string, factory: StoreFactory
     });
 
     async function setup(users = 1) {
-      const us = [];
+      const us: User[] = [];
       for (let i = 0; i < users; i++) us.push((await s.users.createAccount(uniq('u'), 'h'))!);
       const ch = (await s.channels.create(uniq('c'), us[0]!.id))!;
       const msg = (text: string, cmid: string | null = null, u = us[0]!, cid = ch.cid): AppendInput => ({

@@ -24,9 +24,7 @@ export async function migrate(db: SqlDb, dir: string = MIGRATIONS_DIR): Promise<
   return db.tx(async (q) => {
     if (db.kind === 'postgres') await q.query('SELECT pg_advisory_xact_lock($1)', [MIGRATE_LOCK]);
     // Created under the lock: two concurrent CREATE ... IF NOT EXISTS can still collide.
-    await q.exec(
-      'CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
-    );
+    await q.exec('CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
     const done = new Set((await q.query<{ name: string }>('SELECT name FROM schema_migrations')).map((r) => r.name));
     const applied: string[] = [];
     for (const s of scripts) {

@@ -11,7 +11,7 @@ interface ChannelRow {
 // A channel whose owner account was deleted keeps existing; 0 is never a user id (bigserial).
 const toChannel = (r: ChannelRow): Channel => ({ cid: r.id, name: r.name, ownerId: r.owner_id ?? 0 });
 
-/** ChannelStore on SQL. Each method is one statement, so each is atomic without a transaction. */
+/** ChannelStore on SQL. Each method but `delete` is one statement, so atomic without a transaction. */
 export class SqlChannelStore implements ChannelStore {
   constructor(private readonly db: SqlDb) {}
 
@@ -67,10 +67,7 @@ export class SqlChannelStore implements ChannelStore {
   }
 
   async role(cid: number, userId: number): Promise<Role | null> {
-    const rows = await this.db.query<{ role: Role }>('SELECT role FROM memberships WHERE cid = $1 AND user_id = $2', [
-      cid,
-      userId,
-    ]);
+    const rows = await this.db.query<{ role: Role }>('SELECT role FROM memberships WHERE cid = $1 AND user_id = $2', [cid, userId]);
     return rows[0]?.role ?? null;
   }
 
@@ -94,6 +91,12 @@ export class SqlChannelStore implements ChannelStore {
 
   /** Deletes the channel with its memberships, messages, reactions and sanctions (not the audit log). */
   async delete(cid: number): Promise<void> {
-    await this.db.query('DELETE FROM channels WHERE id = $1', [cid]);
+    await this.db.tx(async (q) => {
+      // messages.cid has no FK (see 001_init.sql). Taking the row lock appenders take first means
+      // the message delete below, a new statement with a new snapshot, sees every committed append.
+      await q.query('SELECT 1 FROM channels WHERE id = $1 FOR UPDATE', [cid]);
+      await q.query('DELETE FROM messages WHERE cid = $1', [cid]);
+      await q.query('DELETE FROM channels WHERE id = $1', [cid]);
+    });
   }
 }

@@ -77,9 +77,6 @@ export class SqlModerationStore implements ModerationStore {
     // Two texts rather than `$1 IS NULL OR cid = $1`, which a generic prepared plan cannot index.
     return cid === null
       ? this.db.query<AuditEntry>(`SELECT ${AUDIT_COLUMNS} FROM moderation_audit ORDER BY id DESC LIMIT $1`, [n])
-      : this.db.query<AuditEntry>(
-          `SELECT ${AUDIT_COLUMNS} FROM moderation_audit WHERE cid = $1 ORDER BY id DESC LIMIT $2`,
-          [cid, n],
-        );
+      : this.db.query<AuditEntry>(`SELECT ${AUDIT_COLUMNS} FROM moderation_audit WHERE cid = $1 ORDER BY id DESC LIMIT $2`, [cid, n]);
   }
 }

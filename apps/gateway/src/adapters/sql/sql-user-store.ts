@@ -36,9 +36,7 @@ export class SqlUserStore implements UserStore {
   }
 
   async byName(name: string): Promise<(User & { passwordHash: string | null }) | null> {
-    const rows = await this.db.query<UserRow>('SELECT id, name, guest, password_hash FROM users WHERE name = $1', [
-      name,
-    ]);
+    const rows = await this.db.query<UserRow>('SELECT id, name, guest, password_hash FROM users WHERE name = $1', [name]);
     const r = rows[0];
     return r ? { ...toUser(r), passwordHash: r.password_hash } : null;
   }

@@ -1,0 +1,140 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openPglite, openPostgres, type SqlDb } from '../src/adapters/sql/db.js';
+import { migrate } from '../src/adapters/sql/migrate.js';
+import { SqlChannelStore } from '../src/adapters/sql/sql-channel-store.js';
+import { SqlMessageStore, UnknownChannelError } from '../src/adapters/sql/sql-message-store.js';
+import { SqlUserStore } from '../src/adapters/sql/sql-user-store.js';
+import { provisionPostgres } from './services.js';
+
+// What the SQL adapters promise beyond the port contracts: SqlDb itself, migrations, PGlite on disk.
+
+async function exerciseSqlDb(db: SqlDb): Promise<void> {
+  await db.exec('CREATE TABLE t (id bigint PRIMARY KEY, s text); CREATE TABLE t2 (x int);');
+  await db.query('INSERT INTO t SELECT * FROM unnest($1::bigint[], $2::text[])', [
+    [1, 2, 3],
+    ['a', null, 'c'],
+  ]);
+  expect(await db.query('SELECT id, s FROM t WHERE id = ANY($1::bigint[]) ORDER BY id', [[1, 2]])).toEqual([
+    { id: 1, s: 'a' },
+    { id: 2, s: null },
+  ]);
+  // int8 arrives as a JS number (count(*) is bigint).
+  expect(await db.query('SELECT count(*) AS n FROM t')).toEqual([{ n: 3 }]);
+  await expect(
+    db.tx(async (q) => {
+      await q.query('INSERT INTO t VALUES (4, $1)', ['d']);
+      throw new Error('boom');
+    }),
+  ).rejects.toThrow('boom');
+  expect(await db.tx((q) => q.query('SELECT count(*) AS n FROM t'))).toEqual([{ n: 3 }]);
+  // Statements from outside never land inside someone else's open transaction.
+  const both = await Promise.allSettled([
+    db.tx(async (q) => {
+      await q.query('INSERT INTO t VALUES (5, $1)', ['e']);
+      await new Promise((r) => setTimeout(r, 20));
+      throw new Error('rolled back');
+    }),
+    db.query('INSERT INTO t VALUES (6, $1)', ['f']),
+  ]);
+  expect(both.map((r) => r.status)).toEqual(['rejected', 'fulfilled']);
+  expect((await db.query<{ id: number }>('SELECT id FROM t ORDER BY id')).map((r) => r.id)).toEqual([1, 2, 3, 6]);
+}
+
+describe('SqlDb', () => {
+  it('pglite: arrays, int8, rollback, isolation of a transaction', async () => {
+    const db = await openPglite('memory://');
+    try {
+      await exerciseSqlDb(db);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('postgres: arrays, int8, rollback, isolation of a transaction', async () => {
+    const pg = await provisionPostgres();
+    const db = openPostgres(pg.url);
+    try {
+      await exerciseSqlDb(db);
+    } finally {
+      await db.close();
+      await pg.drop();
+    }
+  });
+});
+
+describe('migrate on postgres', () => {
+  let pg: Awaited<ReturnType<typeof provisionPostgres>>;
+  const pools: SqlDb[] = [];
+  beforeAll(async () => {
+    pg = await provisionPostgres();
+  });
+  afterAll(async () => {
+    for (const p of pools) await p.close();
+    await pg?.drop();
+  });
+
+  it('applies each migration once when several gateways start at the same time', async () => {
+    for (let i = 0; i < 4; i++) pools.push(openPostgres(pg.url, { max: 1 }));
+    const applied = await Promise.all(pools.map((p) => migrate(p)));
+    expect(applied.flat()).toEqual(['001_init.sql']);
+    expect(await migrate(pools[0]!)).toEqual([]);
+    const rows = await pools[0]!.query<{ name: string }>('SELECT name FROM schema_migrations');
+    expect(rows.map((r) => r.name)).toEqual(['001_init.sql']);
+  });
+});
+
+describe('PGlite persisted to a data directory', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'parley-pglite-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('keeps messages, seqs and the schema across a restart', async () => {
+    let db = await openPglite(dir);
+    expect(await migrate(db)).toEqual(['001_init.sql']);
+    const u = (await new SqlUserStore(db).createAccount('ann', 'h'))!;
+    const ch = (await new SqlChannelStore(db).create('general', u.id))!;
+    await new SqlMessageStore(db).appendBatch([
+      { cid: ch.cid, userId: u.id, user: u.name, text: 'one', cmid: 'a' },
+      { cid: ch.cid, userId: u.id, user: u.name, text: 'two', cmid: null },
+    ]);
+    await db.close();
+
+    db = await openPglite(dir);
+    try {
+      expect(await migrate(db)).toEqual([]);
+      const messages = new SqlMessageStore(db);
+      expect(await messages.lastSeq(ch.cid)).toBe(2);
+      const [retry] = await messages.appendBatch([{ cid: ch.cid, userId: u.id, user: u.name, text: 'one', cmid: 'a' }]);
+      expect(retry).toMatchObject({ seq: 1, duplicate: true });
+      const h = await messages.history(ch.cid, { before: null, after: null, limit: 10 });
+      expect(h.messages.map((m) => m.text)).toEqual(['one', 'two']);
+    } finally {
+      await db.close();
+    }
+  });
+});
+
+describe('SqlMessageStore.appendBatch', () => {
+  it('refuses a batch naming an unknown channel and stores none of it', async () => {
+    const db = await openPglite('memory://');
+    try {
+      await migrate(db);
+      const u = (await new SqlUserStore(db).createAccount('ann', 'h'))!;
+      const ch = (await new SqlChannelStore(db).create('general', u.id))!;
+      const messages = new SqlMessageStore(db);
+      const ok = { cid: ch.cid, userId: u.id, user: u.name, text: 'hi', cmid: null };
+      await expect(messages.appendBatch([ok, { ...ok, cid: 424242 }])).rejects.toBeInstanceOf(UnknownChannelError);
+      expect(await messages.lastSeq(ch.cid)).toBe(0);
+      expect((await messages.appendBatch([ok]))[0]!.seq).toBe(1);
+    } finally {
+      await db.close();
+    }
+  });
+});

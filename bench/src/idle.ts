@@ -1,0 +1,42 @@
+import { startGateway } from './server.js';
+import { WireClient } from './wire-client.js';
+
+/**
+ * Idle cost: gateway RSS growth per connected (authenticated, idle) WebSocket.
+ * Usage: tsx src/idle.ts [connections=1000]
+ */
+export async function idle(n: number): Promise<{ connections: number; rssPerConnKiB: number; baselineMiB: number }> {
+  const server = await startGateway({ PARLEY_DATA_DIR: 'memory://', PARLEY_LOG_LEVEL: 'warn' });
+  try {
+    // Warm up allocator and code paths with a few connections, then take the baseline.
+    const warm = await connectMany(server.url, 20, 'warm');
+    for (const c of warm) c.close();
+    await settle();
+    const before = server.rssKiB();
+    const clients = await connectMany(server.url, n, 'idle');
+    await settle();
+    const after = server.rssKiB();
+    for (const c of clients) c.close();
+    return { connections: n, rssPerConnKiB: round((after - before) / n), baselineMiB: round(before / 1024) };
+  } finally {
+    await server.stop();
+  }
+}
+
+async function connectMany(url: string, n: number, prefix: string): Promise<WireClient[]> {
+  const out: WireClient[] = [];
+  for (let i = 0; i < n; i += 100) {
+    const batch = Array.from({ length: Math.min(100, n - i) }, (_, j) => new WireClient(url, `guest=${prefix}${i + j}`));
+    await Promise.all(batch.map((c) => c.opened));
+    out.push(...batch);
+  }
+  return out;
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 1500));
+const round = (x: number) => Math.round(x * 100) / 100;
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const n = Number(process.argv[2] ?? 1000);
+  idle(n).then((r) => console.log(JSON.stringify(r)));
+}

@@ -1,0 +1,52 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface Server {
+  proc: ChildProcess;
+  url: string;
+  port: number;
+  rssKiB(): number;
+  stop(): Promise<void>;
+}
+
+const GATEWAY_DIR = join(import.meta.dirname, '..', '..', 'apps', 'gateway');
+
+/** Starts a gateway process (the same entry point as `npm start`) and waits until it listens. */
+export function startGateway(env: Record<string, string>): Promise<Server> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: GATEWAY_DIR,
+    env: { ...process.env, PARLEY_PORT: '0', PARLEY_HOST: '127.0.0.1', PARLEY_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: string[] = [];
+  return new Promise((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      for (const line of d.toString().split('\n').filter(Boolean)) {
+        logs.push(line);
+        const port = /"port":(\d+)/.exec(line)?.[1];
+        if (port && line.includes('gateway listening')) {
+          if (!line.includes('"native":true')) {
+            proc.kill('SIGKILL');
+            reject(new Error('gateway is on the uWebSockets.js JS fallback: refusing to benchmark it'));
+            return;
+          }
+          resolve({
+            proc,
+            port: Number(port),
+            url: `http://127.0.0.1:${port}`,
+            rssKiB: () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))?.[1] ?? 0),
+            stop: () =>
+              new Promise<void>((r) => {
+                proc.once('exit', () => r());
+                proc.kill('SIGTERM');
+              }),
+          });
+        }
+      }
+    };
+    proc.stdout?.on('data', onData);
+    proc.stderr?.on('data', onData);
+    proc.on('exit', (code) => reject(new Error(`gateway exited (${code}):\n${logs.slice(-20).join('\n')}`)));
+  });
+}
