@@ -1,3 +1,4 @@
+import { withDatabase } from './database.js';
 import { startGateway } from './server.js';
 import { WireClient } from './wire-client.js';
 
@@ -6,7 +7,11 @@ import { WireClient } from './wire-client.js';
  * Usage: tsx src/idle.ts [connections=1000]
  */
 export async function idle(n: number): Promise<{ connections: number; rssPerConnKiB: number; baselineMiB: number }> {
-  const server = await startGateway({ PARLEY_DATA_DIR: 'memory://', PARLEY_LOG_LEVEL: 'warn' });
+  return withDatabase((url) => measure(url, n));
+}
+
+async function measure(databaseUrl: string, n: number) {
+  const server = await startGateway({ DATABASE_URL: databaseUrl });
   try {
     // Warm up allocator and code paths with a few connections, then take the baseline.
     const warm = await connectMany(server.url, 20, 'warm');

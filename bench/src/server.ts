@@ -14,9 +14,12 @@ const GATEWAY_DIR = join(import.meta.dirname, '..', '..', 'apps', 'gateway');
 
 /** Starts a gateway process (the same entry point as `npm start`) and waits until it listens. */
 export function startGateway(env: Record<string, string>): Promise<Server> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  // BENCH_CPU_PROF=1 writes a V8 CPU profile of the gateway to bench/results/ (open in Chrome DevTools).
+  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${join(import.meta.dirname, '..', 'results')}`] : [];
+  const proc = spawn(process.execPath, [...prof, '--import', 'tsx', 'src/main.ts'], {
     cwd: GATEWAY_DIR,
-    env: { ...process.env, PARLEY_PORT: '0', PARLEY_HOST: '127.0.0.1', PARLEY_LOG_LEVEL: 'info', ...env },
+    // The readiness line is logged at info.
+    env: { ...process.env, PARLEY_PORT: '0', PARLEY_HOST: '127.0.0.1', ...env, PARLEY_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];

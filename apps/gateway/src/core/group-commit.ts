@@ -8,17 +8,37 @@ interface Waiting {
 
 /**
  * Group commit: sends that arrive while a transaction is in flight are queued and committed
- * together in the next one (at most `maxBatch` per transaction). One transaction in flight per
- * node keeps a node's seqs in arrival order and turns N fsyncs into one.
+ * together in the next one (at most `maxBatch` per transaction).
+ *
+ * Channels are spread over `lanes` (by cid); each lane has at most one transaction in flight, so
+ * one channel's messages from this node are committed in arrival order while different channels
+ * commit in parallel (a single lane leaves Postgres idle while the node prepares the next batch).
  */
 export class GroupCommitter {
+  private readonly lanes: Lane[];
+
+  constructor(store: MessageStore, maxBatch: number, onBatch: (size: number) => void = () => {}, lanes = 4) {
+    this.lanes = Array.from({ length: lanes }, () => new Lane(store, maxBatch, onBatch));
+  }
+
+  append(item: AppendInput): Promise<Appended> {
+    return (this.lanes[item.cid % this.lanes.length] as Lane).append(item);
+  }
+
+  /** Resolves when everything queued so far is committed (drain). */
+  async flush(): Promise<void> {
+    await Promise.all(this.lanes.map((l) => l.flush()));
+  }
+}
+
+class Lane {
   private queue: Waiting[] = [];
   private inFlight: Promise<void> | null = null;
 
   constructor(
     private readonly store: MessageStore,
     private readonly maxBatch: number,
-    private readonly onBatch: (size: number) => void = () => {},
+    private readonly onBatch: (size: number) => void,
   ) {}
 
   append(item: AppendInput): Promise<Appended> {
@@ -28,7 +48,6 @@ export class GroupCommitter {
     });
   }
 
-  /** Resolves when everything queued so far is committed (drain). */
   async flush(): Promise<void> {
     while (this.inFlight) await this.inFlight;
   }
@@ -43,7 +62,10 @@ export class GroupCommitter {
         const results = await this.store.appendBatch(batch.map((w) => w.item));
         batch.forEach((w, i) => w.resolve(results[i] as Appended));
       } catch (e) {
-        for (const w of batch) w.reject(e);
+        if (batch.length === 1) (batch[0] as Waiting).reject(e);
+        // One bad item (e.g. its channel was just deleted) must not fail everyone else's sends:
+        // retry them one by one so only the bad one is refused.
+        else for (const w of batch) this.store.appendBatch([w.item]).then((r) => w.resolve(r[0] as Appended), w.reject);
       }
     }
     this.inFlight = null;

@@ -1,0 +1,113 @@
+import { Kind, Op, encodeRequest } from '@parley/protocol';
+import { withDatabase } from './database.js';
+import { startGateway } from './server.js';
+import { WireClient } from './wire-client.js';
+
+/**
+ * Durable send path: acknowledged (= committed in Postgres) sends per second through one gateway,
+ * with many concurrent senders each keeping `window` sends in flight.
+ * Usage: tsx src/durable.ts [senders=200] [window=8] [seconds=10] [channels=10]
+ */
+export async function durable(senders: number, window: number, seconds: number, channels: number) {
+  return withDatabase(async (databaseUrl) => {
+    const server = await startGateway({ DATABASE_URL: databaseUrl, PARLEY_RATE_PER_S: '1000000', PARLEY_RATE_BURST: '1000000' });
+    try {
+      const token = await signup(server.url, 'bench-owner');
+      const owner = new WireClient(server.url, `token=${token}`);
+      await owner.opened;
+      for (let i = 0; i < channels; i++) await request(owner, (rid) => encodeRequest({ op: Op.Create, rid, name: `bench-${i}` }));
+      const clients = await Promise.all(
+        Array.from({ length: senders }, async (_, i) => {
+          const c = new WireClient(server.url, `guest=sender${i}`);
+          await c.opened;
+          const join = await request(c, (rid) => encodeRequest({ op: Op.Join, rid, name: `bench-${i % channels}` }));
+          return { c, cid: (join as { cid: number }).cid };
+        }),
+      );
+      const latencies: number[] = [];
+      let acked = 0;
+      let errors = 0;
+      let running = true;
+      const body = 'x'.repeat(60);
+      const loops = clients.map(({ c, cid }) => {
+        let rid = 1000;
+        const sentAt = new Map<number, number>();
+        return new Promise<void>((done) => {
+          const sendOne = () => {
+            rid += 1;
+            sentAt.set(rid, performance.now());
+            c.send(encodeRequest({ op: Op.Message, rid, cid, text: body, cmid: `${cid}-${rid}-${Math.random()}` }));
+          };
+          c.onFrame = (f) => {
+            if (f.kind !== Kind.Reply && f.kind !== Kind.Error) return;
+            const t = sentAt.get(f.rid);
+            if (t === undefined) return;
+            sentAt.delete(f.rid);
+            if (f.kind === Kind.Reply) {
+              acked += 1;
+              latencies.push(performance.now() - t);
+            } else errors += 1;
+            if (running) sendOne();
+            else if (sentAt.size === 0) done();
+          };
+          for (let i = 0; i < window; i++) sendOne();
+        });
+      });
+      const started = performance.now();
+      await new Promise((r) => setTimeout(r, seconds * 1000));
+      running = false;
+      const elapsed = (performance.now() - started) / 1000;
+      const ackedInWindow = acked;
+      await Promise.race([Promise.all(loops), new Promise((r) => setTimeout(r, 5000))]);
+      for (const { c } of clients) c.close();
+      owner.close();
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      const metric = (name: string) => Number(new RegExp(`^${name}\\{[^}]*\\} (\\S+)`, 'm').exec(metrics)?.[1] ?? 0);
+      const batches = metric('parley_commit_batch_size_count');
+      const avgBatch = batches ? Math.round(metric('parley_commit_batch_size_sum') / batches) : 0;
+      latencies.sort((a, b) => a - b);
+      const pct = (p: number) => Math.round((latencies[Math.floor((latencies.length - 1) * p)] ?? 0) * 10) / 10;
+      return {
+        senders,
+        window,
+        ackedPerS: Math.round(ackedInWindow / elapsed),
+        ackP50Ms: pct(0.5),
+        ackP99Ms: pct(0.99),
+        errors,
+        commits: batches,
+        avgBatch,
+      };
+    } finally {
+      await server.stop();
+    }
+  });
+}
+
+function request(c: WireClient, build: (rid: number) => Uint8Array): Promise<unknown> {
+  const rid = Math.floor(Math.random() * 1e9);
+  return new Promise((resolve, reject) => {
+    const prev = c.onFrame;
+    c.onFrame = (f) => {
+      if ((f.kind === Kind.Reply || f.kind === Kind.Error) && f.rid === rid) {
+        c.onFrame = prev;
+        if (f.kind === Kind.Reply) resolve(f);
+        else reject(new Error(`${f.code}: ${f.message}`));
+      } else prev(f);
+    };
+    c.send(build(rid));
+  });
+}
+
+async function signup(url: string, username: string): Promise<string> {
+  const res = await fetch(`${url}/auth/signup`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password: 'bench password 123' }),
+  });
+  return ((await res.json()) as { accessToken: string }).accessToken;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const [s = '200', w = '8', t = '10', ch = '10'] = process.argv.slice(2);
+  durable(Number(s), Number(w), Number(t), Number(ch)).then((r) => console.log(JSON.stringify(r)));
+}
