@@ -1,4 +1,4 @@
-import { Kind, Op, encodeRequest } from '@parley/protocol';
+import { encodeRequest, Kind, Op } from '@parley/protocol';
 import { withDatabase } from './database.js';
 import { startGateway } from './server.js';
 import { WireClient } from './wire-client.js';

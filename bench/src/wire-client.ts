@@ -1,4 +1,4 @@
-import { type ServerFrame, SUBPROTOCOL, decodeServer } from '@parley/protocol';
+import { decodeServer, type ServerFrame, SUBPROTOCOL } from '@parley/protocol';
 import { WebSocket } from 'ws';
 
 /** A lean protocol client for load generation: raw frames, no SDK bookkeeping. */

@@ -1,6 +1,6 @@
 import { MemoryBroker, MemoryBus } from './adapters/memory/memory-broker.js';
 import { MemoryPresenceStore } from './adapters/memory/memory-presence-store.js';
-import { type SqlDb, openPglite, openPostgres } from './adapters/sql/db.js';
+import { openPglite, openPostgres, type SqlDb } from './adapters/sql/db.js';
 import { migrate } from './adapters/sql/migrate.js';
 import { SqlChannelStore } from './adapters/sql/sql-channel-store.js';
 import { SqlMessageStore } from './adapters/sql/sql-message-store.js';

@@ -5,9 +5,7 @@ import { z } from 'zod';
  * DATABASE_URL / REDIS_URL). Nothing else in the gateway reads process.env. Every problem is
  * reported at once.
  */
-const bool = z
-  .enum(['true', 'false', '1', '0'])
-  .transform((v) => v === 'true' || v === '1');
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 
 const schema = z.object({

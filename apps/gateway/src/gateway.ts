@@ -9,7 +9,7 @@ import { Outbox } from './core/outbox.js';
 import { StrikeCounter, TokenBucket } from './core/rate-limit.js';
 import { SanctionCache } from './core/sanctions.js';
 import { AuthError, AuthService, type Identity } from './http/auth.js';
-import { HttpError, guard, readJson, send, sendJson } from './http/http-util.js';
+import { guard, HttpError, readJson, send, sendJson } from './http/http-util.js';
 import type { Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import type { Broker } from './ports/broker.js';
@@ -101,7 +101,13 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
     void metrics.registry.metrics().then((body) => send(res, st, 200, body, metrics.registry.contentType));
   });
   app.get('/', (res) =>
-    send(res, { aborted: false }, 200, `Parley chat gateway ${config.nodeId}. WebSocket: /ws (subprotocol ${SUBPROTOCOL}). See docs/protocol.md.\n`, 'text/plain'),
+    send(
+      res,
+      { aborted: false },
+      200,
+      `Parley chat gateway ${config.nodeId}. WebSocket: /ws (subprotocol ${SUBPROTOCOL}). See docs/protocol.md.\n`,
+      'text/plain',
+    ),
   );
   const authRoute = (fn: (body: Record<string, unknown>) => Promise<unknown>, okStatus: number) =>
     ((res: uWS.HttpResponse) => {
@@ -118,14 +124,20 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
           sendJson(res, st, status, { error: status === 500 ? 'internal error' : err.message });
         });
     }) as (res: uWS.HttpResponse) => void;
-  app.post('/auth/signup', authRoute(async (b) => {
-    const { accessToken, user } = await auth.signup(b.username, b.password);
-    return { accessToken, user: user.name };
-  }, 201));
-  app.post('/auth/login', authRoute(async (b) => {
-    const { accessToken, user } = await auth.login(b.username, b.password);
-    return { accessToken, user: user.name };
-  }, 200));
+  app.post(
+    '/auth/signup',
+    authRoute(async (b) => {
+      const { accessToken, user } = await auth.signup(b.username, b.password);
+      return { accessToken, user: user.name };
+    }, 201),
+  );
+  app.post(
+    '/auth/login',
+    authRoute(async (b) => {
+      const { accessToken, user } = await auth.login(b.username, b.password);
+      return { accessToken, user: user.name };
+    }, 200),
+  );
 
   app.ws<Conn>('/ws', {
     compression: uWS.DISABLED,
@@ -152,7 +164,12 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
       const offered = protocols.split(',').map((p) => p.trim());
       if (!offered.includes(SUBPROTOCOL)) {
         const theirs = offered.find((p) => p.startsWith(SUBPROTOCOL_PREFIX));
-        return fail(426, theirs ? `unsupported protocol version ${theirs}; this server speaks ${SUBPROTOCOL}` : `missing WebSocket subprotocol ${SUBPROTOCOL}`);
+        return fail(
+          426,
+          theirs
+            ? `unsupported protocol version ${theirs}; this server speaks ${SUBPROTOCOL}`
+            : `missing WebSocket subprotocol ${SUBPROTOCOL}`,
+        );
       }
       if (config.allowedOrigins.length && origin && !config.allowedOrigins.includes(origin)) {
         return fail(403, `origin ${origin} not allowed`);
@@ -173,12 +190,23 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
           res.cork(() => res.upgrade(conn, key, SUBPROTOCOL, extensions, context));
         })
         .catch((err) => {
-          if (err instanceof AuthError) return fail(err.status, err.message);
-          logger.error({ err }, 'upgrade failed');
-          fail(503, 'temporarily unavailable');
+          if (!(err instanceof AuthError)) {
+            logger.error({ err }, 'upgrade failed');
+            return fail(503, 'temporarily unavailable');
+          }
+          // Browsers never see an HTTP status of a refused upgrade (only a 1006 close), so auth
+          // refusals are a completed upgrade closed at once with a documented code and reason.
+          if (st.aborted) return;
+          const rejected = { rejected: { code: CloseCode.Unauthorized, reason: err.message } } as unknown as Conn;
+          res.cork(() => res.upgrade(rejected, key, SUBPROTOCOL, extensions, context));
         });
     },
-    open: (ws) => chat.onOpen(ws),
+    open: (ws) => {
+      const refused = (ws.getUserData() as Conn & { rejected?: { code: number; reason: string } }).rejected;
+      if (!refused) return chat.onOpen(ws);
+      metrics.closes.inc({ code: refused.code });
+      ws.end(refused.code, refused.reason);
+    },
     message: (ws, message, isBinary) => {
       if (message.byteLength > config.maxPayload) {
         const reason = `message too big: ${message.byteLength} bytes, max ${config.maxPayload}`;
@@ -193,7 +221,9 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
       // uWS reuses the buffer after this callback returns: copy before any await.
       void chat.onFrame(ws, new Uint8Array(message.slice(0)));
     },
-    close: (ws) => chat.onClose(ws),
+    close: (ws) => {
+      if (!(ws.getUserData() as Conn & { rejected?: unknown }).rejected) chat.onClose(ws);
+    },
   });
 
   const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) => {

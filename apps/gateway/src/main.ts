@@ -1,5 +1,5 @@
-import { ConfigError, parseConfig } from './config.js';
 import { buildPorts } from './compose.js';
+import { ConfigError, parseConfig } from './config.js';
 import { startGateway } from './gateway.js';
 import { createLogger } from './logger.js';
 import { requireNativeUws } from './uws.js';

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** One registry per gateway instance (tests run several gateways in one process). */
 export function createMetrics(nodeId: string, uwsNative: boolean) {

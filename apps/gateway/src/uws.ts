@@ -1,5 +1,5 @@
-import { createRequire } from 'node:module';
 import uWS from 'uWebSockets.js';
+import { createRequire } from 'node:module';
 
 /**
  * The uWebSockets.js mirror we install falls back SILENTLY to a slow pure-JS implementation when
@@ -20,7 +20,8 @@ export function requireNativeUws(logger: { fatal(msg: string): void }, allowFall
   const native = uwsIsNative();
   if (!native) {
     logger.fatal('uWebSockets.js is running its slow JavaScript FALLBACK (native binary failed to load: Node 20 + glibc required)');
-    if (!allowFallback) throw new Error('uWebSockets.js native binary not loaded; refusing to start (PARLEY_ALLOW_UWS_FALLBACK=true overrides)');
+    if (!allowFallback)
+      throw new Error('uWebSockets.js native binary not loaded; refusing to start (PARLEY_ALLOW_UWS_FALLBACK=true overrides)');
   }
   return native;
 }

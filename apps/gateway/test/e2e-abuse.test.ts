@@ -1,4 +1,4 @@
-import { CloseCode, ErrorCode, Op, SUBPROTOCOL, decodeServer, encodeRequest } from '@parley/protocol';
+import { CloseCode, decodeServer, ErrorCode, encodeRequest, Op, SUBPROTOCOL } from '@parley/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { Gateway } from '../src/gateway.js';
@@ -125,8 +125,11 @@ describe.each(BACKENDS)('story 5, bad input never hurts, on %s', (backend) => {
     });
     expect(body).toContain('426');
     expect(body).toContain('unsupported protocol version parley.v9; this server speaks parley.v1');
-    await expect(raw(gw, 'token=not-a-jwt')).rejects.toThrow(/401/);
-    await expect(raw(gw, 'guest=boss')).rejects.toThrow(/409/); // a registered name
+    // Auth refusals complete the upgrade and close with 4001 and a reason (browsers can read that).
+    const badToken = await raw(gw, 'token=not-a-jwt');
+    expect(await badToken.closed).toEqual({ code: CloseCode.Unauthorized, reason: 'invalid or expired token' });
+    const taken = await raw(gw, 'guest=boss'); // a registered name
+    expect(await taken.closed).toEqual({ code: CloseCode.Unauthorized, reason: '"boss" is a registered user: log in instead' });
   });
 
   it('auth: signup validates and hashes, login checks, duplicate names refused', async () => {

@@ -1,7 +1,7 @@
 import { ErrorCode } from '@parley/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../src/gateway.js';
-import { BACKENDS, World, next } from './harness.js';
+import { BACKENDS, next, World } from './harness.js';
 
 describe.each(BACKENDS)('chat end to end on %s', (backend) => {
   let world: World;

@@ -1,7 +1,7 @@
 import { ErrorCode } from '@parley/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../src/gateway.js';
-import { BACKENDS, World, next } from './harness.js';
+import { BACKENDS, next, World } from './harness.js';
 
 describe.each(BACKENDS)('slash commands on %s', (backend) => {
   let world: World;
@@ -50,7 +50,16 @@ describe.each(BACKENDS)('slash commands on %s', (backend) => {
     const err = await bob.send('mutes', 'let me talk').catch((e) => e);
     expect(err).toMatchObject({ code: ErrorCode.Muted });
     expect(err.message).toContain('spamming links');
-    await expect.poll(() => bob.send('mutes', 'back').then(() => true, () => false), { timeout: 5000, interval: 250 }).toBe(true);
+    await expect
+      .poll(
+        () =>
+          bob.send('mutes', 'back').then(
+            () => true,
+            () => false,
+          ),
+        { timeout: 5000, interval: 250 },
+      )
+      .toBe(true);
     await owner.command('mutes', '/mute bob3');
     await expect(bob.send('mutes', 'x')).rejects.toMatchObject({ code: ErrorCode.Muted });
     expect(await owner.command('mutes', '/unmute bob3')).toContain('unmuted');
@@ -81,6 +90,11 @@ describe.each(BACKENDS)('slash commands on %s', (backend) => {
     await owner.command('kicks', '/unban eve4');
     await expect(eve.join('kicks')).resolves.toBeTruthy();
     const audit = await world.auditLog(gw);
-    expect(audit.filter((a) => a.target === 'eve4').map((a) => a.action).sort()).toEqual(['ban', 'kick', 'unban']);
+    expect(
+      audit
+        .filter((a) => a.target === 'eve4')
+        .map((a) => a.action)
+        .sort(),
+    ).toEqual(['ban', 'kick', 'unban']);
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../src/gateway.js';
-import { World, next } from './harness.js';
+import { next, World } from './harness.js';
 
 // Two gateway nodes in one process on one in-process bus and presence store: the seams the
 // Redis adapters plug into (broker moves bytes between nodes, hub fans out locally).

@@ -1,8 +1,8 @@
-import { CloseCode, Op, SUBPROTOCOL, decodeServer, encodeRequest } from '@parley/protocol';
+import { CloseCode, decodeServer, encodeRequest, Op, SUBPROTOCOL } from '@parley/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { Gateway } from '../src/gateway.js';
-import { World, next } from './harness.js';
+import { next, World } from './harness.js';
 import { TcpProxy } from './tcp-proxy.js';
 
 const FAST = { PARLEY_RATE_PER_S: '100000', PARLEY_RATE_BURST: '100000' };

@@ -1,7 +1,7 @@
 import { ParleyClient, type ParleyClientOptions } from '@parley/client';
 import { MemoryBus } from '../src/adapters/memory/memory-broker.js';
 import { MemoryPresenceStore } from '../src/adapters/memory/memory-presence-store.js';
-import { type SqlDb, openPglite, openPostgres } from '../src/adapters/sql/db.js';
+import { openPglite, openPostgres, type SqlDb } from '../src/adapters/sql/db.js';
 import { SqlChannelStore } from '../src/adapters/sql/sql-channel-store.js';
 import { SqlModerationStore } from '../src/adapters/sql/sql-moderation-store.js';
 import { buildPorts } from '../src/compose.js';
@@ -39,7 +39,12 @@ export class World {
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
     const dir = await mkdtemp(join(tmpdir(), 'parley-pglite-'));
-    return new World(backend, await openPglite(dir), () => openPglite(dir), () => rm(dir, { recursive: true, force: true }));
+    return new World(
+      backend,
+      await openPglite(dir),
+      () => openPglite(dir),
+      () => rm(dir, { recursive: true, force: true }),
+    );
   }
 
   async start(env: Record<string, string> = {}): Promise<Gateway> {

@@ -1,18 +1,9 @@
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { ErrorCode } from './codes.js';
-import type {
-  ChatMessage,
-  ErrorFrame,
-  Event,
-  PresenceEntry,
-  ReactionSummary,
-  Reply,
-  Request,
-  ServerFrame,
-} from './frames.js';
+import type { ChatMessage, ErrorFrame, Event, PresenceEntry, ReactionSummary, Reply, Request, ServerFrame } from './frames.js';
 import { T } from './frames.js';
 import { type RequestOp, requestSchemas } from './schemas.js';
-import { Kind, Op, kindOf, opOf } from './types.js';
+import { Kind, kindOf, Op, opOf } from './types.js';
 
 export type Result<V, E> = { ok: true; value: V } | { ok: false; error: E };
 

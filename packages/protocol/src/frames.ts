@@ -1,4 +1,4 @@
-import { Kind, Op, frameType } from './types.js';
+import { frameType, Kind, Op } from './types.js';
 
 /** A user as presence shows it: name plus whether it is a guest. Positional: [name, guest 0|1]. */
 export interface PresenceEntry {

@@ -1,6 +1,6 @@
-export * from './codes.js';
-export * from './types.js';
-export * from './frames.js';
 export * from './codec.js';
+export * from './codes.js';
+export { type Control, decodeControl, encodeControl } from './control.js';
+export * from './frames.js';
 export { requestSchemas } from './schemas.js';
-export { type Control, encodeControl, decodeControl } from './control.js';
+export * from './types.js';

@@ -19,6 +19,7 @@ const emoji = z.string().min(1).max(Limits.emoji);
 const nullableSeq = z.union([z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), z.null()]);
 
 const t = (type: number) => z.literal(type);
+
 import { T } from './frames.js';
 
 export const requestSchemas = {
@@ -27,21 +28,8 @@ export const requestSchemas = {
   [Op.Leave]: z.tuple([t(T.req(Op.Leave)), rid, cid]),
   [Op.List]: z.tuple([t(T.req(Op.List)), rid]),
   [Op.Members]: z.tuple([t(T.req(Op.Members)), rid, cid]),
-  [Op.Message]: z.tuple([
-    t(T.req(Op.Message)),
-    rid,
-    cid,
-    text,
-    z.union([z.string().min(1).max(Limits.clientMsgId), z.null()]).optional(),
-  ]),
-  [Op.History]: z.tuple([
-    t(T.req(Op.History)),
-    rid,
-    cid,
-    nullableSeq,
-    nullableSeq,
-    z.number().int().min(1).max(Limits.historyPage),
-  ]),
+  [Op.Message]: z.tuple([t(T.req(Op.Message)), rid, cid, text, z.union([z.string().min(1).max(Limits.clientMsgId), z.null()]).optional()]),
+  [Op.History]: z.tuple([t(T.req(Op.History)), rid, cid, nullableSeq, nullableSeq, z.number().int().min(1).max(Limits.historyPage)]),
   [Op.Typing]: z.tuple([t(T.req(Op.Typing)), rid, cid]),
   [Op.React]: z.tuple([t(T.req(Op.React)), rid, cid, seq, emoji]),
   [Op.Unreact]: z.tuple([t(T.req(Op.Unreact)), rid, cid, seq, emoji]),

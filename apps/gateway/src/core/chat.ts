@@ -1,17 +1,17 @@
+import type uWS from 'uWebSockets.js';
 import {
   CloseCode,
+  decodeControl,
+  decodeRequest,
   ErrorCode,
+  encodeControl,
+  encodeEvent,
   Op,
   type PresenceEntry,
   type Reply,
   type Request,
   Role,
-  decodeControl,
-  decodeRequest,
-  encodeControl,
-  encodeEvent,
 } from '@parley/protocol';
-import type uWS from 'uWebSockets.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Broker } from '../ports/broker.js';
@@ -21,7 +21,7 @@ import type { PresenceConn, PresenceStore } from '../ports/presence-store.js';
 import type { UserStore } from '../ports/user-store.js';
 import type { Conn } from './conn.js';
 import { GroupCommitter } from './group-commit.js';
-import { Hub, channelTopic } from './hub.js';
+import { channelTopic, type Hub } from './hub.js';
 import type { Moderation } from './moderation.js';
 import { type Outbox, RequestError } from './outbox.js';
 import type { SanctionCache } from './sanctions.js';
@@ -232,16 +232,15 @@ export class Chat {
     if (!c.open) return;
     const already = c.channels.has(ch.cid);
     c.channels.set(ch.cid, role);
-    let members: PresenceEntry[];
+    let first = false;
     if (!already) {
       this.hub.join(ch.cid, ws);
-      const first = await this.d.presence.add(ch.cid, presenceConn(c, this.d.nodeId));
-      members = await this.d.presence.list(ch.cid);
-      if (first) this.presenceDiff(ch.cid, [{ user: c.user, guest: c.guest }], []);
-    } else {
-      members = await this.d.presence.list(ch.cid);
+      first = await this.d.presence.add(ch.cid, presenceConn(c, this.d.nodeId));
     }
+    const members = await this.d.presence.list(ch.cid);
+    // The reply (the presence state) goes out before the diff announcing this join.
     this.d.outbox.reply(ws, { op: Op.Join, rid, cid: ch.cid, name: ch.name, lastSeq, members });
+    if (first) this.presenceDiff(ch.cid, [{ user: c.user, guest: c.guest }], []);
   }
 
   private async send(ws: WS, r: Extract<Request, { op: typeof Op.Message }>): Promise<void> {
@@ -308,8 +307,8 @@ export class Chat {
   }
 
   private onBroker(topic: string, bytes: Uint8Array): void {
-    if (topic === CONTROL_TOPIC) return this.applyControl(bytes);
-    if (topic.startsWith('c:')) this.hub.deliverRemote(Number(topic.slice(2)), bytes);
+    if (topic === CONTROL_TOPIC) this.applyControl(bytes);
+    else if (topic.startsWith('c:')) this.hub.deliverRemote(Number(topic.slice(2)), bytes);
   }
 
   private applyControl(bytes: Uint8Array): void {

@@ -1,4 +1,4 @@
-import type { AppendInput, Appended, MessageStore } from '../ports/message-store.js';
+import type { Appended, AppendInput, MessageStore } from '../ports/message-store.js';
 
 interface Waiting {
   item: AppendInput;
@@ -60,7 +60,7 @@ class Lane {
       this.onBatch(batch.length);
       try {
         const results = await this.store.appendBatch(batch.map((w) => w.item));
-        batch.forEach((w, i) => w.resolve(results[i] as Appended));
+        for (const [i, w] of batch.entries()) w.resolve(results[i] as Appended);
       } catch (e) {
         if (batch.length === 1) (batch[0] as Waiting).reject(e);
         // One bad item (e.g. its channel was just deleted) must not fail everyone else's sends:

@@ -1,5 +1,5 @@
-import { CloseCode, encodeBatch } from '@parley/protocol';
 import type uWS from 'uWebSockets.js';
+import { CloseCode, encodeBatch } from '@parley/protocol';
 import type { Metrics } from '../metrics.js';
 import type { Broker } from '../ports/broker.js';
 import type { Conn } from './conn.js';

@@ -1,4 +1,4 @@
-import { ErrorCode, ModAction, Op, Role, encodeControl, encodeEvent } from '@parley/protocol';
+import { ErrorCode, encodeControl, encodeEvent, ModAction, Op, Role } from '@parley/protocol';
 import type { ChannelStore } from '../ports/channel-store.js';
 import type { ModerationStore } from '../ports/moderation-store.js';
 import type { UserStore } from '../ports/user-store.js';
@@ -66,7 +66,16 @@ export class Moderation {
       case 'mute':
       case 'ban': {
         const until = cmd.durationMs === null ? null : this.now() + cmd.durationMs;
-        await this.store.apply({ cid, targetId, target, kind: cmd.name, until, durationMs: cmd.durationMs, reason: cmd.reason, actor: actor.user });
+        await this.store.apply({
+          cid,
+          targetId,
+          target,
+          kind: cmd.name,
+          until,
+          durationMs: cmd.durationMs,
+          reason: cmd.reason,
+          actor: actor.user,
+        });
         if (cmd.name === 'ban') await this.channels.leave(cid, targetId);
         this.event(cid, cmd.name, target, actor.user, until, cmd.reason);
         this.chat.publishControl(encodeControl({ t: 'changed', cid, uid: targetId }));

@@ -1,5 +1,5 @@
-import { type ErrorFrame, type Event, type Reply, encodeError, encodeEvent, encodeReply } from '@parley/protocol';
 import type uWS from 'uWebSockets.js';
+import { type ErrorFrame, type Event, encodeError, encodeEvent, encodeReply, type Reply } from '@parley/protocol';
 import type { Metrics } from '../metrics.js';
 import type { Conn } from './conn.js';
 

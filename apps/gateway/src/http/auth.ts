@@ -1,5 +1,5 @@
 import { hash, verify } from '@node-rs/argon2';
-import { SignJWT, jwtVerify } from 'jose';
+import { jwtVerify, SignJWT } from 'jose';
 import type { User, UserStore } from '../ports/user-store.js';
 
 /** The only JWT algorithm accepted: tokens with any other `alg` (incl. "none") are refused. */

@@ -55,16 +55,13 @@ export function guard(res: uWS.HttpResponse): { aborted: boolean } {
   return state;
 }
 
-export function send(
-  res: uWS.HttpResponse,
-  state: { aborted: boolean },
-  status: number,
-  body: string,
-  type = 'application/json',
-): void {
+export function send(res: uWS.HttpResponse, state: { aborted: boolean }, status: number, body: string, type = 'application/json'): void {
   if (state.aborted) return;
   res.cork(() => {
-    res.writeStatus(STATUS[status] ?? `${status} Status`).writeHeader('content-type', type).end(body);
+    res
+      .writeStatus(STATUS[status] ?? `${status} Status`)
+      .writeHeader('content-type', type)
+      .end(body);
   });
 }
 
