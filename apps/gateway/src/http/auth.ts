@@ -82,7 +82,7 @@ export class AuthService {
     const existing = await this.users.byName(wanted);
     if (existing && !existing.guest) throw new AuthError(409, `"${wanted}" is a registered user: log in instead`);
     const user = existing ?? (await this.users.createGuest(wanted)) ?? (await this.users.byName(wanted));
-    if (!user || !user.guest) throw new AuthError(409, `"${wanted}" is taken`);
+    if (!user?.guest) throw new AuthError(409, `"${wanted}" is taken`);
     return { userId: user.id, user: user.name, guest: true };
   }
 

@@ -24,7 +24,7 @@ export class MemoryPresenceStore implements PresenceStore {
   async remove(cid: number, conn: PresenceConn): Promise<boolean> {
     const users = this.channels.get(cid);
     const conns = users?.get(conn.user);
-    if (!users || !conns || !conns.delete(conn.connId)) return false;
+    if (!users || !conns?.delete(conn.connId)) return false;
     if (conns.size > 0) return false;
     users.delete(conn.user);
     if (users.size === 0) this.channels.delete(cid);
