@@ -6,7 +6,6 @@ import { WireClient } from './wire-client.js';
 /**
  * Durable send path: acknowledged (= committed in Postgres) sends per second through one gateway,
  * with many concurrent senders each keeping `window` sends in flight.
- * Usage: tsx src/durable.ts [senders=200] [window=8] [seconds=10] [channels=10]
  */
 export async function durable(senders: number, window: number, seconds: number, channels: number) {
   return withDatabase(async (databaseUrl) => {
@@ -105,9 +104,4 @@ async function signup(url: string, username: string): Promise<string> {
     body: JSON.stringify({ username, password: 'bench password 123' }),
   });
   return ((await res.json()) as { accessToken: string }).accessToken;
-}
-
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const [s = '200', w = '8', t = '10', ch = '10'] = process.argv.slice(2);
-  durable(Number(s), Number(w), Number(t), Number(ch)).then((r) => console.log(JSON.stringify(r)));
 }

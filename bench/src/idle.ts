@@ -4,7 +4,6 @@ import { WireClient } from './wire-client.js';
 
 /**
  * Idle cost: gateway RSS growth per connected (authenticated, idle) WebSocket.
- * Usage: tsx src/idle.ts [connections=1000]
  */
 export async function idle(n: number): Promise<{ connections: number; rssPerConnKiB: number; baselineMiB: number }> {
   return withDatabase((url) => measure(url, n));
@@ -40,8 +39,3 @@ async function connectMany(url: string, n: number, prefix: string): Promise<Wire
 
 const settle = () => new Promise((r) => setTimeout(r, 1500));
 const round = (x: number) => Math.round(x * 100) / 100;
-
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const n = Number(process.argv[2] ?? 1000);
-  idle(n).then((r) => console.log(JSON.stringify(r)));
-}

@@ -1,0 +1,31 @@
+import { durable } from './durable.js';
+import { idle } from './idle.js';
+
+/**
+ * `npm run bench -- <scenario> [args]` — one command per scenario; prints one JSON line.
+ *   idle [connections=1000]
+ *   durable [senders=200] [window=8] [seconds=10] [channels=200]
+ * The side-by-side scenarios against Socket.IO (fanout, connect-storm, resume, bytes) are the
+ * bench issue's work.
+ */
+const [scenario, ...args] = process.argv.slice(2);
+const n = (i: number, def: number) => Number(args[i] ?? def);
+
+async function main(): Promise<unknown> {
+  switch (scenario) {
+    case 'idle':
+      return idle(n(0, 1000));
+    case 'durable':
+      return durable(n(0, 200), n(1, 8), n(2, 10), n(3, 200));
+    default:
+      throw new Error(`unknown scenario "${scenario ?? ''}": use idle | durable`);
+  }
+}
+
+main().then(
+  (r) => console.log(JSON.stringify({ scenario, ...(r as object) })),
+  (e) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(1);
+  },
+);
