@@ -265,6 +265,7 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
     clearInterval(beatTimer);
     clearInterval(guestTimer);
     stopListening();
+    outbox.flush();
     for (const ws of chat.allSockets()) ws.end(CloseCode.GoingAway, 'server stopping');
     await chat.committer.flush();
     await ports.close();
@@ -283,6 +284,7 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
       for (const ws of sockets) {
         outbox.event(ws, { op: Op.Reconnect, delayMs: Math.floor(Math.random() * config.drainSpreadMs) });
       }
+      outbox.flush();
       hub.flush();
       await chat.committer.flush();
       // Give clients the spread to leave by themselves; then close the rest.

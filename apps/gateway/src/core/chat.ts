@@ -147,6 +147,7 @@ export class Chat {
     if (!c.open) return;
     this.d.metrics.closes.inc({ code });
     this.d.logger.info({ conn: c.connId, user: c.user, code, reason }, 'closing connection');
+    this.d.outbox.flush(ws); // the error frame explaining the close goes first
     ws.end(code, reason);
   }
 
