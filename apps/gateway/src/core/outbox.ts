@@ -1,5 +1,5 @@
-import { type ErrorFrame, type Event, type Reply, encodeBatch, encodeError, encodeEvent, encodeReply } from '@parley/protocol';
 import type uWS from 'uWebSockets.js';
+import { type ErrorFrame, type Event, encodeBatch, encodeError, encodeEvent, encodeReply, type Reply } from '@parley/protocol';
 import type { Metrics } from '../metrics.js';
 import type { Conn } from './conn.js';
 
@@ -42,7 +42,10 @@ export class Outbox {
 
   /** Sends everything queued now (also before a close, so a final error frame is not lost). */
   flush(only?: WS): void {
-    if (only) return this.flushOne(only);
+    if (only) {
+      this.flushOne(only);
+      return;
+    }
     this.scheduled = false;
     for (const ws of [...this.pending.keys()]) this.flushOne(ws);
   }
