@@ -1,5 +1,10 @@
 import { MemoryBroker, MemoryBus } from './adapters/memory/memory-broker.js';
 import { MemoryPresenceStore } from './adapters/memory/memory-presence-store.js';
+import { connectRedis } from './adapters/redis/connect.js';
+import { RedisKeys } from './adapters/redis/keys.js';
+import { RedisBroker } from './adapters/redis/redis-broker.js';
+import { RedisPresenceStore } from './adapters/redis/redis-presence-store.js';
+import { RedisRecentWindow } from './adapters/redis/redis-recent-window.js';
 import { openPglite, openPostgres, type SqlDb } from './adapters/sql/db.js';
 import { migrate } from './adapters/sql/migrate.js';
 import { SqlChannelStore } from './adapters/sql/sql-channel-store.js';
@@ -10,29 +15,61 @@ import type { Config } from './config.js';
 import type { Ports } from './gateway.js';
 import type { Logger } from './logger.js';
 import type { Broker } from './ports/broker.js';
+import type { MessageStore } from './ports/message-store.js';
 import type { PresenceStore } from './ports/presence-store.js';
 
 /**
- * The composition root: picks adapters from config. DATABASE_URL → Postgres, else embedded
- * PGlite in PARLEY_DATA_DIR. The broker and presence are in-process for a single node; the
- * cluster adapters (Redis) plug in here through the same ports.
- * `shared` lets tests run several nodes in one process on one in-process bus.
+ * The composition root: picks adapters from config.
+ * - DATABASE_URL → Postgres, else embedded PGlite in PARLEY_DATA_DIR.
+ * - REDIS_URL → cluster mode: Redis broker (pub/sub; sharded pub/sub for redis+cluster://),
+ *   Redis presence with TTL leases, and a recent-message window in Redis in front of Postgres.
+ *   Without it, one node runs with an in-process broker and presence.
+ * `shared` lets tests run several in-process nodes on one in-memory bus, presence and database.
  */
 export async function buildPorts(
   config: Config,
   logger: Logger,
-  shared?: { bus: MemoryBus; presence: PresenceStore; db?: SqlDb },
+  shared?: { bus?: MemoryBus; presence?: PresenceStore; db?: SqlDb },
 ): Promise<Ports> {
   const db = shared?.db ?? (config.databaseUrl ? openPostgres(config.databaseUrl) : await openPglite(config.dataDir));
   await migrate(db);
   logger.info({ store: db.kind, dataDir: db.kind === 'pglite' ? config.dataDir : undefined }, 'database ready');
-  if (config.redisUrl) logger.warn('REDIS_URL is set but the Redis adapters are not built yet: using the in-process broker');
-  const broker: Broker = new MemoryBroker(shared?.bus ?? new MemoryBus());
-  const presence = shared?.presence ?? new MemoryPresenceStore();
+  let broker: Broker;
+  let presence: PresenceStore;
+  let messages: MessageStore = new SqlMessageStore(db);
+  let closeRedis = async () => {};
+  if (config.redisUrl && !shared?.bus) {
+    const redis = connectRedis(config.redisUrl, { name: `parley:${config.nodeId}:cmd` });
+    const log = logger.child({ component: 'redis' });
+    let lastErrorLog = 0;
+    redis.on('error', (err: Error) => {
+      // ioredis retries by itself; say so once every few seconds, not on every attempt.
+      if (Date.now() - lastErrorLog > 5000) log.warn({ err: err.message }, 'redis connection error (retrying)');
+      lastErrorLog = Date.now();
+    });
+    broker = new RedisBroker({
+      url: config.redisUrl,
+      prefix: config.redisPrefix,
+      nodeId: config.nodeId,
+      logger: log,
+      onHealthChange: (up) => (up ? log.info('broker healthy') : log.error('broker DOWN: not ready until it recovers')),
+    });
+    presence = new RedisPresenceStore({ redis, prefix: config.redisPrefix });
+    messages = new RedisRecentWindow(messages, redis, new RedisKeys(config.redisPrefix), 1000, (err) =>
+      log.warn({ err }, 'recent-message window unavailable; serving history from the database'),
+    );
+    closeRedis = async () => {
+      redis.disconnect();
+    };
+    logger.info({ mode: config.redisUrl.includes('+cluster') ? 'cluster' : 'standalone' }, 'redis adapters');
+  } else {
+    broker = new MemoryBroker(shared?.bus ?? new MemoryBus());
+    presence = shared?.presence ?? new MemoryPresenceStore();
+  }
   return {
     broker,
     presence,
-    messages: new SqlMessageStore(db),
+    messages,
     channels: new SqlChannelStore(db),
     users: new SqlUserStore(db),
     moderation: new SqlModerationStore(db),
@@ -41,10 +78,9 @@ export async function buildPorts(
     },
     close: async () => {
       await broker.close();
-      if (!shared) {
-        await presence.close();
-        await db.close();
-      }
+      if (!shared?.presence) await presence.close();
+      await closeRedis();
+      if (!shared?.db) await db.close();
     },
   };
 }

@@ -9,7 +9,7 @@ import { type Config, parseConfig } from '../src/config.js';
 import { type Gateway, startGateway } from '../src/gateway.js';
 import { createLogger } from '../src/logger.js';
 import type { PresenceStore } from '../src/ports/presence-store.js';
-import { provisionPostgres } from './services.js';
+import { provisionPostgres, provisionRedis } from './services.js';
 
 export type Backend = 'pglite' | 'postgres';
 export const BACKENDS: Backend[] = ['pglite', 'postgres'];
@@ -23,12 +23,22 @@ export class World {
   readonly clients: ParleyClient[] = [];
   readonly bus = new MemoryBus();
   presence: PresenceStore = new MemoryPresenceStore();
+  /** Set by `withRedis`: nodes then use the Redis broker, presence and recent window. */
+  redis: { url: string; prefix: string; cleanup(): Promise<void> } | null = null;
+
   private constructor(
     readonly backend: Backend,
     private db: SqlDb,
     private readonly reopen: () => Promise<SqlDb>,
     private readonly drop: () => Promise<void>,
   ) {}
+
+  /** Cluster mode: every node started from now on talks to real Redis under a fresh key prefix. */
+  async withRedis(url?: string): Promise<this> {
+    const r = await provisionRedis();
+    this.redis = url ? { ...r, url } : r;
+    return this;
+  }
 
   static async create(backend: Backend): Promise<World> {
     if (backend === 'postgres') {
@@ -54,10 +64,12 @@ export class World {
       PARLEY_LOG_LEVEL: 'silent',
       PARLEY_NODE_ID: `n${this.gateways.length + 1}`,
       PARLEY_DRAIN_SPREAD_MS: '50',
+      ...(this.redis ? { REDIS_URL: this.redis.url, PARLEY_REDIS_PREFIX: this.redis.prefix } : {}),
       ...env,
     });
     const logger = createLogger(config.logLevel, config.nodeId);
-    const ports = await buildPorts(config, logger, { bus: this.bus, presence: this.presence, db: this.db });
+    const shared = this.redis ? { db: this.db } : { bus: this.bus, presence: this.presence, db: this.db };
+    const ports = await buildPorts(config, logger, shared);
     const gw = await startGateway(config, ports, logger);
     this.gateways.push(gw);
     return gw;
@@ -119,6 +131,7 @@ export class World {
     for (const g of this.gateways.splice(0)) await g.close();
     await this.db.close();
     await this.drop();
+    await this.redis?.cleanup();
   }
 }
 

@@ -35,6 +35,11 @@ export class TcpProxy {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /** Cuts every proxied connection (a dead node, from the clients' side); keeps listening. */
+  dropAll(): void {
+    for (const s of this.sockets) s.destroy();
+  }
+
   async close(): Promise<void> {
     for (const s of this.sockets) s.destroy();
     await new Promise((r) => this.server.close(r));

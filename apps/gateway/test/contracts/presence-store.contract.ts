@@ -1,0 +1,151 @@
+import { randomBytes } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { PresenceConn, PresenceStore } from '../../src/ports/presence-store.js';
+
+/** One presence backend shared by several nodes (e.g. one Redis, or one in-process store). */
+export interface PresenceBackend {
+  /** A store as one more node sees it (its own connection, where the backend has connections). */
+  store(): Promise<PresenceStore>;
+  close(): Promise<void>;
+}
+export type PresenceFactory = () => Promise<PresenceBackend>;
+
+/** Ids unique per test, so tests can share one backend (deadNodes sees every node in it). */
+const id = (base: string) => `${base}-${randomBytes(4).toString('hex')}`;
+const cidBase = () => 1_000_000 + Math.floor(Math.random() * 1_000_000_000);
+const byUser = <T extends { user: string }>(xs: T[]) => [...xs].sort((a, b) => a.user.localeCompare(b.user));
+const leaveKeys = (xs: { cid: number; user: string }[]) => xs.map((l) => `${l.cid}/${l.user}`).sort();
+
+/** The PresenceStore contract (ports/presence-store.ts), run against any adapter. */
+export function describePresenceStoreContract(name: string, factory: PresenceFactory): void {
+  describe(`PresenceStore contract: ${name}`, () => {
+    let backend: PresenceBackend;
+    let s: PresenceStore;
+    beforeEach(async () => {
+      backend = await factory();
+      s = await backend.store();
+    });
+    afterEach(async () => {
+      await backend?.close();
+    });
+
+    const conn = (user: string, nodeId: string, guest = false): PresenceConn => ({ connId: id('conn'), nodeId, user, guest });
+
+    it("joins on a user's first connection and leaves on the last; a second tab is neither", async () => {
+      const cid = cidBase();
+      const [n1, n2] = [id('node'), id('node')];
+      const tab1 = conn('alice', n1);
+      const tab2 = conn('alice', n2); // second tab, on another node
+      expect(await s.add(cid, tab1)).toBe(true);
+      expect(await s.add(cid, tab2)).toBe(false);
+      expect(await s.add(cid, tab1)).toBe(false); // the same connection again is no join
+      expect(await s.list(cid)).toEqual([{ user: 'alice', guest: false }]);
+      expect(await s.remove(cid, tab1)).toBe(false);
+      expect(await s.list(cid)).toEqual([{ user: 'alice', guest: false }]);
+      expect(await s.remove(cid, tab1)).toBe(false); // already gone
+      expect(await s.remove(cid, tab2)).toBe(true);
+      expect(await s.list(cid)).toEqual([]);
+      expect(await s.remove(cid, conn('nobody', n1))).toBe(false);
+      expect(await s.add(cid, tab1)).toBe(true); // back again: a join again
+    });
+
+    it('lists users once each with their guest flag, per channel', async () => {
+      const cid = cidBase();
+      const node = id('node');
+      await s.add(cid, conn('alice', node));
+      await s.add(cid, conn('alice', node));
+      await s.add(cid, conn('guest-7', node, true));
+      await s.add(cid + 1, conn('bob', node));
+      expect(byUser(await s.list(cid))).toEqual([
+        { user: 'alice', guest: false },
+        { user: 'guest-7', guest: true },
+      ]);
+      expect(await s.list(cid + 1)).toEqual([{ user: 'bob', guest: false }]);
+      expect(await s.list(cid + 2)).toEqual([]);
+    });
+
+    it('decides first/last atomically when many tabs of one user come and go at once', async () => {
+      const cid = cidBase();
+      const other = await backend.store();
+      const tabs = Array.from({ length: 20 }, (_, i) => conn('carol', id(`node${i % 3}`)));
+      const joins = await Promise.all(tabs.map((t, i) => (i % 2 ? other : s).add(cid, t)));
+      expect(joins.filter(Boolean)).toHaveLength(1);
+      const leaves = await Promise.all(tabs.map((t, i) => (i % 2 ? s : other).remove(cid, t)));
+      expect(leaves.filter(Boolean)).toHaveLength(1);
+      expect(await s.list(cid)).toEqual([]);
+    });
+
+    it('reports typers until their TTL lapses; clearTyping stops one at once', async () => {
+      const cid = cidBase();
+      expect(await s.typing(cid)).toEqual([]);
+      expect(await s.setTyping(cid, 'alice', 30_000)).toEqual(['alice']);
+      expect((await s.setTyping(cid, 'bob', 30_000)).sort()).toEqual(['alice', 'bob']);
+      expect(await s.clearTyping(cid, 'alice')).toEqual(['bob']);
+      expect(await s.typing(cid)).toEqual(['bob']);
+      expect(await s.typing(cid + 1)).toEqual([]);
+      expect((await s.setTyping(cid, 'dave', 100)).sort()).toEqual(['bob', 'dave']);
+      await vi.waitFor(async () => expect(await s.typing(cid)).toEqual(['bob']), { timeout: 3000, interval: 20 });
+      expect(await s.clearTyping(cid, 'nobody')).toEqual(['bob']);
+    });
+
+    it('renews typing: a later setTyping extends the expiry', async () => {
+      const cid = cidBase();
+      await s.setTyping(cid, 'erin', 100);
+      await s.setTyping(cid, 'erin', 30_000);
+      await s.setTyping(cid, 'frank', 50);
+      await vi.waitFor(async () => expect(await s.typing(cid)).toEqual(['erin']), { timeout: 3000, interval: 20 });
+    });
+
+    it('reports a node dead once its lease lapses, not before', async () => {
+      const [alive, dying] = [id('alive'), id('dying')];
+      await s.heartbeat(alive, 30_000);
+      await s.heartbeat(dying, 50);
+      await vi.waitFor(async () => expect(await s.deadNodes()).toContain(dying), { timeout: 3000, interval: 20 });
+      expect(await s.deadNodes()).not.toContain(alive);
+      await s.heartbeat(dying, 30_000); // a heartbeat renews the lease
+      expect(await s.deadNodes()).not.toContain(dying);
+    });
+
+    it('reaps a dead node: exactly the (channel, user) pairs left without a connection', async () => {
+      const cid = cidBase();
+      const [alive, dead] = [id('alive'), id('dead')];
+      await s.add(cid, conn('only-dead', dead)); // two tabs, both on the dead node
+      await s.add(cid, conn('only-dead', dead));
+      await s.add(cid, conn('both', dead));
+      await s.add(cid, conn('both', alive));
+      await s.add(cid, conn('alive-only', alive, true));
+      await s.add(cid + 1, conn('only-dead', dead));
+      await s.heartbeat(alive, 30_000);
+      await s.heartbeat(dead, 1);
+      await vi.waitFor(async () => expect(await s.deadNodes()).toContain(dead), { timeout: 3000, interval: 10 });
+
+      const leaves = await s.reapNode(dead);
+      expect(leaveKeys(leaves)).toEqual([`${cid}/only-dead`, `${cid + 1}/only-dead`]);
+      expect(byUser(await s.list(cid))).toEqual([
+        { user: 'alive-only', guest: true },
+        { user: 'both', guest: false },
+      ]);
+      expect(await s.list(cid + 1)).toEqual([]);
+      expect(await s.deadNodes()).not.toContain(dead);
+      expect(await s.reapNode(dead)).toEqual([]); // nothing twice
+    });
+
+    it('reports each leave once when two nodes reap the same dead node at once', async () => {
+      const base = cidBase();
+      const dead = id('dead');
+      const other = await backend.store();
+      const expected: string[] = [];
+      for (let c = 0; c < 4; c++) {
+        for (let u = 0; u < 25; u++) {
+          await s.add(base + c, conn(`user${u}`, dead, u % 5 === 0));
+          if (u % 4 === 0) await s.add(base + c, conn(`user${u}`, dead)); // a second tab
+          expected.push(`${base + c}/user${u}`);
+        }
+      }
+      await s.heartbeat(dead, 1);
+      const [l1, l2, l3] = await Promise.all([s.reapNode(dead), other.reapNode(dead), other.reapNode(dead)]);
+      expect(leaveKeys([...l1, ...l2, ...l3])).toEqual(expected.sort());
+      for (let c = 0; c < 4; c++) expect(await s.list(base + c)).toEqual([]);
+    });
+  });
+}

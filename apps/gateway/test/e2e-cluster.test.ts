@@ -1,0 +1,184 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import type { ParleyClient } from '@parley/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Gateway } from '../src/gateway.js';
+import { next, World } from './harness.js';
+import { freePort, until } from './redis-cluster.js';
+import { TcpProxy } from './tcp-proxy.js';
+
+const FAST = { PARLEY_RATE_PER_S: '10000', PARLEY_RATE_BURST: '10000' };
+
+// Three gateway nodes in one process, sharing real Redis (broker, presence, recent window) and
+// real Postgres: the cluster code paths without process management. Process-level stories
+// (HAProxy, kill -9) are in cluster-processes.test.ts.
+describe('cluster over real Redis and Postgres (in-process nodes)', () => {
+  let world: World;
+  let nodes: Gateway[];
+  beforeAll(async () => {
+    world = await (await World.create('postgres')).withRedis();
+    nodes = [await world.start(FAST), await world.start(FAST), await world.start(FAST)];
+  });
+  afterAll(() => world.close());
+
+  it('story 1: 30 clients, mixed registered and guests, 3 channels, 3 nodes: every message once, in order', async () => {
+    const owner = await world.user(nodes[0]!, 'story1-owner');
+    for (const ch of ['s1-a', 's1-b', 's1-c']) await owner.create(ch);
+    const clients: { c: ParleyClient; ch: string; got: string[] }[] = [];
+    for (let i = 0; i < 30; i++) {
+      const gw = nodes[i % 3]!;
+      const c = i % 2 ? await world.client(gw, { guestName: `s1-guest-${i}` }) : await world.user(gw, `s1-user-${i}`);
+      const ch = ['s1-a', 's1-b', 's1-c'][i % 3]!;
+      await c.join(ch);
+      const got: string[] = [];
+      c.on('message', (m) => m.channel === ch && got.push(`${m.seq}:${m.text}`));
+      clients.push({ c, ch, got });
+    }
+    const sent = new Map<string, string[]>();
+    await Promise.all(
+      clients.map(async ({ c, ch }, i) => {
+        for (let k = 0; k < 5; k++) {
+          const text = `from ${i} #${k}`;
+          const { seq } = await c.send(ch, text);
+          const list = sent.get(ch) ?? [];
+          list.push(`${seq}:${text}`);
+          sent.set(ch, list);
+        }
+      }),
+    );
+    for (const list of sent.values()) list.sort((a, b) => Number(a.split(':')[0]) - Number(b.split(':')[0]));
+    for (const { ch, got } of clients) {
+      await expect.poll(() => got.length, { timeout: 10_000 }).toBe(50);
+      expect(got).toEqual(sent.get(ch));
+    }
+  });
+
+  it('story 4: a moderator on node A mutes a user on node B for 2 s with a reason', async () => {
+    const mod = await world.user(nodes[0]!, 's4-mod');
+    const target = await world.user(nodes[1]!, 's4-target');
+    await mod.create('s4');
+    await mod.join('s4');
+    await target.join('s4');
+    const t0 = Date.now();
+    await mod.command('s4', '/mute s4-target 2s spamming');
+    const err = await target.send('s4', 'can I talk?').catch((e) => e);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(err).toMatchObject({ code: 203 });
+    expect(err.message).toContain('spamming');
+    await expect
+      .poll(
+        () =>
+          target.send('s4', 'back').then(
+            () => true,
+            () => false,
+          ),
+        { timeout: 6000, interval: 200 },
+      )
+      .toBe(true);
+    const audit = (await world.auditLog(nodes[0]!)).find((a) => a.target === 's4-target' && a.action === 'mute');
+    expect(audit).toMatchObject({ actor: 's4-mod', reason: 'spamming', durationMs: 2000 });
+  });
+
+  it('story 6: three users on three nodes react; everyone sees who reacted; history keeps it', async () => {
+    const users = [await world.user(nodes[0]!, 's6-a'), await world.user(nodes[1]!, 's6-b'), await world.user(nodes[2]!, 's6-c')];
+    await users[0]!.create('s6');
+    for (const u of users) await u.join('s6');
+    const { seq } = await users[0]!.send('s6', 'react to this');
+    const seen = users.map(() => [] as string[]);
+    for (const [i, u] of users.entries()) u.on('reaction', (r) => r.on && seen[i]!.push(r.user));
+    await users[0]!.react('s6', seq, '🔥');
+    await users[1]!.react('s6', seq, '🔥');
+    await users[2]!.react('s6', seq, '👀');
+    for (const s of seen) await expect.poll(() => [...s].sort()).toEqual(['s6-a', 's6-b', 's6-c']);
+    const h = await users[2]!.history('s6', { after: seq - 1, limit: 5 });
+    expect(h.messages[0]?.reactions).toEqual([
+      { emoji: '🔥', users: ['s6-a', 's6-b'] },
+      { emoji: '👀', users: ['s6-c'] },
+    ]);
+  });
+
+  it('resume on another node: a client whose node goes away catches up with no gap and no duplicate', async () => {
+    const lb = new TcpProxy();
+    const url = await lb.listen();
+    lb.target = nodes[0]!.port;
+    const sender = await world.user(nodes[2]!, 'resume-sender');
+    await sender.create('resume-x');
+    await sender.join('resume-x');
+    const reader = await world.client(nodes[0]!, {
+      url,
+      token: await world.signup(nodes[0]!, 'resume-reader'),
+      reconnect: { minMs: 20, maxMs: 100 },
+    });
+    await reader.join('resume-x');
+    const got: number[] = [];
+    reader.on('message', (m) => got.push(m.seq));
+    for (let i = 0; i < 20; i++) await sender.send('resume-x', `before ${i}`);
+    await expect.poll(() => got.length).toBe(20);
+    const down = next(reader, 'disconnected');
+    lb.target = null; // node 1 is gone: connections are refused while the sender goes on
+    lb.dropAll();
+    await down;
+    for (let i = 0; i < 300; i++) await sender.send('resume-x', `missed ${i}`);
+    lb.target = nodes[1]!.port; // the LB now routes to node 2
+    await expect.poll(() => got.length, { timeout: 15_000 }).toBe(320);
+    expect(got).toEqual(Array.from({ length: 320 }, (_, i) => i + 1));
+    await lb.close();
+  });
+});
+
+describe('story 3: Redis restarts mid-stream', () => {
+  let world: World;
+  let redis: ChildProcess;
+  let port: number;
+  const startRedis = async () => {
+    redis = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1'], { stdio: 'ignore' });
+    await until('redis answers', async () => {
+      const { Redis } = await import('ioredis');
+      const r = new Redis({ port, lazyConnect: true, retryStrategy: () => null });
+      try {
+        await r.connect();
+        return (await r.ping()) === 'PONG';
+      } catch {
+        return false;
+      } finally {
+        r.disconnect();
+      }
+    });
+  };
+  beforeAll(async () => {
+    port = await freePort();
+    await startRedis();
+    world = await (await World.create('postgres')).withRedis(`redis://127.0.0.1:${port}`);
+  });
+  afterAll(async () => {
+    await world.close();
+    redis.kill('SIGKILL');
+  });
+
+  it('readiness is false while Redis is down; sends keep committing; traffic resumes; nothing acked is lost', async () => {
+    const a = await world.start(FAST);
+    const b = await world.start(FAST);
+    const alice = await world.user(a, 's3-alice');
+    const bob = await world.user(b, 's3-bob');
+    await alice.create('s3');
+    await alice.join('s3');
+    await bob.join('s3');
+    const got = new Set<number>();
+    bob.on('message', (m) => got.add(m.seq));
+    const acked: number[] = [];
+    for (let i = 0; i < 10; i++) acked.push((await alice.send('s3', `up ${i}`)).seq);
+    const ready = async () => (await fetch(`${a.url}/readyz`)).status;
+    expect(await ready()).toBe(200);
+    redis.kill('SIGKILL');
+    await expect.poll(ready, { timeout: 10_000 }).toBe(503);
+    // Postgres is the record: sends are still acknowledged (live fan-out to other nodes pauses).
+    for (let i = 0; i < 10; i++) acked.push((await alice.send('s3', `down ${i}`)).seq);
+    await startRedis(); // empty: Redis kept nothing
+    await expect.poll(ready, { timeout: 15_000 }).toBe(200);
+    for (let i = 0; i < 10; i++) acked.push((await alice.send('s3', `back ${i}`)).seq);
+    // Bob sees the live ones after recovery, and his SDK repairs the gap from history.
+    await expect.poll(() => got.size, { timeout: 15_000 }).toBe(30);
+    expect([...got].sort((x, y) => x - y)).toEqual(acked);
+    const h = await bob.history('s3', { after: 0, limit: 100 });
+    expect(h.messages.map((m) => m.seq)).toEqual(acked);
+  });
+});
