@@ -1,11 +1,15 @@
 import { durable } from './durable.js';
 import { idle } from './idle.js';
+import { resume } from './resume.js';
+import { xnode } from './xnode.js';
 
 /**
  * `npm run bench -- <scenario> [args]` — one command per scenario; prints one JSON line.
  *   idle [connections=1000]
  *   durable [senders=200] [window=8] [seconds=10] [channels=200]
- * The side-by-side scenarios against Socket.IO (fanout, connect-storm, resume, bytes) are the
+ *   resume [missed=10000]   (set REDIS_URL to run the gateway in cluster mode)
+ *   xnode [rate=100] [seconds=5]   cross-node latency, 2 gateways on REDIS_URL (default local)
+ * The side-by-side scenarios against Socket.IO (fanout, connect-storm, bytes) are the
  * bench issue's work.
  */
 const [scenario, ...args] = process.argv.slice(2);
@@ -17,8 +21,12 @@ async function main(): Promise<unknown> {
       return idle(n(0, 1000));
     case 'durable':
       return durable(n(0, 200), n(1, 8), n(2, 10), n(3, 200));
+    case 'resume':
+      return resume(n(0, 10_000));
+    case 'xnode':
+      return xnode(n(0, 100), n(1, 5));
     default:
-      throw new Error(`unknown scenario "${scenario ?? ''}": use idle | durable`);
+      throw new Error(`unknown scenario "${scenario ?? ''}": use idle | durable | resume | xnode`);
   }
 }
 
