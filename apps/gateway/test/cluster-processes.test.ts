@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process';
 import { ParleyClient } from '@parley/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProcCluster } from './proc-cluster.js';
+import { freePort } from './redis-cluster.js';
 import { provisionPostgres, provisionRedis } from './services.js';
 
 /**
@@ -47,6 +49,93 @@ describe('cluster processes behind HAProxy', () => {
     return ((await res.json()) as { accessToken: string }).accessToken;
   };
 
+  it('story 1: 30 clients (registered and guests) in 3 channels spread over 3 nodes: every message once, in order', async () => {
+    const owner = await connect({ token: await signup('p1-owner') });
+    for (const ch of ['p1-a', 'p1-b', 'p1-c']) await owner.c.create(ch);
+    const members: { c: ParleyClient; ch: string; node: string; got: string[] }[] = [];
+    for (let i = 0; i < 30; i++) {
+      const { c, node } = await connect(i % 2 ? { guestName: `p1-guest-${i}` } : { token: await signup(`p1-user-${i}`) });
+      const ch = ['p1-a', 'p1-b', 'p1-c'][i % 3]!;
+      await c.join(ch);
+      const got: string[] = [];
+      c.on('message', (m) => m.channel === ch && got.push(`${m.seq}:${m.text}`));
+      members.push({ c, ch, node, got });
+    }
+    expect(new Set(members.map((m) => m.node)).size).toBe(3); // HAProxy spread them over the nodes
+    const sent = new Map<string, string[]>();
+    await Promise.all(
+      members.map(async ({ c, ch }, i) => {
+        for (let k = 0; k < 5; k++) {
+          const text = `from ${i} #${k}`;
+          const { seq } = await c.send(ch, text);
+          sent.set(ch, [...(sent.get(ch) ?? []), `${seq}:${text}`]);
+        }
+      }),
+    );
+    for (const list of sent.values()) list.sort((a, b) => Number(a.split(':')[0]) - Number(b.split(':')[0]));
+    for (const { ch, got } of members) {
+      await expect.poll(() => got.length, { timeout: 10_000 }).toBe(50);
+      expect(got).toEqual(sent.get(ch));
+    }
+  }, 60_000);
+
+  it('story 4: a moderator on one node mutes a user on another for 2 s with a reason', async () => {
+    const mod = await connect({ token: await signup('p4-mod') });
+    let target = await connect({ token: await signup('p4-target') });
+    while (target.node === mod.node) {
+      target.c.close();
+      target = await connect({ token: await signup(`p4-t-${Math.random().toString(36).slice(2, 7)}`) });
+    }
+    const targetName = target.c.user!.user;
+    await mod.c.create('p4');
+    await mod.c.join('p4');
+    await target.c.join('p4');
+    const t0 = Date.now();
+    await mod.c.command('p4', `/mute ${targetName} 2s cool it`);
+    const err = await target.c.send('p4', 'hello?').catch((e) => e);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(err).toMatchObject({ code: 203 });
+    expect(err.message).toContain('cool it');
+    await expect
+      .poll(
+        () =>
+          target.c.send('p4', 'back').then(
+            () => true,
+            () => false,
+          ),
+        { timeout: 6000, interval: 200 },
+      )
+      .toBe(true);
+  }, 30_000);
+
+  it('story 6: three users on different nodes react; everyone sees who reacted; history keeps it across restarts', async () => {
+    const users = [];
+    for (let i = 0; i < 3; i++) users.push(await connect({ token: await signup(`p6-${i}`) }));
+    expect(new Set(users.map((u) => u.node)).size).toBeGreaterThan(1);
+    await users[0]!.c.create('p6');
+    for (const u of users) await u.c.join('p6');
+    const { seq } = await users[0]!.c.send('p6', 'react here');
+    const seen = users.map(() => [] as string[]);
+    for (const [i, u] of users.entries()) u.c.on('reaction', (r) => r.on && seen[i]!.push(r.user));
+    await users[0]!.c.react('p6', seq, '❤️');
+    await users[1]!.c.react('p6', seq, '❤️');
+    await users[2]!.c.react('p6', seq, '😂');
+    for (const s of seen) await expect.poll(() => [...s].sort()).toEqual(['p6-0', 'p6-1', 'p6-2']);
+    const want = [
+      { emoji: '❤️', users: ['p6-0', 'p6-1'] },
+      { emoji: '😂', users: ['p6-2'] },
+    ];
+    expect((await users[2]!.c.history('p6', { after: seq - 1, limit: 1 })).messages[0]?.reactions).toEqual(want);
+    // Restart every node (drain, start): the reactions are in Postgres.
+    for (const node of cluster.nodes) {
+      await node.stop('SIGTERM');
+      await node.start();
+    }
+    const late = await connect({ guestName: 'p6-late' });
+    await late.c.join('p6');
+    expect((await late.c.history('p6', { after: seq - 1, limit: 1 })).messages[0]?.reactions).toEqual(want);
+  }, 90_000);
+
   it('story 2: kill -9 of a gateway mid-stream: clients resume with no gap or duplicate, one leave per user gone, acked = in history', async () => {
     const owner = await connect({ token: await signup('k9-owner') });
     await owner.c.create('k9');
@@ -62,7 +151,11 @@ describe('cluster processes behind HAProxy', () => {
       c.on('message', (m) => got.push(m.seq));
       readers.push({ c, node, name, returns, got });
     }
-    const victim = readers[0]!.node === owner.node ? readers[1]!.node : readers[0]!.node;
+    // The victim: the node (not the sender's) holding the most readers that will not come back.
+    const gonePerNode = new Map<string, number>();
+    for (const r of readers) if (!r.returns && r.node !== owner.node) gonePerNode.set(r.node, (gonePerNode.get(r.node) ?? 0) + 1);
+    const victim = [...gonePerNode].sort((a, b) => b[1] - a[1])[0]?.[0];
+    if (!victim) throw new Error(`no reader to lose: ${JSON.stringify(readers.map((r) => [r.node, r.returns]))}`);
     const leaves: string[] = [];
     owner.c.on('presence', (p) => p.type === 'diff' && leaves.push(...p.leaves));
 
@@ -143,3 +236,67 @@ async function historySeqs(c: ParleyClient, channel: string): Promise<number[]> 
     after = page.messages.at(-1)!.seq;
   }
 }
+
+describe('story 3 with processes: Redis restarts mid-stream behind HAProxy', () => {
+  it('readiness false while Redis is down, sends still committed, traffic resumes, no acked message lost', async () => {
+    const pg = await provisionPostgres();
+    const port = await freePort();
+    const startRedis = () =>
+      spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1'], { stdio: 'ignore' });
+    let redis = startRedis();
+    const redisUrl = `redis://127.0.0.1:${port}`;
+    const cluster = await ProcCluster.start(2, {
+      DATABASE_URL: pg.url,
+      REDIS_URL: redisUrl,
+      PARLEY_RATE_PER_S: '10000',
+      PARLEY_RATE_BURST: '10000',
+    });
+    const clients: ParleyClient[] = [];
+    try {
+      const mk = async (opts: Partial<{ guestName: string }>) => {
+        const c = new ParleyClient({ url: cluster.lbUrl, reconnect: { minMs: 50, maxMs: 500 }, ...opts });
+        clients.push(c);
+        return { c, node: (await c.connect()).node };
+      };
+      const res = await fetch(`${cluster.lbUrl}/auth/signup`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'p3-owner', password: 'a long enough password' }),
+      });
+      const owner = new ParleyClient({ url: cluster.nodes[0]!.url, token: ((await res.json()) as { accessToken: string }).accessToken });
+      clients.push(owner);
+      await owner.connect();
+      await owner.create('p3');
+      await owner.join('p3');
+      const readers = [await mk({ guestName: 'p3-r1' }), await mk({ guestName: 'p3-r2' })];
+      const got = readers.map(() => new Set<number>());
+      for (const [i, r] of readers.entries()) {
+        await r.c.join('p3');
+        r.c.on('message', (m) => got[i]!.add(m.seq));
+      }
+      const acked: number[] = [];
+      for (let i = 0; i < 10; i++) acked.push((await owner.send('p3', `up ${i}`)).seq);
+      const ready = (url: string) =>
+        fetch(`${url}/readyz`).then(
+          (r) => r.status,
+          () => 0,
+        );
+      redis.kill('SIGKILL');
+      for (const n of cluster.nodes) await expect.poll(() => ready(n.url), { timeout: 10_000 }).toBe(503);
+      for (let i = 0; i < 10; i++) acked.push((await owner.send('p3', `down ${i}`)).seq); // Postgres is the record
+      redis = startRedis(); // comes back empty
+      for (const n of cluster.nodes) await expect.poll(() => ready(n.url), { timeout: 15_000 }).toBe(200);
+      for (let i = 0; i < 10; i++) acked.push((await owner.send('p3', `back ${i}`)).seq);
+      for (const g of got) {
+        await expect.poll(() => g.size, { timeout: 15_000 }).toBe(30);
+        expect([...g].sort((x, y) => x - y)).toEqual(acked);
+      }
+      expect(await historySeqs(owner, 'p3')).toEqual(acked);
+    } finally {
+      for (const c of clients) c.close();
+      await cluster.close();
+      redis.kill('SIGKILL');
+      await pg.drop();
+    }
+  }, 120_000);
+});
