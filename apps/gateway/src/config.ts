@@ -19,7 +19,11 @@ const schema = z.object({
   /** PGlite data directory used when DATABASE_URL is not set; 'memory://' keeps nothing. */
   PARLEY_DATA_DIR: z.string().default('./data'),
   DATABASE_URL: z.string().url().optional(),
-  REDIS_URL: z.string().url().optional(),
+  /** redis://host:port (standalone) or redis+cluster://host:port,host:port (Redis Cluster, sharded pub/sub). */
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?(\+cluster)?:\/\/\S+$/, 'expected redis://host:port or redis+cluster://host:port,host:port')
+    .optional(),
   /** Redis key / channel prefix (lets several deployments or tests share one Redis). */
   PARLEY_REDIS_PREFIX: z.string().default('parley:'),
   /** Node id in logs, presence leases and metrics; random when unset. */

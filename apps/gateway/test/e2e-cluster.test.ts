@@ -3,7 +3,7 @@ import type { ParleyClient } from '@parley/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../src/gateway.js';
 import { next, World } from './harness.js';
-import { freePort, until } from './redis-cluster.js';
+import { freePort, type LocalRedisCluster, startRedisCluster, until } from './redis-cluster.js';
 import { TcpProxy } from './tcp-proxy.js';
 
 const FAST = { PARLEY_RATE_PER_S: '10000', PARLEY_RATE_BURST: '10000' };
@@ -181,5 +181,46 @@ describe('story 3: Redis restarts mid-stream', () => {
     expect([...got].sort((x, y) => x - y)).toEqual(acked);
     const h = await bob.history('s3', { after: 0, limit: 100 });
     expect(h.messages.map((m) => m.seq)).toEqual(acked);
+  });
+});
+
+describe('cluster mode on a real 3-master Redis Cluster (sharded pub/sub)', () => {
+  let world: World;
+  let redisCluster: LocalRedisCluster;
+  beforeAll(async () => {
+    redisCluster = await startRedisCluster(3);
+    world = await (await World.create('postgres')).withRedis(redisCluster.url);
+  }, 60_000);
+  afterAll(async () => {
+    await world?.close();
+    await redisCluster?.stop();
+  });
+
+  it('messages, presence and moderation cross nodes; a late joiner resumes from the window', async () => {
+    const a = await world.start(FAST);
+    const b = await world.start(FAST);
+    const owner = await world.user(a, 'rc-owner');
+    const peer = await world.user(b, 'rc-peer');
+    const channels = ['rc-1', 'rc-2', 'rc-3', 'rc-4']; // spread over several slots/shards
+    for (const ch of channels) {
+      await owner.create(ch);
+      await owner.join(ch);
+    }
+    const joined = next(
+      owner,
+      'presence',
+      (p: { type: string; joins?: { user: string }[] }) => p.type === 'diff' && !!p.joins?.some((j) => j.user === 'rc-peer'),
+    );
+    for (const ch of channels) await peer.join(ch);
+    await joined;
+    const got: string[] = [];
+    peer.on('message', (m) => got.push(`${m.channel}:${m.seq}`));
+    for (const ch of channels) for (let i = 0; i < 5; i++) await owner.send(ch, `x${i}`);
+    await expect.poll(() => got.length, { timeout: 10_000 }).toBe(20);
+    for (const ch of channels) expect(got.filter((g) => g.startsWith(`${ch}:`))).toEqual([1, 2, 3, 4, 5].map((s) => `${ch}:${s}`));
+    await owner.command('rc-1', '/mute rc-peer 1m shh');
+    await expect(peer.send('rc-1', 'no')).rejects.toMatchObject({ code: 203 });
+    const h = await peer.history('rc-2', { after: 2, limit: 10 });
+    expect(h.messages.map((m) => m.seq)).toEqual([3, 4, 5]);
   });
 });
