@@ -1,0 +1,108 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { connectRedis, type RedisClient } from '../src/adapters/redis/connect.js';
+import { RedisKeys } from '../src/adapters/redis/keys.js';
+import { RedisRecentWindow } from '../src/adapters/redis/redis-recent-window.js';
+import { openPostgres, type SqlDb } from '../src/adapters/sql/db.js';
+import { migrate } from '../src/adapters/sql/migrate.js';
+import { SqlChannelStore } from '../src/adapters/sql/sql-channel-store.js';
+import { SqlMessageStore } from '../src/adapters/sql/sql-message-store.js';
+import { SqlModerationStore } from '../src/adapters/sql/sql-moderation-store.js';
+import { SqlUserStore } from '../src/adapters/sql/sql-user-store.js';
+import { describeMessageStoreContract } from './contracts/message-store.contract.js';
+import type { StoreFactory } from './contracts/store-set.js';
+import { type LocalRedisCluster, startRedisCluster } from './redis-cluster.js';
+import { provisionPostgres, provisionRedis } from './services.js';
+
+/** MessageStore = Redis recent window in front of Postgres, the cluster-mode composition. */
+function windowed(redisUrl: () => string): StoreFactory {
+  return async () => {
+    const pg = await provisionPostgres();
+    const redis = connectRedis(redisUrl());
+    const keys = new RedisKeys(`win_${randomBytes(3).toString('hex')}:`);
+    const db = openPostgres(pg.url);
+    const pools: SqlDb[] = [db];
+    await migrate(db);
+    return {
+      messages: new RedisRecentWindow(new SqlMessageStore(db), redis, keys, 50),
+      channels: new SqlChannelStore(db),
+      users: new SqlUserStore(db),
+      moderation: new SqlModerationStore(db),
+      peer: async () => {
+        const p = openPostgres(pg.url, { max: 2 });
+        pools.push(p);
+        return new RedisRecentWindow(new SqlMessageStore(p), redis, keys, 50);
+      },
+      close: async () => {
+        redis.disconnect();
+        for (const p of pools) await p.close();
+        await pg.drop();
+      },
+    };
+  };
+}
+
+let standalone = '';
+let cluster: LocalRedisCluster | undefined;
+beforeAll(async () => {
+  standalone = (await provisionRedis()).url;
+  cluster = await startRedisCluster(3);
+}, 60_000);
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+describeMessageStoreContract(
+  'recent window on Redis standalone + Postgres',
+  windowed(() => standalone),
+);
+describeMessageStoreContract(
+  'recent window on Redis Cluster + Postgres',
+  windowed(() => cluster!.url),
+);
+
+describe('recent window serves resume from Redis only when provably complete', () => {
+  let redis: RedisClient;
+  let db: SqlDb;
+  let drop: () => Promise<void>;
+  beforeAll(async () => {
+    const pg = await provisionPostgres();
+    drop = pg.drop;
+    db = openPostgres(pg.url);
+    await migrate(db);
+    redis = connectRedis(standalone);
+  });
+  afterAll(async () => {
+    redis.disconnect();
+    await db.close();
+    await drop();
+  });
+
+  it('recent ranges come from Redis; holes, reactions and a wiped window fall back to Postgres', async () => {
+    const keys = new RedisKeys(`win_${randomBytes(3).toString('hex')}:`);
+    const inner = new SqlMessageStore(db);
+    const store = new RedisRecentWindow(inner, redis, keys, 100);
+    const owner = (await new SqlUserStore(db).createAccount('win-owner', 'x'))!;
+    const ch = (await new SqlChannelStore(db).create('win', owner.id))!;
+    await store.appendBatch(
+      Array.from({ length: 150 }, (_, i) => ({ cid: ch.cid, userId: owner.id, user: owner.name, text: `m${i + 1}`, cmid: null })),
+    );
+    await vi.waitFor(async () => expect(await redis.zcard(keys.recent(ch.cid))).toBe(100));
+    const spy = vi.spyOn(inner, 'history');
+    const recent = await store.history(ch.cid, { before: null, after: 120, limit: 100 });
+    expect(recent.messages.map((m) => m.seq)).toEqual(Array.from({ length: 30 }, (_, i) => 121 + i));
+    expect(recent.more).toBe(false);
+    expect(spy).not.toHaveBeenCalled(); // served by Redis
+    const old = await store.history(ch.cid, { before: null, after: 10, limit: 20 });
+    expect(old.messages[0]?.seq).toBe(11);
+    expect(spy).toHaveBeenCalledTimes(1); // older than the window: Postgres
+    await store.addReaction(ch.cid, 130, owner.id, '👍');
+    const withReaction = await store.history(ch.cid, { before: null, after: 125, limit: 10 });
+    expect(withReaction.messages.find((m) => m.seq === 130)?.reactions).toEqual([{ emoji: '👍', users: ['win-owner'] }]);
+    expect(spy).toHaveBeenCalledTimes(2); // a message whose reactions changed is served by Postgres
+    await redis.del(keys.recent(ch.cid)); // Redis restarted without persistence
+    const wiped = await store.history(ch.cid, { before: null, after: 140, limit: 100 });
+    expect(wiped.messages.map((m) => m.seq)).toEqual(Array.from({ length: 10 }, (_, i) => 141 + i));
+    expect(spy).toHaveBeenCalledTimes(3);
+  });
+});
