@@ -233,7 +233,14 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
 
   // Presence lease: this node's presence entries live as long as it heartbeats; survivors reap
   // the entries of a node that stopped (kill -9) and broadcast one leave per user.
+  let brokerWasUp = ports.broker.healthy();
   const beat = async () => {
+    const brokerUp = ports.broker.healthy();
+    metrics.brokerUp.set(brokerUp ? 1 : 0);
+    // Control messages (sanction changes from other nodes) are at-most-once: after an outage,
+    // re-read sanctions from the record instead of trusting what we cached before it.
+    if (brokerUp && !brokerWasUp) sanctions.clear();
+    brokerWasUp = brokerUp;
     await ports.presence.heartbeat(config.nodeId, LEASE_TTL_MS);
     for (const dead of await ports.presence.deadNodes()) {
       if (dead === config.nodeId) continue;

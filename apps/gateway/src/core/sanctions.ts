@@ -33,6 +33,11 @@ export class SanctionCache {
     return (await this.active(cid, userId)).find((s) => s.kind === kind);
   }
 
+  /** After a broker outage control messages may have been missed: forget everything. */
+  clear(): void {
+    this.entries.clear();
+  }
+
   invalidate(cid: number, userId: number): void {
     this.entries.delete(`${cid}:${userId}`);
   }
