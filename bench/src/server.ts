@@ -23,6 +23,10 @@ export function startGateway(env: Record<string, string>): Promise<Server> {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];
+  // Never leave a gateway behind when the bench dies (an exception, Ctrl-C).
+  const orphanGuard = () => proc.kill('SIGKILL');
+  process.once('exit', orphanGuard);
+  proc.once('exit', () => process.off('exit', orphanGuard));
   return new Promise((resolve, reject) => {
     const onData = (d: Buffer) => {
       for (const line of d.toString().split('\n').filter(Boolean)) {

@@ -1,6 +1,6 @@
 import type { ChatMessage, ReactionSummary } from '@parley/protocol';
 import type { Appended, AppendInput, HistoryQuery, MessageStore } from '../../ports/message-store.js';
-import type { SqlDb, SqlQueryable } from './db.js';
+import type { SqlDb } from './db.js';
 
 /** appendBatch was given a channel id that has no row (never existed, or deleted meanwhile). */
 export class UnknownChannelError extends Error {
@@ -13,29 +13,8 @@ export class UnknownChannelError extends Error {
 export const HISTORY_MAX_LIMIT = 100;
 
 // Fixed statement texts: prepared once per connection by the Postgres driver.
-const LOCK_CHANNELS = 'SELECT id, last_seq FROM channels WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE';
-// LATERAL ... LIMIT 1 cannot be flattened into a join, so this is always one probe of
-// messages_cmid_key per key. As a plain join, once the planner knew the array had ~500 keys it
-// picked a hash join over a seq scan of all messages: measured 350 ms instead of 3 ms.
-const FIND_DUPLICATES = `
-  SELECT k.cid, k.user_id, k.cmid, m.seq, m.ts
-  FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS k(cid, user_id, cmid)
-  CROSS JOIN LATERAL (
-    SELECT seq, ts FROM messages
-    WHERE cid = k.cid AND user_id = k.user_id AND cmid = k.cmid AND cmid IS NOT NULL
-    LIMIT 1
-  ) m`;
-// One multi-row insert and the sequence bump in one round trip.
-const INSERT_AND_BUMP = `
-  WITH ins AS (
-    INSERT INTO messages (cid, seq, user_id, author, text, ts, cmid)
-    SELECT k.cid, k.seq, k.user_id, k.author, k.text, $6::bigint, k.cmid
-    FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $7::text[])
-      AS k(cid, seq, user_id, author, text, cmid)
-  )
-  UPDATE channels c SET last_seq = v.last_seq
-  FROM unnest($8::bigint[], $9::bigint[]) AS v(id, last_seq)
-  WHERE c.id = v.id`;
+const APPEND =
+  'SELECT idx, seq, ts, duplicate FROM parley_append($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint)';
 
 const dupKey = (cid: number, userId: number, cmid: string): string => `${cid}\u0000${userId}\u0000${cmid}`;
 
@@ -58,61 +37,39 @@ export class SqlMessageStore implements MessageStore {
     private readonly now: () => number = Date.now,
   ) {}
 
-  appendBatch(items: readonly AppendInput[]): Promise<Appended[]> {
-    if (items.length === 0) return Promise.resolve([]);
-    return this.db.tx((q) => this.appendIn(q, items));
-  }
-
-  private async appendIn(q: SqlQueryable, items: readonly AppendInput[]): Promise<Appended[]> {
-    const cids = [...new Set(items.map((i) => i.cid))].sort((a, b) => a - b);
-    const locked = await q.query<{ id: number; last_seq: number }>(LOCK_CHANNELS, [cids]);
-    const last = new Map(locked.map((r) => [r.id, r.last_seq]));
-    if (last.size !== cids.length) throw new UnknownChannelError(cids.filter((c) => !last.has(c)));
-
-    // Earlier stored copies of retried sends; also catches a cmid repeated inside this batch.
-    const seen = new Map<string, Appended>();
-    const withCmid = items.filter((i) => i.cmid !== null);
-    if (withCmid.length > 0) {
-      const rows = await q.query<{ cid: number; user_id: number; cmid: string; seq: number; ts: number }>(FIND_DUPLICATES, [
-        withCmid.map((i) => i.cid),
-        withCmid.map((i) => i.userId),
-        withCmid.map((i) => i.cmid),
+  /** One statement, one round trip: see infra/migrations/002_append_function.sql. */
+  async appendBatch(items: readonly AppendInput[]): Promise<Appended[]> {
+    if (items.length === 0) return [];
+    let rows: { idx: number; seq: number; ts: number; duplicate: boolean }[];
+    try {
+      rows = await this.db.query(APPEND, [
+        items.map((i) => i.cid),
+        items.map((i) => i.userId),
+        items.map((i) => i.user),
+        items.map((i) => i.text),
+        items.map((i) => i.cmid),
+        this.now(),
       ]);
-      for (const r of rows) seen.set(dupKey(r.cid, r.user_id, r.cmid), { seq: r.seq, ts: r.ts, duplicate: true });
+    } catch (err) {
+      const unknown = /parley: unknown channel\(s\) ([\d,]+)/.exec(String((err as Error).message));
+      if (unknown?.[1]) throw new UnknownChannelError(unknown[1].split(',').map(Number));
+      throw err;
     }
-
-    const ts = this.now();
-    const out: Appended[] = [];
-    const cid: number[] = [];
-    const seq: number[] = [];
-    const uid: number[] = [];
-    const author: string[] = [];
-    const text: string[] = [];
-    const cmid: (string | null)[] = [];
-    for (const it of items) {
+    const out: (Appended | undefined)[] = new Array(items.length);
+    for (const r of rows) out[r.idx - 1] = { seq: r.seq, ts: r.ts, duplicate: r.duplicate };
+    // A cmid repeated inside the batch: the later copies are duplicates of the first.
+    const firstOf = new Map<string, Appended>();
+    return items.map((it, i) => {
       const key = it.cmid === null ? null : dupKey(it.cid, it.userId, it.cmid);
-      const earlier = key === null ? undefined : seen.get(key);
-      if (earlier) {
-        out.push({ seq: earlier.seq, ts: earlier.ts, duplicate: true });
-        continue;
+      const got = out[i];
+      if (got) {
+        if (key !== null && !firstOf.has(key)) firstOf.set(key, got);
+        return got;
       }
-      const s = (last.get(it.cid) ?? 0) + 1;
-      last.set(it.cid, s);
-      cid.push(it.cid);
-      seq.push(s);
-      uid.push(it.userId);
-      author.push(it.user);
-      text.push(it.text);
-      cmid.push(it.cmid);
-      const a = { seq: s, ts, duplicate: false };
-      out.push(a);
-      if (key !== null) seen.set(key, { ...a, duplicate: true });
-    }
-    if (seq.length > 0) {
-      const bumped = [...new Set(cid)];
-      await q.query(INSERT_AND_BUMP, [cid, seq, uid, author, text, ts, cmid, bumped, bumped.map((c) => last.get(c) as number)]);
-    }
-    return out;
+      const first = key === null ? undefined : firstOf.get(key);
+      if (!first) throw new Error(`parley_append returned no row for item ${i}`);
+      return { seq: first.seq, ts: first.ts, duplicate: true };
+    });
   }
 
   async history(cid: number, hq: HistoryQuery): Promise<{ messages: ChatMessage[]; more: boolean }> {
