@@ -139,13 +139,16 @@ export class Hub {
   }
 
   private sendEach(cid: number, batch: Uint8Array, shed: boolean): void {
+    let sent = 0;
     for (const ws of this.localMembers(cid)) {
       if (shed && ws.getBufferedAmount() > this.opts.shedBytes) {
         this.metrics.shed.inc();
         continue;
       }
       ws.send(batch, true);
+      sent += 1;
     }
+    if (sent) this.metrics.framesOut.inc({ kind: shed ? 'ephemeral' : 'direct' }, sent);
   }
 
   private checkBackpressure(cid: number): void {
