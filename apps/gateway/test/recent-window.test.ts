@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { connectRedis, type RedisClient } from '../src/adapters/redis/connect.js';
 import { RedisKeys } from '../src/adapters/redis/keys.js';
@@ -18,8 +17,11 @@ import { provisionPostgres, provisionRedis } from './services.js';
 function windowed(redisUrl: () => string): StoreFactory {
   return async () => {
     const pg = await provisionPostgres();
+    // A unique prefix; keys left on the shared standalone Redis are deleted on close (the Cluster
+    // is a throwaway the suite starts and stops).
+    const scratch = await provisionRedis();
     const redis = connectRedis(redisUrl());
-    const keys = new RedisKeys(`win_${randomBytes(3).toString('hex')}:`);
+    const keys = new RedisKeys(scratch.prefix);
     const db = openPostgres(pg.url);
     const pools: SqlDb[] = [db];
     await migrate(db);
@@ -35,6 +37,7 @@ function windowed(redisUrl: () => string): StoreFactory {
       },
       close: async () => {
         redis.disconnect();
+        await scratch.cleanup();
         for (const p of pools) await p.close();
         await pg.drop();
       },
@@ -65,21 +68,24 @@ describe('recent window serves resume from Redis only when provably complete', (
   let redis: RedisClient;
   let db: SqlDb;
   let drop: () => Promise<void>;
+  let scratch: Awaited<ReturnType<typeof provisionRedis>>;
   beforeAll(async () => {
     const pg = await provisionPostgres();
     drop = pg.drop;
     db = openPostgres(pg.url);
     await migrate(db);
-    redis = connectRedis(standalone);
+    scratch = await provisionRedis();
+    redis = connectRedis(scratch.url);
   });
   afterAll(async () => {
     redis.disconnect();
+    await scratch.cleanup();
     await db.close();
     await drop();
   });
 
   it('recent ranges come from Redis; holes, reactions and a wiped window fall back to Postgres', async () => {
-    const keys = new RedisKeys(`win_${randomBytes(3).toString('hex')}:`);
+    const keys = new RedisKeys(scratch.prefix);
     const inner = new SqlMessageStore(db);
     const store = new RedisRecentWindow(inner, redis, keys, 100);
     const owner = (await new SqlUserStore(db).createAccount('win-owner', 'x'))!;
