@@ -52,7 +52,6 @@ export async function buildPorts(
       prefix: config.redisPrefix,
       nodeId: config.nodeId,
       logger: log,
-      onHealthChange: (up) => (up ? log.info('broker healthy') : log.error('broker DOWN: not ready until it recovers')),
     });
     presence = new RedisPresenceStore({ redis, prefix: config.redisPrefix });
     messages = new RedisRecentWindow(messages, redis, new RedisKeys(config.redisPrefix), 1000, (err) =>
