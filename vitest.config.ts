@@ -15,6 +15,7 @@ export default defineConfig({
           globalSetup: ['./test/global-setup.ts'],
         },
       },
+      { test: { name: 'bench', root: 'bench', include: ['src/**/*.test.ts'], testTimeout: 120000 } },
     ],
   },
 });

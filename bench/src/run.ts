@@ -1,4 +1,5 @@
 import { durable } from './durable.js';
+import { fanout, parseFanoutArgs } from './fanout.js';
 import { idle } from './idle.js';
 import { resume } from './resume.js';
 import { xnode } from './xnode.js';
@@ -9,8 +10,10 @@ import { xnode } from './xnode.js';
  *   durable [senders=200] [window=8] [seconds=10] [channels=200]
  *   resume [missed=10000]   (set REDIS_URL to run the gateway in cluster mode)
  *   xnode [rate=100] [seconds=5]   cross-node latency, 2 gateways on REDIS_URL (default local)
- * The side-by-side scenarios against Socket.IO (fanout, connect-storm, bytes) are the
- * bench issue's work.
+ *   fanout [--quick] [--systems=…] [--steps=…] [--seconds=3] [--rooms=10] [--receivers=100] [--publishers=2]
+ *     Parley vs Socket.IO (lean client and socket.io-client) vs bare uWS relay / single node;
+ *     writes bench/results/fanout.{md,svg} (quick: a temp dir). See fanout.ts.
+ * connect-storm and bytes are not written yet.
  */
 const [scenario, ...args] = process.argv.slice(2);
 const n = (i: number, def: number) => Number(args[i] ?? def);
@@ -23,10 +26,12 @@ async function main(): Promise<unknown> {
       return durable(n(0, 200), n(1, 8), n(2, 10), n(3, 200));
     case 'resume':
       return resume(n(0, 10_000));
+    case 'fanout':
+      return fanout(parseFanoutArgs(args));
     case 'xnode':
       return xnode(n(0, 100), n(1, 5));
     default:
-      throw new Error(`unknown scenario "${scenario ?? ''}": use idle | durable | resume | xnode`);
+      throw new Error(`unknown scenario "${scenario ?? ''}": use idle | durable | resume | xnode | fanout`);
   }
 }
 

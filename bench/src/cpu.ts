@@ -1,0 +1,34 @@
+import { readFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
+
+/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ: 100 on every Linux we run on). */
+const HZ = 100;
+
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat; NaN if unreadable. */
+export function procCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may contain spaces: fields after its closing parenthesis.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / HZ; // utime, stime (fields 14, 15)
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** The local redis-server's pid (`INFO server` process_id), or null when it is not on this machine. */
+export async function redisPid(url: string): Promise<number | null> {
+  const r = new Redis(url);
+  try {
+    const pid = Number(/process_id:(\d+)/.exec(await r.info('server'))?.[1]);
+    return Number.isFinite(pid) && !Number.isNaN(procCpuSeconds(pid)) ? pid : null;
+  } finally {
+    r.disconnect();
+  }
+}
+
+/** This process's CPU seconds (process.cpuUsage). */
+export function selfCpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
