@@ -5,6 +5,7 @@ import { RedisKeys } from './adapters/redis/keys.js';
 import { RedisBroker } from './adapters/redis/redis-broker.js';
 import { RedisPresenceStore } from './adapters/redis/redis-presence-store.js';
 import { RedisRecentWindow } from './adapters/redis/redis-recent-window.js';
+import { RedisSanctionCache } from './adapters/redis/redis-sanction-cache.js';
 import { openPglite, openPostgres, type SqlDb } from './adapters/sql/db.js';
 import { migrate } from './adapters/sql/migrate.js';
 import { SqlChannelStore } from './adapters/sql/sql-channel-store.js';
@@ -16,13 +17,15 @@ import type { Ports } from './gateway.js';
 import type { Logger } from './logger.js';
 import type { Broker } from './ports/broker.js';
 import type { MessageStore } from './ports/message-store.js';
+import type { ModerationStore } from './ports/moderation-store.js';
 import type { PresenceStore } from './ports/presence-store.js';
 
 /**
  * The composition root: picks adapters from config.
  * - DATABASE_URL → Postgres, else embedded PGlite in PARLEY_DATA_DIR.
  * - REDIS_URL → cluster mode: Redis broker (pub/sub; sharded pub/sub for redis+cluster://),
- *   Redis presence with TTL leases, and a recent-message window in Redis in front of Postgres.
+ *   Redis presence with TTL leases, a recent-message window and a mute/ban cache (TTL keys) in
+ *   Redis in front of Postgres.
  *   Without it, one node runs with an in-process broker and presence.
  * `shared` lets tests run several in-process nodes on one in-memory bus, presence and database.
  */
@@ -37,6 +40,7 @@ export async function buildPorts(
   let broker: Broker;
   let presence: PresenceStore;
   let messages: MessageStore = new SqlMessageStore(db);
+  let moderation: ModerationStore = new SqlModerationStore(db);
   let closeRedis = async () => {};
   if (config.redisUrl && !shared?.bus) {
     const redis = connectRedis(config.redisUrl, { name: `parley:${config.nodeId}:cmd` });
@@ -57,6 +61,9 @@ export async function buildPorts(
     messages = new RedisRecentWindow(messages, redis, new RedisKeys(config.redisPrefix), 1000, (err) =>
       log.warn({ err }, 'recent-message window unavailable; serving history from the database'),
     );
+    moderation = new RedisSanctionCache(moderation, redis, new RedisKeys(config.redisPrefix), (err) =>
+      log.warn({ err }, 'sanction cache unavailable; reading the database'),
+    );
     closeRedis = async () => {
       redis.disconnect();
     };
@@ -71,7 +78,7 @@ export async function buildPorts(
     messages,
     channels: new SqlChannelStore(db),
     users: new SqlUserStore(db),
-    moderation: new SqlModerationStore(db),
+    moderation,
     pingDb: async () => {
       await db.query('select 1', []);
     },

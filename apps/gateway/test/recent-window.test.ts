@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { connectRedis, type RedisClient } from '../src/adapters/redis/connect.js';
 import { RedisKeys } from '../src/adapters/redis/keys.js';
 import { RedisRecentWindow } from '../src/adapters/redis/redis-recent-window.js';
+import { RedisSanctionCache } from '../src/adapters/redis/redis-sanction-cache.js';
 import { openPostgres, type SqlDb } from '../src/adapters/sql/db.js';
 import { migrate } from '../src/adapters/sql/migrate.js';
 import { SqlChannelStore } from '../src/adapters/sql/sql-channel-store.js';
@@ -9,11 +10,12 @@ import { SqlMessageStore } from '../src/adapters/sql/sql-message-store.js';
 import { SqlModerationStore } from '../src/adapters/sql/sql-moderation-store.js';
 import { SqlUserStore } from '../src/adapters/sql/sql-user-store.js';
 import { describeMessageStoreContract } from './contracts/message-store.contract.js';
+import { describeModerationStoreContract } from './contracts/moderation-store.contract.js';
 import type { StoreFactory } from './contracts/store-set.js';
 import { type LocalRedisCluster, startRedisCluster } from './redis-cluster.js';
 import { provisionPostgres, provisionRedis } from './services.js';
 
-/** MessageStore = Redis recent window in front of Postgres, the cluster-mode composition. */
+/** Cluster-mode composition: Redis recent window and sanction cache in front of Postgres. */
 function windowed(redisUrl: () => string): StoreFactory {
   return async () => {
     const pg = await provisionPostgres();
@@ -29,7 +31,7 @@ function windowed(redisUrl: () => string): StoreFactory {
       messages: new RedisRecentWindow(new SqlMessageStore(db), redis, keys, 50),
       channels: new SqlChannelStore(db),
       users: new SqlUserStore(db),
-      moderation: new SqlModerationStore(db),
+      moderation: new RedisSanctionCache(new SqlModerationStore(db), redis, keys),
       peer: async () => {
         const p = openPostgres(pg.url, { max: 2 });
         pools.push(p);
@@ -61,6 +63,15 @@ describeMessageStoreContract(
 );
 describeMessageStoreContract(
   'recent window on Redis Cluster + Postgres',
+  windowed(() => cluster!.url),
+);
+
+describeModerationStoreContract(
+  'sanction cache on Redis standalone + Postgres',
+  windowed(() => standalone),
+);
+describeModerationStoreContract(
+  'sanction cache on Redis Cluster + Postgres',
   windowed(() => cluster!.url),
 );
 

@@ -46,6 +46,11 @@ function upgradeRefusal(message: unknown): { code: number; reason: string } | un
   return { code: 1006, reason };
 }
 
+/** Close code of a connection that ended without a close frame (RFC 6455). */
+const ABNORMAL = 1006;
+/** Transport drops tolerated before the first Hello before connect() rejects. */
+const FIRST_CONNECT_RETRIES = 3;
+
 export interface ConnectionHooks {
   /** Every Hello, including after reconnects (`first` only for the one `connect()` resolves with). */
   hello(hello: Hello, first: boolean): void;
@@ -234,8 +239,19 @@ export class Connection {
     this.ready = false;
     this.socket = undefined;
 
+    if (this.first && code === ABNORMAL && this.opts.reconnect && this.attempt < FIRST_CONNECT_RETRIES && this.state === 'connecting') {
+      // The transport dropped before the Hello (no close frame, no refusal): a transient failure,
+      // not an answer from the server. Try again a few times before reporting it.
+      this.retryTimer = setTimeout(
+        () => {
+          if (this.state === 'connecting') void this.open();
+        },
+        backoffDelay(this.attempt++, this.opts.reconnect),
+      );
+      return;
+    }
     if (this.first) {
-      // Never got a Hello on the first connect: report it to the caller, do not retry on our own.
+      // The server refused (or kept failing): report it to the caller, do not retry on our own.
       const first = this.first;
       this.first = undefined;
       this.state = 'closed';

@@ -23,7 +23,7 @@ import type { Conn } from './conn.js';
 import { GroupCommitter } from './group-commit.js';
 import { channelTopic, type Hub } from './hub.js';
 import type { Moderation } from './moderation.js';
-import { type Outbox, RequestError } from './outbox.js';
+import { type Outbox, RequestError, userData } from './outbox.js';
 import type { SanctionCache } from './sanctions.js';
 
 export const CONTROL_TOPIC = 'ctl';
@@ -130,7 +130,7 @@ export class Chat {
         const e = { op: req.op, rid: req.rid, code: err.code, message: err.message };
         this.d.outbox.error(ws, err.retryAfterMs === undefined ? e : { ...e, retryAfterMs: err.retryAfterMs });
       } else {
-        this.d.logger.error({ err, op: req.op, conn: ws.getUserData().connId }, 'request failed');
+        this.d.logger.error({ err, op: req.op, conn: c.connId }, 'request failed');
         this.d.outbox.error(ws, {
           op: req.op,
           rid: req.rid,
@@ -265,8 +265,8 @@ export class Chat {
 
   /** Removes a socket from a channel on this node (leave, close, kick). */
   async leaveLocal(ws: WS, cid: number, socketOpen: boolean): Promise<void> {
-    const c = ws.getUserData();
-    if (!c.channels.delete(cid)) return;
+    const c = userData(ws);
+    if (!c?.channels.delete(cid)) return;
     this.hub.leave(cid, ws, socketOpen && c.open);
     try {
       if (await this.d.presence.remove(cid, presenceConn(c, this.d.nodeId))) this.presenceDiff(cid, [], [c.user]);
@@ -318,11 +318,12 @@ export class Chat {
     this.d.sanctions.invalidate(ctl.cid, ctl.uid);
     for (const ws of this.localSockets(ctl.uid)) {
       if (ctl.t === 'kick') void this.leaveLocal(ws, ctl.cid, true);
-      else if (ws.getUserData().channels.has(ctl.cid)) {
+      else if (userData(ws)?.channels.has(ctl.cid)) {
         this.d.channels
           .role(ctl.cid, ctl.uid)
           .then((role) => {
-            if (role !== null && ws.getUserData().channels.has(ctl.cid)) ws.getUserData().channels.set(ctl.cid, role);
+            const c = userData(ws);
+            if (role !== null && c?.channels.has(ctl.cid)) c.channels.set(ctl.cid, role);
           })
           .catch(() => {});
       }

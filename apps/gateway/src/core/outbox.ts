@@ -28,8 +28,8 @@ export class Outbox {
     this.raw(ws, encodeError(e), 'error');
   }
   raw(ws: WS, bytes: Uint8Array, kind: string): void {
-    const conn = ws.getUserData();
-    if (!conn.open) return;
+    const conn = userData(ws);
+    if (!conn?.open) return;
     this.metrics.framesOut.inc({ kind });
     const q = this.pending.get(ws);
     if (q) q.frames.push(bytes);
@@ -55,6 +55,18 @@ export class Outbox {
     if (!q) return;
     this.pending.delete(ws);
     if (q.conn.open) ws.send(encodeBatch(q.frames), true);
+  }
+}
+
+/**
+ * The socket's Conn, or undefined once uWS has closed it (uWS throws on any access to a closed
+ * socket; an async request can finish after its socket went away).
+ */
+export function userData(ws: WS): Conn | undefined {
+  try {
+    return ws.getUserData();
+  } catch {
+    return undefined;
   }
 }
 

@@ -39,6 +39,10 @@ export class RedisKeys {
   recentHigh(cid: number): string {
     return `${this.prefix}{c:${cid}}:recent:high`;
   }
+  /** STRING (JSON, PX ≤ 30 s): a user's mutes/bans in a channel, cached in front of Postgres. */
+  sanctions(cid: number, userId: number): string {
+    return `${this.prefix}{c:${cid}}:sanctions:${userId}`;
+  }
   /** SET of "cid|connId" a node has added: what a survivor reaps when the node dies. */
   nodeConns(nodeId: string): string {
     return `${this.prefix}{n:${nodeId}}:conns`;

@@ -1,0 +1,59 @@
+import type { AuditEntry, ModerationStore, ModKind, Sanction } from '../../ports/moderation-store.js';
+import type { RedisClient } from './connect.js';
+import type { RedisKeys } from './keys.js';
+
+const MAX_TTL_MS = 30_000;
+
+/**
+ * A ModerationStore that caches each user's active mutes/bans per channel in Redis (a key with a
+ * PX no longer than 30 s and never past the earliest sanction's end), in front of the record in
+ * Postgres. Every node reads the same cache, so a node that just started (or dropped its own
+ * cache after a broker outage) does not go to Postgres for every sender. Writes go to Postgres
+ * first and then delete the key; a failed delete is bounded by the TTL. Redis failures fall
+ * through to Postgres.
+ */
+export class RedisSanctionCache implements ModerationStore {
+  constructor(
+    private readonly inner: ModerationStore,
+    private readonly redis: RedisClient,
+    private readonly keys: RedisKeys,
+    private readonly onError: (err: unknown) => void = () => {},
+  ) {}
+
+  async active(cid: number, userId: number, now: number): Promise<Sanction[]> {
+    const key = this.keys.sanctions(cid, userId);
+    const cached = await this.redis.get(key).catch((err) => {
+      this.onError(err);
+      return null;
+    });
+    if (cached !== null) return (JSON.parse(cached) as Sanction[]).filter((s) => s.until === null || s.until > now);
+    const sanctions = await this.inner.active(cid, userId, now);
+    let ttl = MAX_TTL_MS;
+    for (const s of sanctions) if (s.until !== null) ttl = Math.min(ttl, s.until - now);
+    if (ttl > 0) await this.redis.set(key, JSON.stringify(sanctions), 'PX', Math.ceil(ttl)).catch(this.onError);
+    return sanctions;
+  }
+
+  async apply(input: Parameters<ModerationStore['apply']>[0]): Promise<void> {
+    await this.inner.apply(input);
+    await this.forget(input.cid, input.targetId);
+  }
+
+  async lift(input: Parameters<ModerationStore['lift']>[0]): Promise<boolean> {
+    const lifted = await this.inner.lift(input);
+    await this.forget(input.cid, input.targetId);
+    return lifted;
+  }
+
+  audit(input: { cid: number; action: ModKind; actor: string; target: string; reason: string | null }): Promise<void> {
+    return this.inner.audit(input);
+  }
+
+  auditLog(cid: number | null, limit: number): Promise<AuditEntry[]> {
+    return this.inner.auditLog(cid, limit);
+  }
+
+  private async forget(cid: number, userId: number): Promise<void> {
+    await this.redis.del(this.keys.sanctions(cid, userId)).catch(this.onError);
+  }
+}
