@@ -1,6 +1,7 @@
 import { encodeRequest, Kind, Op } from '@parley/protocol';
 import { withDatabase } from './database.js';
 import { startGateway } from './server.js';
+import { signup } from './signup.js';
 import { WireClient } from './wire-client.js';
 
 /**
@@ -14,12 +15,12 @@ export async function durable(senders: number, window: number, seconds: number, 
       const token = await signup(server.url, 'bench-owner');
       const owner = new WireClient(server.url, `token=${token}`);
       await owner.opened;
-      for (let i = 0; i < channels; i++) await request(owner, (rid) => encodeRequest({ op: Op.Create, rid, name: `bench-${i}` }));
+      for (let i = 0; i < channels; i++) await owner.request((rid) => encodeRequest({ op: Op.Create, rid, name: `bench-${i}` }));
       const clients = await Promise.all(
         Array.from({ length: senders }, async (_, i) => {
           const c = new WireClient(server.url, `guest=sender${i}`);
           await c.opened;
-          const join = await request(c, (rid) => encodeRequest({ op: Op.Join, rid, name: `bench-${i % channels}` }));
+          const join = await c.request((rid) => encodeRequest({ op: Op.Join, rid, name: `bench-${i % channels}` }));
           return { c, cid: (join as { cid: number }).cid };
         }),
       );
@@ -80,28 +81,4 @@ export async function durable(senders: number, window: number, seconds: number, 
       await server.stop();
     }
   });
-}
-
-function request(c: WireClient, build: (rid: number) => Uint8Array): Promise<unknown> {
-  const rid = Math.floor(Math.random() * 1e9);
-  return new Promise((resolve, reject) => {
-    const prev = c.onFrame;
-    c.onFrame = (f) => {
-      if ((f.kind === Kind.Reply || f.kind === Kind.Error) && f.rid === rid) {
-        c.onFrame = prev;
-        if (f.kind === Kind.Reply) resolve(f);
-        else reject(new Error(`${f.code}: ${f.message}`));
-      } else prev(f);
-    };
-    c.send(build(rid));
-  });
-}
-
-async function signup(url: string, username: string): Promise<string> {
-  const res = await fetch(`${url}/auth/signup`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username, password: 'bench password 123' }),
-  });
-  return ((await res.json()) as { accessToken: string }).accessToken;
 }

@@ -1,11 +1,12 @@
 import { decode, encode } from '@msgpack/msgpack';
-import { encodeRequest, Kind, Op, type ServerFrame } from '@parley/protocol';
+import { encodeRequest, Kind, Op } from '@parley/protocol';
 import { io as ioClient, type Socket } from 'socket.io-client';
 import { WebSocket } from 'ws';
 import { withDatabase } from './database.js';
 import { startPeer } from './peers/spawn.js';
 import { benchPrefix } from './redis-prefix.js';
 import { startGateway } from './server.js';
+import { signup } from './signup.js';
 import { WireClient } from './wire-client.js';
 
 /** Every system the fanout scenario knows, in report order. */
@@ -87,21 +88,6 @@ export async function runSystem<T>(name: SystemName, topo: Topology, sink: Sink,
 
 // ---------------------------------------------------------------- Parley
 
-function request(c: WireClient, build: (rid: number) => Uint8Array): Promise<ServerFrame> {
-  const rid = 1 + Math.floor(Math.random() * 1e9);
-  return new Promise((resolve, reject) => {
-    const prev = c.onFrame;
-    c.onFrame = (f) => {
-      if ((f.kind === Kind.Reply || f.kind === Kind.Error) && f.rid === rid) {
-        c.onFrame = prev;
-        if (f.kind === Kind.Reply) resolve(f);
-        else reject(new Error(`${f.code}: ${f.message}`));
-      } else prev(f);
-    };
-    c.send(build(rid));
-  });
-}
-
 async function withParley<T>(topo: Topology, sink: Sink, fn: (h: Handle) => Promise<T>): Promise<T> {
   const { prefix, cleanup } = benchPrefix(topo.redisUrl);
   try {
@@ -123,15 +109,10 @@ async function withParley<T>(topo: Topology, sink: Sink, fn: (h: Handle) => Prom
       const clients: WireClient[] = [];
       try {
         debug(`parley gateways up: ${nodes.map((n) => n.url).join(' ')}`);
-        const res = await fetch(`${nodes[0]?.url}/auth/signup`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ username: 'fanout-owner', password: 'bench password 123' }),
-        });
-        const { accessToken } = (await res.json()) as { accessToken: string };
+        const accessToken = await signup(nodes[0]?.url ?? '', 'fanout-owner');
         const owner = new WireClient(nodes[0]?.url ?? '', `token=${accessToken}`);
         await owner.opened;
-        for (let r = 0; r < topo.rooms; r++) await request(owner, (rid) => encodeRequest({ op: Op.Create, rid, name: roomName(r) }));
+        for (let r = 0; r < topo.rooms; r++) await owner.request((rid) => encodeRequest({ op: Op.Create, rid, name: roomName(r) }));
         debug('parley rooms created');
         owner.close(); // not a member that receives: only guests below do
 
@@ -145,7 +126,7 @@ async function withParley<T>(topo: Topology, sink: Sink, fn: (h: Handle) => Prom
           closed.catch(() => {});
           await Promise.race([c.opened, closed]);
           const join = await Promise.race([
-            request(c, (rid) => encodeRequest({ op: Op.Join, rid, name: roomName(room) })),
+            c.request((rid) => encodeRequest({ op: Op.Join, rid, name: roomName(room) })),
             closed,
             sleep(10_000).then(() => Promise.reject(new Error(`${guest}: no Join reply in 10 s`))),
           ]);

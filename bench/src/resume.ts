@@ -3,6 +3,7 @@ import { ParleyClient } from '@parley/client';
 import { withDatabase } from './database.js';
 import { benchPrefix } from './redis-prefix.js';
 import { startGateway } from './server.js';
+import { signup } from './signup.js';
 
 /**
  * Resume: a client that missed `missed` messages reconnects and catches up through the SDK's own
@@ -93,13 +94,4 @@ class Gate {
     this.dropAll();
     await new Promise((r) => this.server.close(r));
   }
-}
-
-async function signup(url: string, username: string): Promise<string> {
-  const res = await fetch(`${url}/auth/signup`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username, password: 'bench password 123' }),
-  });
-  return ((await res.json()) as { accessToken: string }).accessToken;
 }

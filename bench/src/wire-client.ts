@@ -1,4 +1,4 @@
-import { decodeServer, type ServerFrame, SUBPROTOCOL } from '@parley/protocol';
+import { decodeServer, Kind, type ServerFrame, SUBPROTOCOL } from '@parley/protocol';
 import { WebSocket } from 'ws';
 
 /** A lean protocol client for load generation: raw frames, no SDK bookkeeping. */
@@ -17,6 +17,22 @@ export class WireClient {
     this.opened = new Promise((resolve, reject) => {
       this.ws.once('open', () => resolve());
       this.ws.once('error', reject);
+    });
+  }
+
+  /** Sends one request and resolves with its reply (rejects with its error frame). */
+  request(build: (rid: number) => Uint8Array): Promise<ServerFrame> {
+    const rid = 1 + Math.floor(Math.random() * 1e9);
+    return new Promise((resolve, reject) => {
+      const prev = this.onFrame;
+      this.onFrame = (f) => {
+        if ((f.kind === Kind.Reply || f.kind === Kind.Error) && f.rid === rid) {
+          this.onFrame = prev;
+          if (f.kind === Kind.Reply) resolve(f);
+          else reject(new Error(`${f.code}: ${f.message}`));
+        } else prev(f);
+      };
+      this.send(build(rid));
     });
   }
 

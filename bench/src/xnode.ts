@@ -2,6 +2,7 @@ import { ParleyClient } from '@parley/client';
 import { withDatabase } from './database.js';
 import { benchPrefix } from './redis-prefix.js';
 import { startGateway } from './server.js';
+import { signup } from './signup.js';
 
 /**
  * Cross-node delivery latency at a light load: two gateways in cluster mode on REDIS_URL
@@ -24,12 +25,7 @@ export async function xnode(rate: number, seconds: number) {
       startGateway({ ...env, PARLEY_NODE_ID: 'bench-b' }),
     ]);
     try {
-      const res = await fetch(`${a.url}/auth/signup`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ username: 'xnode-sender', password: 'bench password 123' }),
-      });
-      const { accessToken } = (await res.json()) as { accessToken: string };
+      const accessToken = await signup(a.url, 'xnode-sender');
       const sender = new ParleyClient({ url: a.url, token: accessToken });
       const receiver = new ParleyClient({ url: b.url, guestName: 'xnode-receiver' });
       await Promise.all([sender.connect(), receiver.connect()]);

@@ -21,7 +21,7 @@ import type { PresenceConn, PresenceStore } from '../ports/presence-store.js';
 import type { UserStore } from '../ports/user-store.js';
 import type { Conn } from './conn.js';
 import { GroupCommitter } from './group-commit.js';
-import { channelTopic, type Hub } from './hub.js';
+import type { Hub } from './hub.js';
 import type { Moderation } from './moderation.js';
 import { type Outbox, RequestError, userData } from './outbox.js';
 import type { SanctionCache } from './sanctions.js';
@@ -354,5 +354,3 @@ function banMessage(until: number | null, reason: string | null): string {
   const when = until === null ? 'permanently' : `until ${new Date(until).toISOString()}`;
   return `you are banned from this channel ${when}${reason ? `: ${reason}` : ''}`;
 }
-
-export { channelTopic };
