@@ -58,10 +58,11 @@ export async function buildPorts(
       logger: log,
     });
     presence = new RedisPresenceStore({ redis, prefix: config.redisPrefix });
-    messages = new RedisRecentWindow(messages, redis, new RedisKeys(config.redisPrefix), 1000, (err) =>
+    const keys = new RedisKeys(config.redisPrefix);
+    messages = new RedisRecentWindow(messages, redis, keys, 1000, (err) =>
       log.warn({ err }, 'recent-message window unavailable; serving history from the database'),
     );
-    moderation = new RedisSanctionCache(moderation, redis, new RedisKeys(config.redisPrefix), (err) =>
+    moderation = new RedisSanctionCache(moderation, redis, keys, (err) =>
       log.warn({ err }, 'sanction cache unavailable; reading the database'),
     );
     closeRedis = async () => {

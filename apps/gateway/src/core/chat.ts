@@ -200,12 +200,13 @@ export class Chat {
         this.member(c, r.cid);
         await this.notMuted(c, r.cid);
         const on = r.op === Op.React;
-        if (r.seq > (await this.d.messages.lastSeq(r.cid))) {
-          throw new RequestError(ErrorCode.NotFound, `no message ${r.seq} in this channel`);
-        }
         const changed = on
           ? await this.d.messages.addReaction(r.cid, r.seq, c.userId, r.emoji)
           : await this.d.messages.removeReaction(r.cid, r.seq, c.userId, r.emoji);
+        // Only an unchanged reaction can mean a missing message: check then, not on every reaction.
+        if (!changed && r.seq > (await this.d.messages.lastSeq(r.cid))) {
+          throw new RequestError(ErrorCode.NotFound, `no message ${r.seq} in this channel`);
+        }
         out.reply(ws, { op: r.op, rid: r.rid } as Reply);
         if (changed) {
           this.hub.publish(r.cid, encodeEvent({ op: Op.Reaction, cid: r.cid, seq: r.seq, emoji: r.emoji, user: c.user, on }));
