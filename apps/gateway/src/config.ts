@@ -36,6 +36,13 @@ const schema = z.object({
   PARLEY_SHED_BYTES: int(256 * 1024, 1024),
   /** Per-connection send buffer cap; past it the client is closed with 4101 and resumes later. */
   PARLEY_MAX_BACKPRESSURE: int(1024 * 1024, 4096),
+  /**
+   * Write coalescing window: channel events are flushed to sockets at most once per window, so a
+   * busy channel costs one WebSocket write per receiver per window instead of one per event. The
+   * first event after a quiet window goes out at once (no added latency at low rates). 0 = flush
+   * every event loop tick.
+   */
+  PARLEY_COALESCE_MS: z.coerce.number().int().min(0).max(1000).default(20),
   /** Idle timeout in seconds (uWS sends pings; a silent socket is closed). */
   PARLEY_IDLE_TIMEOUT_S: int(60, 8),
   /** Token bucket per connection: sustained frames/s and burst. */
@@ -75,6 +82,7 @@ export interface Config {
   hardMaxPayload: number;
   shedBytes: number;
   maxBackpressure: number;
+  coalesceMs: number;
   idleTimeoutS: number;
   ratePerS: number;
   rateBurst: number;
@@ -126,6 +134,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     hardMaxPayload: e.PARLEY_HARD_MAX_PAYLOAD,
     shedBytes: e.PARLEY_SHED_BYTES,
     maxBackpressure: e.PARLEY_MAX_BACKPRESSURE,
+    coalesceMs: e.PARLEY_COALESCE_MS,
     idleTimeoutS: e.PARLEY_IDLE_TIMEOUT_S,
     ratePerS: e.PARLEY_RATE_PER_S,
     rateBurst: e.PARLEY_RATE_BURST,

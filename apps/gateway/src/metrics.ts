@@ -21,7 +21,7 @@ export function createMetrics(nodeId: string, uwsNative: boolean) {
     }),
     framesOut: new Counter({
       name: 'parley_frames_out_total',
-      help: 'Frames sent to clients (a batch counts each frame), by kind',
+      help: 'WebSocket messages sent to clients by the channel fan-out (a batch of events is one), by kind',
       labelNames: ['kind'],
       registers: [registry],
     }),

@@ -79,10 +79,10 @@ describe('migrate on postgres', () => {
   it('applies each migration once when several gateways start at the same time', async () => {
     for (let i = 0; i < 4; i++) pools.push(openPostgres(pg.url, { max: 1 }));
     const applied = await Promise.all(pools.map((p) => migrate(p)));
-    expect(applied.flat()).toEqual(['001_init.sql', '002_append_function.sql']);
+    expect(applied.flat()).toEqual(['001_init.sql', '002_append_function.sql', '003_lean_append.sql']);
     expect(await migrate(pools[0]!)).toEqual([]);
     const rows = await pools[0]!.query<{ name: string }>('SELECT name FROM schema_migrations');
-    expect(rows.map((r) => r.name)).toEqual(['001_init.sql', '002_append_function.sql']);
+    expect(rows.map((r) => r.name)).toEqual(['001_init.sql', '002_append_function.sql', '003_lean_append.sql']);
   });
 });
 
@@ -97,7 +97,7 @@ describe('PGlite persisted to a data directory', () => {
 
   it('keeps messages, seqs and the schema across a restart', async () => {
     let db = await openPglite(dir);
-    expect(await migrate(db)).toEqual(['001_init.sql', '002_append_function.sql']);
+    expect(await migrate(db)).toEqual(['001_init.sql', '002_append_function.sql', '003_lean_append.sql']);
     const u = (await new SqlUserStore(db).createAccount('ann', 'h'))!;
     const ch = (await new SqlChannelStore(db).create('general', u.id))!;
     await new SqlMessageStore(db).appendBatch([

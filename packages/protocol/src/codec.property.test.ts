@@ -248,6 +248,18 @@ describe('round trips', () => {
     );
   });
 
+  it('batches merge flat: encodeBatch of batches and frames = one batch of all their frames, in order', () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(serverFrameArb, { minLength: 1, maxLength: 5 }), { minLength: 2, maxLength: 5 }), (groups) => {
+        const merged = encodeBatch(groups.map((g) => encodeBatch(g.map((i) => i.bytes))));
+        const all = groups.flat();
+        expect(merged).toEqual(encodeBatch(all.map((i) => i.bytes)));
+        expect(decodeServer(merged)).toEqual({ ok: true, value: all.map((i) => i.frame) });
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('a batch adds exactly one byte, whatever N (N ≥ 2), and one frame is sent as itself', () => {
     fc.assert(
       fc.property(fc.array(serverFrameArb, { minLength: 1, maxLength: 20 }), (items) => {

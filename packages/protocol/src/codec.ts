@@ -208,17 +208,20 @@ const BATCH_TYPE = T.event(Op.Batch);
 /**
  * A batch is the batch type byte followed by N already-encoded frames, back to back in one
  * WebSocket message: zero bytes of overhead per frame, and frames are never re-encoded.
+ * Parts may themselves be batches: they are flattened (a batch never nests), so batches from
+ * several sources can be merged without decoding them.
  */
-export function encodeBatch(frames: readonly Uint8Array[]): Uint8Array {
-  if (frames.length === 1) return frames[0] as Uint8Array;
+export function encodeBatch(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0] as Uint8Array;
   let size = 1;
-  for (const f of frames) size += f.byteLength;
+  for (const p of parts) size += p[0] === BATCH_TYPE ? p.byteLength - 1 : p.byteLength;
   const out = new Uint8Array(size);
   out[0] = BATCH_TYPE;
   let at = 1;
-  for (const f of frames) {
-    out.set(f, at);
-    at += f.byteLength;
+  for (const p of parts) {
+    const body = p[0] === BATCH_TYPE ? p.subarray(1) : p;
+    out.set(body, at);
+    at += body.byteLength;
   }
   return out;
 }

@@ -7,10 +7,13 @@ import type { Conn } from './conn.js';
 /**
  * Local fan-out, plus the bridge to other nodes through the Broker.
  *
- * - Frames are encoded ONCE at the origin. Everything published to one channel within one event
- *   loop tick is coalesced into one batch frame (one WebSocket message per recipient per tick,
- *   one broker publish per channel per tick); receiving nodes forward those bytes unchanged.
- * - Durable frames (chat messages, reactions, moderation) go through uWS topics (native fan-out).
+ * - Frames are encoded ONCE at the origin and coalesced into batch frames: everything published
+ *   to one channel within one coalescing window (`coalesceMs`) becomes one batch, i.e. one broker
+ *   publish per channel per window and one WebSocket message per recipient per window. Batches
+ *   from other nodes join the same window, so a busy node writes to each socket at most once per
+ *   window whatever the number of channels and publishers. A flush after a quiet window runs on
+ *   the next tick: coalescing adds latency only when the node is busy, and at most `coalesceMs`.
+ * - Durable frames (chat messages, reactions) go through uWS topics (native fan-out).
  *   Ephemeral frames (typing, presence) are sent per socket and skipped for any socket whose
  *   send buffer is above `shedBytes`: they are shed before chat messages ever are.
  * - After each flush, sockets whose buffer exceeds `maxBackpressure` are closed with 4101
@@ -29,8 +32,11 @@ interface Pending {
    * of a kick) would miss them; moderation events must reach their target.
    */
   direct: Uint8Array[];
-  /** Latest typing frame only: typing is coalesced to one per channel per tick. */
+  /** Latest typing frame only: typing is coalesced to one per channel per window. */
   typing: Uint8Array | null;
+  /** Batches received from other nodes: delivered locally, never forwarded again. */
+  peerDurable: Uint8Array[];
+  peerEphemeral: Uint8Array[];
 }
 
 export const channelTopic = (cid: number) => `c:${cid}`;
@@ -39,22 +45,29 @@ export class Hub {
   private readonly local = new Map<number, Set<uWS.WebSocket<Conn>>>();
   private readonly pending = new Map<number, Pending>();
   private scheduled = false;
+  private timer: NodeJS.Timeout | null = null;
+  private lastFlushAt = Number.NEGATIVE_INFINITY;
+  private readonly flushNow = () => this.flush();
 
   constructor(
     private readonly app: uWS.TemplatedApp,
     private readonly broker: Broker,
     private readonly metrics: Metrics,
-    private readonly opts: { shedBytes: number; maxBackpressure: number },
+    private readonly opts: { shedBytes: number; maxBackpressure: number; coalesceMs: number },
     private readonly onBrokerError: (err: unknown) => void,
   ) {}
 
   /** Called for every broker message on a channel topic: bytes = [flag byte][frame or batch]. */
   deliverRemote(cid: number, bytes: Uint8Array): void {
+    if (!this.local.has(cid)) return;
     const payload = bytes.subarray(1);
-    if (bytes[0] === EPHEMERAL) this.sendEach(cid, payload, true);
-    else if (bytes[0] === DIRECT) this.sendEach(cid, payload, false);
-    else this.app.publish(channelTopic(cid), payload, true);
-    this.checkBackpressure(cid);
+    if (bytes[0] === EPHEMERAL) this.slot(cid).peerEphemeral.push(payload);
+    else if (bytes[0] === DURABLE) this.slot(cid).peerDurable.push(payload);
+    else {
+      // Moderation events now: the control message that removes their target may come next.
+      this.sendEach(cid, payload, false);
+      this.checkBackpressure(cid);
+    }
   }
 
   join(cid: number, ws: uWS.WebSocket<Conn>): void {
@@ -94,17 +107,25 @@ export class Hub {
     this.slot(cid).typing = frame;
   }
 
-  /** Flush now (tests and drain); normally runs once per tick. */
+  /** Flush now (moderation, drain, tests); normally runs once per coalescing window. */
   flush(): void {
     this.scheduled = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (!this.pending.size) return;
+    this.lastFlushAt = performance.now();
     const work = [...this.pending];
     this.pending.clear();
     for (const [cid, p] of work) {
-      if (p.durable.length) {
-        const batch = encodeBatch(p.durable);
-        this.app.publish(channelTopic(cid), batch, true);
-        this.metrics.framesOut.inc({ kind: 'durable' }, p.durable.length * this.localMembers(cid).size);
-        this.forward(cid, DURABLE, batch);
+      const members = this.localMembers(cid).size;
+      if (p.durable.length || p.peerDurable.length) {
+        const own = p.durable.length ? encodeBatch(p.durable) : null;
+        if (own) this.forward(cid, DURABLE, own);
+        if (members) {
+          const all = p.peerDurable.length ? encodeBatch(own ? [own, ...p.peerDurable] : p.peerDurable) : (own as Uint8Array);
+          this.app.publish(channelTopic(cid), all, true);
+          this.metrics.framesOut.inc({ kind: 'durable' }, members);
+        }
       }
       if (p.direct.length) {
         const batch = encodeBatch(p.direct);
@@ -112,21 +133,28 @@ export class Hub {
         this.forward(cid, DIRECT, batch);
       }
       if (p.typing) p.ephemeral.push(p.typing);
-      if (p.ephemeral.length) {
-        const batch = encodeBatch(p.ephemeral);
-        this.sendEach(cid, batch, true);
-        this.forward(cid, EPHEMERAL, batch);
+      if (p.ephemeral.length || p.peerEphemeral.length) {
+        const own = p.ephemeral.length ? encodeBatch(p.ephemeral) : null;
+        if (own) this.forward(cid, EPHEMERAL, own);
+        if (members)
+          this.sendEach(
+            cid,
+            p.peerEphemeral.length ? encodeBatch(own ? [own, ...p.peerEphemeral] : p.peerEphemeral) : (own as Uint8Array),
+            true,
+          );
       }
-      this.checkBackpressure(cid);
+      if (members) this.checkBackpressure(cid);
     }
   }
 
   private slot(cid: number): Pending {
     let p = this.pending.get(cid);
-    if (!p) this.pending.set(cid, (p = { durable: [], ephemeral: [], direct: [], typing: null }));
+    if (!p) this.pending.set(cid, (p = { durable: [], ephemeral: [], direct: [], typing: null, peerDurable: [], peerEphemeral: [] }));
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(() => this.flush());
+      const wait = this.lastFlushAt + this.opts.coalesceMs - performance.now();
+      if (wait < 1) setImmediate(this.flushNow);
+      else this.timer = setTimeout(this.flushNow, wait);
     }
     return p;
   }

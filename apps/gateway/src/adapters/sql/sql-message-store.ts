@@ -37,17 +37,31 @@ export class SqlMessageStore implements MessageStore {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** One statement, one round trip: see infra/migrations/002_append_function.sql. */
+  /** One statement, one round trip: see infra/migrations/003_lean_append.sql. */
   async appendBatch(items: readonly AppendInput[]): Promise<Appended[]> {
     if (items.length === 0) return [];
+    // A cmid repeated inside the batch is sent once; its later copies are duplicates of the first.
+    const sent: AppendInput[] = [];
+    const slotOf: number[] = new Array(items.length);
+    const firstOf = new Map<string, number>();
+    for (const [i, it] of items.entries()) {
+      const key = it.cmid === null ? null : dupKey(it.cid, it.userId, it.cmid);
+      const first = key === null ? undefined : firstOf.get(key);
+      if (first !== undefined) slotOf[i] = -1 - first;
+      else {
+        if (key !== null) firstOf.set(key, sent.length);
+        slotOf[i] = sent.length;
+        sent.push(it);
+      }
+    }
     let rows: { idx: number; seq: number; ts: number; duplicate: boolean }[];
     try {
       rows = await this.db.query(APPEND, [
-        items.map((i) => i.cid),
-        items.map((i) => i.userId),
-        items.map((i) => i.user),
-        items.map((i) => i.text),
-        items.map((i) => i.cmid),
+        sent.map((i) => i.cid),
+        sent.map((i) => i.userId),
+        sent.map((i) => i.user),
+        sent.map((i) => i.text),
+        sent.map((i) => i.cmid),
         this.now(),
       ]);
     } catch (err) {
@@ -55,20 +69,12 @@ export class SqlMessageStore implements MessageStore {
       if (unknown?.[1]) throw new UnknownChannelError(unknown[1].split(',').map(Number));
       throw err;
     }
-    const out: (Appended | undefined)[] = new Array(items.length);
+    const out: (Appended | undefined)[] = new Array(sent.length);
     for (const r of rows) out[r.idx - 1] = { seq: r.seq, ts: r.ts, duplicate: r.duplicate };
-    // A cmid repeated inside the batch: the later copies are duplicates of the first.
-    const firstOf = new Map<string, Appended>();
-    return items.map((it, i) => {
-      const key = it.cmid === null ? null : dupKey(it.cid, it.userId, it.cmid);
-      const got = out[i];
-      if (got) {
-        if (key !== null && !firstOf.has(key)) firstOf.set(key, got);
-        return got;
-      }
-      const first = key === null ? undefined : firstOf.get(key);
-      if (!first) throw new Error(`parley_append returned no row for item ${i}`);
-      return { seq: first.seq, ts: first.ts, duplicate: true };
+    return slotOf.map((slot, i) => {
+      const got = out[slot < 0 ? -1 - slot : slot];
+      if (!got) throw new Error(`parley_append returned no row for item ${i}`);
+      return slot < 0 ? { seq: got.seq, ts: got.ts, duplicate: true } : got;
     });
   }
 
