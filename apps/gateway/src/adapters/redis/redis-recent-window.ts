@@ -1,7 +1,13 @@
+import { readFileSync } from 'node:fs';
 import type { ChatMessage } from '@parley/protocol';
 import type { Appended, AppendInput, HistoryQuery, MessageStore } from '../../ports/message-store.js';
 import type { RedisClient } from './connect.js';
 import type { RedisKeys } from './keys.js';
+
+const RECENT_APPEND = readFileSync(new URL('./lua/recent-append.lua', import.meta.url), 'utf8');
+interface RecentScript {
+  parleyRecentAppend(recent: string, high: string, ...args: (string | number)[]): Promise<number>;
+}
 
 /**
  * A MessageStore that keeps each channel's most recent messages in Redis (a ZSET scored by seq,
@@ -20,7 +26,11 @@ export class RedisRecentWindow implements MessageStore {
     private readonly keys: RedisKeys,
     private readonly size = 1000,
     private readonly onError: (err: unknown) => void = () => {},
-  ) {}
+  ) {
+    if (typeof (redis as unknown as Partial<RecentScript>).parleyRecentAppend !== 'function') {
+      redis.defineCommand('parleyRecentAppend', { numberOfKeys: 2, lua: RECENT_APPEND });
+    }
+  }
 
   async appendBatch(items: readonly AppendInput[]): Promise<Appended[]> {
     const results = await this.inner.appendBatch(items);
@@ -40,25 +50,11 @@ export class RedisRecentWindow implements MessageStore {
     return results;
   }
 
+  /** One script call per channel per batch (lua/recent-append.lua): add, trim, raise the high mark. */
   private async remember(cid: number, list: { seq: number; entry: string }[]): Promise<void> {
-    const key = this.keys.recent(cid);
-    const args: (string | number)[] = [];
-    let max = 0;
-    for (const { seq, entry } of list) {
-      args.push(seq, entry);
-      max = Math.max(max, seq);
-    }
-    await this.redis
-      .multi()
-      .zadd(key, ...args)
-      .zremrangebyrank(key, 0, -(this.size + 1))
-      .set(this.keys.recentHigh(cid), String(max), 'GET')
-      .exec()
-      .then(async (res) => {
-        // Keep the highest seq ever seen (two nodes may write out of order).
-        const prev = Number(res?.[2]?.[1] ?? 0);
-        if (prev > max) await this.redis.set(this.keys.recentHigh(cid), String(prev));
-      });
+    const args: (string | number)[] = [this.size];
+    for (const { seq, entry } of list) args.push(seq, entry);
+    await (this.redis as unknown as RecentScript).parleyRecentAppend(this.keys.recent(cid), this.keys.recentHigh(cid), ...args);
   }
 
   async history(cid: number, q: HistoryQuery): Promise<{ messages: ChatMessage[]; more: boolean }> {
