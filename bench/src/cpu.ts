@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 
 /** Clock ticks per second of /proc/<pid>/stat times (USER_HZ: 100 on every Linux we run on). */
@@ -31,4 +31,17 @@ export async function redisPid(url: string): Promise<number | null> {
 export function selfCpuSeconds(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
+}
+
+/** Pids of the local Postgres backends serving `database` (their title is `postgres: … <user> <database> …`). */
+export function postgresBackendPids(database: string): number[] {
+  return readdirSync('/proc').flatMap((d) => {
+    if (!/^\d+$/.test(d)) return [];
+    try {
+      const title = readFileSync(`/proc/${d}/cmdline`, 'utf8');
+      return title.startsWith('postgres:') && title.split(' ').includes(database) ? [Number(d)] : [];
+    } catch {
+      return []; // gone meanwhile
+    }
+  });
 }

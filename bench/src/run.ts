@@ -1,6 +1,9 @@
+import { bytes } from './bytes.js';
+import { connectStorm, parseStormArgs } from './connect-storm.js';
 import { durable } from './durable.js';
 import { fanout, parseFanoutArgs } from './fanout.js';
 import { idle } from './idle.js';
+import { outDir } from './report.js';
 import { resume } from './resume.js';
 import { xnode } from './xnode.js';
 
@@ -13,7 +16,13 @@ import { xnode } from './xnode.js';
  *   fanout [--quick] [--systems=…] [--steps=…] [--seconds=3] [--rooms=10] [--receivers=100] [--publishers=2]
  *     Parley vs Socket.IO (lean client and socket.io-client) vs bare uWS relay / single node;
  *     writes bench/results/fanout.{md,svg} (quick: a temp dir). See fanout.ts.
- * connect-storm and bytes are not written yet.
+ *   bytes [--out=dir]
+ *     wire bytes per chat/typing/reaction/presence event: Parley vs Socket.IO vs the seed's JSON;
+ *     writes bench/results/bytes.md. See bytes.ts.
+ *   connect-storm [clients=2000] [--channels=10] [--timeout=60] [--hold=2] [--out=dir]
+ *     N guests connect at once through HAProxy to 2 gateways and join; writes
+ *     bench/results/connect-storm-<clients>.md. Needs 2 open files per client + 1000 (checked,
+ *     raised with prlimit when possible). See connect-storm.ts.
  */
 const [scenario, ...args] = process.argv.slice(2);
 const n = (i: number, def: number) => Number(args[i] ?? def);
@@ -28,10 +37,14 @@ async function main(): Promise<unknown> {
       return resume(n(0, 10_000));
     case 'fanout':
       return fanout(parseFanoutArgs(args));
+    case 'bytes':
+      return bytes(outDir(args));
+    case 'connect-storm':
+      return connectStorm(parseStormArgs(args));
     case 'xnode':
       return xnode(n(0, 100), n(1, 5));
     default:
-      throw new Error(`unknown scenario "${scenario ?? ''}": use idle | durable | resume | xnode | fanout`);
+      throw new Error(`unknown scenario "${scenario ?? ''}": use idle | durable | resume | xnode | fanout | bytes | connect-storm`);
   }
 }
 

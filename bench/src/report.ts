@@ -1,0 +1,41 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+
+/** The value of `--name=value` in a scenario's args. */
+export function flag(args: readonly string[], name: string): string | undefined {
+  return args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+}
+
+/** Where a scenario writes its markdown: `--out=dir`, else bench/results. */
+export function outDir(args: readonly string[]): string {
+  return flag(args, 'out') ?? join(import.meta.dirname, '..', 'results');
+}
+
+/** Writes `dir/file` (creating dir) and returns its path. */
+export function writeReport(dir: string, file: string, text: string): string {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, file);
+  writeFileSync(path, text);
+  return path;
+}
+
+/** A progress printer for stderr: `[scenario 1.2s] message`. */
+export function progress(scenario: string): (message: string) => void {
+  const started = performance.now();
+  return (message) => process.stderr.write(`[${scenario} ${((performance.now() - started) / 1000).toFixed(1)}s] ${message}\n`);
+}
+
+/** Machine and run facts that head every results file. */
+export function machine(): Record<string, unknown> {
+  // The load average tells whether the box was shared with other work during the run.
+  return {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    node: process.version,
+    date: new Date().toISOString(),
+    loadAvg1m: loadavg()[0],
+  };
+}
+
+export const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
