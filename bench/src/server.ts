@@ -7,22 +7,31 @@ export interface Server {
   url: string;
   port: number;
   rssKiB(): number;
+  /** The gateway's memory (bytes) right after a memory-reducing GC (gc-hook.ts). Needs `{ gcHook: true }`. */
+  memoryAfterGc(): Promise<NodeJS.MemoryUsage>;
   stop(): Promise<void>;
+}
+
+export interface GatewayOptions {
+  /** Preload gc-hook.ts so that memoryAfterGc() works. */
+  gcHook?: boolean;
 }
 
 const GATEWAY_DIR = join(import.meta.dirname, '..', '..', 'apps', 'gateway');
 
 /** Starts a gateway process (the same entry point as `npm start`) and waits until it listens. */
-export function startGateway(env: Record<string, string>): Promise<Server> {
+export function startGateway(env: Record<string, string>, opts: GatewayOptions = {}): Promise<Server> {
   // BENCH_CPU_PROF=1 writes a V8 CPU profile of the gateway to bench/results/ (open in Chrome DevTools).
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${join(import.meta.dirname, '..', 'results')}`] : [];
-  const proc = spawn(process.execPath, [...prof, '--import', 'tsx', 'src/main.ts'], {
+  const gcHook = opts.gcHook ? ['--import', join(import.meta.dirname, 'gc-hook.ts')] : [];
+  const proc = spawn(process.execPath, [...prof, '--import', 'tsx', ...gcHook, 'src/main.ts'], {
     cwd: GATEWAY_DIR,
     // The readiness line is logged at info.
     env: { ...process.env, PARLEY_PORT: '0', PARLEY_HOST: '127.0.0.1', ...env, PARLEY_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];
+  const memoryWaiters: ((m: NodeJS.MemoryUsage) => void)[] = [];
   // Never leave a gateway behind when the bench dies (an exception, Ctrl-C).
   const orphanGuard = () => proc.kill('SIGKILL');
   process.once('exit', orphanGuard);
@@ -30,6 +39,10 @@ export function startGateway(env: Record<string, string>): Promise<Server> {
   return new Promise((resolve, reject) => {
     const onData = (d: Buffer) => {
       for (const line of d.toString().split('\n').filter(Boolean)) {
+        if (line.startsWith('{"benchMemory"')) {
+          memoryWaiters.shift()?.(JSON.parse(line).benchMemory);
+          continue;
+        }
         logs.push(line);
         const port = /"port":(\d+)/.exec(line)?.[1];
         if (port && line.includes('gateway listening')) {
@@ -43,6 +56,13 @@ export function startGateway(env: Record<string, string>): Promise<Server> {
             port: Number(port),
             url: `http://127.0.0.1:${port}`,
             rssKiB: () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))?.[1] ?? 0),
+            memoryAfterGc: () => {
+              if (!opts.gcHook) return Promise.reject(new Error('startGateway(env, { gcHook: true }) is needed for memoryAfterGc'));
+              return new Promise((r) => {
+                memoryWaiters.push(r);
+                proc.kill('SIGUSR2');
+              });
+            },
             stop: () =>
               new Promise<void>((r) => {
                 proc.once('exit', () => r());

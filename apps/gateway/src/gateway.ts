@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { CloseCode, ErrorCode, Op, SUBPROTOCOL, SUBPROTOCOL_PREFIX } from '@parley/protocol';
 import type { Config } from './config.js';
 import { Chat } from './core/chat.js';
@@ -6,7 +5,6 @@ import type { Conn } from './core/conn.js';
 import { Hub } from './core/hub.js';
 import { Moderation } from './core/moderation.js';
 import { Outbox } from './core/outbox.js';
-import { StrikeCounter, TokenBucket } from './core/rate-limit.js';
 import { SanctionCache } from './core/sanctions.js';
 import { AuthError, AuthService, type Identity } from './http/auth.js';
 import { guard, HttpError, readJson, send, sendJson } from './http/http-util.js';
@@ -68,13 +66,19 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
       outbox,
       typingTtlMs: config.typingTtlMs,
       commitBatch: config.commitBatch,
-      ratePerS: config.ratePerS,
+      limits: {
+        ratePerS: config.ratePerS,
+        rateBurst: config.rateBurst,
+        rateStrikes: config.rateStrikes,
+        badFrameStrikes: config.badFrameStrikes,
+      },
     },
     hub,
   );
   chat.moderation = new Moderation(chat, ports.channels, ports.users, ports.moderation);
   let draining = false;
   let closed = false;
+  let connCount = 0;
 
   const ready = async (): Promise<string | null> => {
     if (draining) return 'draining';
@@ -179,15 +183,15 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
         .then((id) => {
           if (st.aborted) return;
           const conn: Conn = {
-            connId: randomUUID(),
-            ...id,
-            channels: new Map(),
-            bucket: new TokenBucket(config.ratePerS, config.rateBurst),
-            rateStrikes: new StrikeCounter(config.rateStrikes),
-            badFrames: new StrikeCounter(config.badFrameStrikes),
+            connId: ++connCount,
+            userId: id.userId,
+            user: id.user,
+            guest: id.guest,
+            channels: undefined,
+            limits: undefined,
             open: true,
           };
-          res.cork(() => res.upgrade(conn, key, SUBPROTOCOL, extensions, context));
+          upgradeUncorked(res, conn, key, extensions, context);
         })
         .catch((err) => {
           if (!(err instanceof AuthError)) {
@@ -198,7 +202,7 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
           // refusals are a completed upgrade closed at once with a documented code and reason.
           if (st.aborted) return;
           const rejected = { rejected: { code: CloseCode.Unauthorized, reason: err.message } } as unknown as Conn;
-          res.cork(() => res.upgrade(rejected, key, SUBPROTOCOL, extensions, context));
+          upgradeUncorked(res, rejected, key, extensions, context);
         });
     },
     open: (ws) => {
@@ -299,4 +303,17 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
       await stop();
     },
   };
+}
+
+/**
+ * Completes a WebSocket upgrade from a promise continuation WITHOUT `res.cork`. uWS's cork()
+ * re-reads the HTTP response state after its callback, but an upgrade has by then turned that
+ * memory into the WebSocket's user data; when a stray bit there reads as "Connection: close",
+ * uWS closes the brand-new socket (the client sees 1006 right after the 101). That was ~1 in 400
+ * connections in a burst (uWebSockets issue #1928; fixed upstream in uWebSockets PR #1929, not in
+ * the build we can use). Uncorked, the 101 is one write of its own; uWS prints a one-time
+ * "writes must be made from within a corked callback" warning the first time, which is expected.
+ */
+function upgradeUncorked(res: uWS.HttpResponse, userData: Conn, key: string, extensions: string, context: uWS.us_socket_context_t): void {
+  res.upgrade(userData, key, SUBPROTOCOL, extensions, context);
 }

@@ -1,4 +1,5 @@
 import type uWS from 'uWebSockets.js';
+import { randomUUID } from 'node:crypto';
 import {
   CloseCode,
   decodeControl,
@@ -21,9 +22,11 @@ import type { PresenceConn, PresenceStore } from '../ports/presence-store.js';
 import type { UserStore } from '../ports/user-store.js';
 import type { Conn } from './conn.js';
 import { GroupCommitter } from './group-commit.js';
+import { Groups } from './groups.js';
 import type { Hub } from './hub.js';
 import type { Moderation } from './moderation.js';
 import { type Outbox, RequestError, userData } from './outbox.js';
+import { FrameLimits, type FramePolicy } from './rate-limit.js';
 import type { SanctionCache } from './sanctions.js';
 
 export const CONTROL_TOPIC = 'ctl';
@@ -42,7 +45,7 @@ export interface ChatDeps {
   outbox: Outbox;
   typingTtlMs: number;
   commitBatch: number;
-  ratePerS: number;
+  limits: FramePolicy;
 }
 
 const OP_NAMES: Record<number, string> = Object.fromEntries(Object.entries(Op).map(([k, v]) => [v, k]));
@@ -54,8 +57,13 @@ const OP_NAMES: Record<number, string> = Object.fromEntries(Object.entries(Op).m
 export class Chat {
   readonly committer: GroupCommitter;
   /** userId → this node's sockets of that user (moderation and control messages). */
-  private readonly byUser = new Map<number, Set<WS>>();
+  private readonly byUser = new Groups<number, WS>();
   private readonly typingTimers = new Map<number, NodeJS.Timeout>();
+  /**
+   * Presence ids are "<random per instance>.<connId>": unique across nodes and restarts (a node id may
+   * be reused) while a connection itself holds only its number.
+   */
+  private readonly presenceIdPrefix = `${randomUUID()}.`;
   moderation!: Moderation;
 
   constructor(
@@ -68,24 +76,20 @@ export class Chat {
   }
 
   get connections(): number {
-    let n = 0;
-    for (const set of this.byUser.values()) n += set.size;
-    return n;
+    return this.byUser.size;
   }
 
-  localSockets(userId: number): ReadonlySet<WS> {
-    return this.byUser.get(userId) ?? new Set();
+  localSockets(userId: number): readonly WS[] {
+    return this.byUser.get(userId);
   }
 
   allSockets(): WS[] {
-    return [...this.byUser.values()].flatMap((s) => [...s]);
+    return this.byUser.values();
   }
 
   onOpen(ws: WS): void {
     const c = ws.getUserData();
-    let set = this.byUser.get(c.userId);
-    if (!set) this.byUser.set(c.userId, (set = new Set()));
-    set.add(ws);
+    this.byUser.add(c.userId, ws);
     this.d.metrics.connections.inc();
     this.d.outbox.event(ws, { op: Op.Hello, user: c.user, guest: c.guest, node: this.d.nodeId, heartbeatMs: 25_000 });
     this.d.users.touch(c.userId).catch(() => {});
@@ -95,31 +99,30 @@ export class Chat {
     const c = ws.getUserData();
     c.open = false;
     this.d.metrics.connections.dec();
-    const set = this.byUser.get(c.userId);
-    set?.delete(ws);
-    if (set?.size === 0) this.byUser.delete(c.userId);
-    for (const cid of [...c.channels.keys()]) void this.leaveLocal(ws, cid, false);
+    this.byUser.delete(c.userId, ws);
+    for (const cid of [...(c.channels?.keys() ?? [])]) void this.leaveLocal(ws, cid, false);
     this.d.users.touch(c.userId).catch(() => {});
   }
 
   /** Decodes and runs one frame. Bad frames get an error frame; nothing here throws. */
   async onFrame(ws: WS, bytes: Uint8Array): Promise<void> {
     const c = ws.getUserData();
+    c.limits ??= new FrameLimits(this.d.limits);
     const decoded = decodeRequest(bytes);
     if (!decoded.ok) {
       this.d.metrics.framesIn.inc({ op: 'invalid' });
       const e = decoded.error;
       this.d.outbox.error(ws, { op: e.op, rid: e.rid, code: e.code, message: e.message });
-      if (c.badFrames.hit()) this.closeFor(ws, CloseCode.ProtocolAbuse, 'too many malformed frames');
+      if (c.limits.badFrame()) this.closeFor(ws, CloseCode.ProtocolAbuse, 'too many malformed frames');
       return;
     }
     const req = decoded.value;
     this.d.metrics.framesIn.inc({ op: OP_NAMES[req.op] ?? 'unknown' });
     // Decode before limiting so the refusal answers the request (the SDK rejects that promise).
-    const wait = c.bucket.take();
+    const wait = c.limits.take();
     if (wait > 0) {
-      if (c.rateStrikes.hit()) return this.closeFor(ws, CloseCode.RateLimitAbuse, 'rate limit exceeded repeatedly');
-      const message = `rate limited: at most ${this.d.ratePerS} frames/s; retry in ${wait} ms`;
+      if (c.limits.rateStrike()) return this.closeFor(ws, CloseCode.RateLimitAbuse, 'rate limit exceeded repeatedly');
+      const message = `rate limited: at most ${this.d.limits.ratePerS} frames/s; retry in ${wait} ms`;
       this.d.outbox.error(ws, { op: req.op, rid: req.rid, code: ErrorCode.RateLimited, message, retryAfterMs: wait });
       return;
     }
@@ -232,12 +235,13 @@ export class Chat {
     // SDK repairs from history, never as a silent hole.
     const lastSeq = await this.d.messages.lastSeq(ch.cid);
     if (!c.open) return;
+    c.channels ??= new Map();
     const already = c.channels.has(ch.cid);
     c.channels.set(ch.cid, role);
     let first = false;
     if (!already) {
       this.hub.join(ch.cid, ws);
-      first = await this.d.presence.add(ch.cid, presenceConn(c, this.d.nodeId));
+      first = await this.d.presence.add(ch.cid, this.presenceConn(c));
     }
     const members = await this.d.presence.list(ch.cid);
     // The reply (the presence state) goes out before the diff announcing this join.
@@ -267,10 +271,10 @@ export class Chat {
   /** Removes a socket from a channel on this node (leave, close, kick). */
   async leaveLocal(ws: WS, cid: number, socketOpen: boolean): Promise<void> {
     const c = userData(ws);
-    if (!c?.channels.delete(cid)) return;
+    if (!c?.channels?.delete(cid)) return;
     this.hub.leave(cid, ws, socketOpen && c.open);
     try {
-      if (await this.d.presence.remove(cid, presenceConn(c, this.d.nodeId))) this.presenceDiff(cid, [], [c.user]);
+      if (await this.d.presence.remove(cid, this.presenceConn(c))) this.presenceDiff(cid, [], [c.user]);
     } catch (err) {
       this.d.logger.warn({ err, cid }, 'presence remove failed; the node lease reaper will converge it');
     }
@@ -319,12 +323,12 @@ export class Chat {
     this.d.sanctions.invalidate(ctl.cid, ctl.uid);
     for (const ws of this.localSockets(ctl.uid)) {
       if (ctl.t === 'kick') void this.leaveLocal(ws, ctl.cid, true);
-      else if (userData(ws)?.channels.has(ctl.cid)) {
+      else if (userData(ws)?.channels?.has(ctl.cid)) {
         this.d.channels
           .role(ctl.cid, ctl.uid)
           .then((role) => {
             const c = userData(ws);
-            if (role !== null && c?.channels.has(ctl.cid)) c.channels.set(ctl.cid, role);
+            if (role !== null && c?.channels?.has(ctl.cid)) c.channels.set(ctl.cid, role);
           })
           .catch(() => {});
       }
@@ -332,9 +336,13 @@ export class Chat {
   }
 
   private member(c: Conn, cid: number): Role {
-    const role = c.channels.get(cid);
+    const role = c.channels?.get(cid);
     if (role === undefined) throw new RequestError(ErrorCode.NotMember, `join channel ${cid} first`);
     return role;
+  }
+
+  private presenceConn(c: Conn): PresenceConn {
+    return { connId: this.presenceIdPrefix + c.connId, nodeId: this.d.nodeId, user: c.user, guest: c.guest };
   }
 
   private async notMuted(c: Conn, cid: number): Promise<void> {
@@ -345,10 +353,6 @@ export class Chat {
     const until = mute.until === null ? 'until unmuted' : `for ${Math.ceil((left ?? 0) / 1000)} s more`;
     throw new RequestError(ErrorCode.Muted, `you are muted ${until}${why}`, left);
   }
-}
-
-export function presenceConn(c: Conn, nodeId: string): PresenceConn {
-  return { connId: c.connId, nodeId, user: c.user, guest: c.guest };
 }
 
 function banMessage(until: number | null, reason: string | null): string {

@@ -44,3 +44,47 @@ export class StrikeCounter {
     return this.count >= this.limit;
   }
 }
+
+/** The per-connection limits (PARLEY_RATE_PER_S, _RATE_BURST, _RATE_STRIKES, _BAD_FRAME_STRIKES). */
+export interface FramePolicy {
+  ratePerS: number;
+  rateBurst: number;
+  rateStrikes: number;
+  badFrameStrikes: number;
+}
+
+/**
+ * One connection's frame limits: a token bucket, and strike counters for refused and malformed
+ * frames. A connection gets one on its first frame and a strike counter on its first strike, so
+ * an idle connection holds none of it (a fresh bucket is full and a fresh counter empty, exactly
+ * as if they had been created at connect time).
+ */
+export class FrameLimits {
+  private readonly bucket: TokenBucket;
+  private rateStrikes: StrikeCounter | undefined;
+  private badFrames: StrikeCounter | undefined;
+
+  constructor(
+    private readonly policy: FramePolicy,
+    now = Date.now(),
+  ) {
+    this.bucket = new TokenBucket(policy.ratePerS, policy.rateBurst, now);
+  }
+
+  /** Takes a token for one frame; returns 0 when allowed, else ms until a token is available. */
+  take(now = Date.now()): number {
+    return this.bucket.take(now);
+  }
+
+  /** A frame refused by the bucket; true when too many were refused within the window. */
+  rateStrike(now = Date.now()): boolean {
+    this.rateStrikes ??= new StrikeCounter(this.policy.rateStrikes);
+    return this.rateStrikes.hit(now);
+  }
+
+  /** A malformed frame; true when too many arrived within the window. */
+  badFrame(now = Date.now()): boolean {
+    this.badFrames ??= new StrikeCounter(this.policy.badFrameStrikes);
+    return this.badFrames.hit(now);
+  }
+}
