@@ -133,8 +133,9 @@ async function withParley<T>(topo: Topology, sink: Sink, fn: (h: Handle) => Prom
           ]);
           return { c, cid: (join as { cid: number }).cid };
         };
-        // Seen during setup: a Parley connection occasionally dropped (1006, no close frame) right
-        // after its upgrade. Retry such a connection (and count it) instead of hanging the run.
+        // A connection dropped right after its upgrade (1006, no close frame) was a uWS bug with
+        // async upgrades inside res.cork, fixed in the gateway (upgradeUncorked); should it ever
+        // come back, retry (and count) it rather than hang the run.
         const connect = async (guest: string, node: number, room: number) => {
           for (let attempt = 1; ; attempt++) {
             try {
