@@ -134,7 +134,7 @@ async function withParley<T>(topo: Topology, sink: Sink, fn: (h: Handle) => Prom
           return { c, cid: (join as { cid: number }).cid };
         };
         // A connection dropped right after its upgrade (1006, no close frame) was a uWS bug with
-        // async upgrades inside res.cork, fixed in the gateway (upgradeUncorked); should it ever
+        // async upgrades inside res.cork, fixed in the gateway (it upgrades synchronously now); should it ever
         // come back, retry (and count) it rather than hang the run.
         const connect = async (guest: string, node: number, room: number) => {
           for (let attempt = 1; ; attempt++) {

@@ -178,55 +178,78 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
       if (config.allowedOrigins.length && origin && !config.allowedOrigins.includes(origin)) {
         return fail(403, `origin ${origin} not allowed`);
       }
-      const who: Promise<Identity> = token ? auth.verifyToken(token) : auth.guest(guestName || null);
-      who
-        .then((id) => {
-          if (st.aborted) return;
-          const conn: Conn = {
-            connId: ++connCount,
-            userId: id.userId,
-            user: id.user,
-            guest: id.guest,
-            channels: undefined,
-            limits: undefined,
-            open: true,
-          };
-          upgradeUncorked(res, conn, key, extensions, context);
-        })
-        .catch((err) => {
-          if (!(err instanceof AuthError)) {
-            logger.error({ err }, 'upgrade failed');
-            return fail(503, 'temporarily unavailable');
-          }
-          // Browsers never see an HTTP status of a refused upgrade (only a 1006 close), so auth
-          // refusals are a completed upgrade closed at once with a documented code and reason.
-          if (st.aborted) return;
-          const rejected = { rejected: { code: CloseCode.Unauthorized, reason: err.message } } as unknown as Conn;
-          upgradeUncorked(res, rejected, key, extensions, context);
-        });
+      // Upgrade now, inside uWS's own cork, and authenticate in `open`: an upgrade completed
+      // later from a promise would need res.cork, and uWS's cork() misreads an upgraded socket's
+      // memory and closes ~1 in 400 fresh sockets (uWebSockets issue #1928) — or, uncorked,
+      // prints a warning per connection. Auth refusals are a close with 4001 and a reason
+      // either way (browsers never see an HTTP status of a refused upgrade).
+      const conn: Conn = {
+        connId: ++connCount,
+        pendingAuth: { token, guest: guestName },
+        authenticated: undefined,
+        userId: 0,
+        user: '',
+        guest: false,
+        channels: undefined,
+        limits: undefined,
+        open: true,
+      };
+      res.upgrade(conn, key, SUBPROTOCOL, extensions, context);
     },
     open: (ws) => {
-      const refused = (ws.getUserData() as Conn & { rejected?: { code: number; reason: string } }).rejected;
-      if (!refused) return chat.onOpen(ws);
-      metrics.closes.inc({ code: refused.code });
-      ws.end(refused.code, refused.reason);
+      const c = ws.getUserData();
+      const { token, guest } = c.pendingAuth ?? { token: '', guest: '' };
+      const who: Promise<Identity> = token ? auth.verifyToken(token) : auth.guest(guest || null);
+      c.authenticated = who.then(
+        (id) => {
+          if (!c.open) return false; // closed while we checked
+          c.userId = id.userId;
+          c.user = id.user;
+          c.guest = id.guest;
+          c.pendingAuth = undefined;
+          c.authenticated = undefined;
+          chat.onOpen(ws);
+          return true;
+        },
+        (err: unknown) => {
+          if (!c.open) return false;
+          c.open = false; // nothing more is sent or handled on this socket
+          if (err instanceof AuthError) {
+            metrics.closes.inc({ code: CloseCode.Unauthorized });
+            ws.end(CloseCode.Unauthorized, err.message);
+          } else {
+            logger.error({ err }, 'authentication failed');
+            ws.end(1013, 'temporarily unavailable: try again later');
+          }
+          return false;
+        },
+      );
     },
     message: (ws, message, isBinary) => {
-      if (message.byteLength > config.maxPayload) {
-        const reason = `message too big: ${message.byteLength} bytes, max ${config.maxPayload}`;
-        outbox.error(ws, { op: Op.None, rid: 0, code: ErrorCode.TooLarge, message: reason });
-        chat.closeFor(ws, 1009, reason);
-        return;
-      }
-      if (!isBinary) {
-        outbox.error(ws, { op: Op.None, rid: 0, code: ErrorCode.BadFrame, message: 'binary msgpack frames only' });
-        return;
-      }
+      const size = message.byteLength;
       // uWS reuses the buffer after this callback returns: copy before any await.
-      void chat.onFrame(ws, new Uint8Array(message.slice(0)));
+      const bytes = isBinary && size <= config.maxPayload ? new Uint8Array(message.slice(0)) : null;
+      const handle = () => {
+        if (size > config.maxPayload) {
+          const reason = `message too big: ${size} bytes, max ${config.maxPayload}`;
+          outbox.error(ws, { op: Op.None, rid: 0, code: ErrorCode.TooLarge, message: reason });
+          chat.closeFor(ws, 1009, reason);
+        } else if (!bytes) {
+          outbox.error(ws, { op: Op.None, rid: 0, code: ErrorCode.BadFrame, message: 'binary msgpack frames only' });
+        } else void chat.onFrame(ws, bytes);
+      };
+      const c = ws.getUserData();
+      // Before authentication completes, frames wait for it, in arrival order.
+      if (c.authenticated) {
+        void c.authenticated.then((ok) => {
+          if (ok && c.open) handle();
+        });
+      } else if (c.userId) handle();
     },
     close: (ws) => {
-      if (!(ws.getUserData() as Conn & { rejected?: unknown }).rejected) chat.onClose(ws);
+      const c = ws.getUserData();
+      if (c.userId) chat.onClose(ws);
+      else c.open = false; // closed before (or because) authentication finished
     },
   });
 
@@ -303,17 +326,4 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
       await stop();
     },
   };
-}
-
-/**
- * Completes a WebSocket upgrade from a promise continuation WITHOUT `res.cork`. uWS's cork()
- * re-reads the HTTP response state after its callback, but an upgrade has by then turned that
- * memory into the WebSocket's user data; when a stray bit there reads as "Connection: close",
- * uWS closes the brand-new socket (the client sees 1006 right after the 101). That was ~1 in 400
- * connections in a burst (uWebSockets issue #1928; fixed upstream in uWebSockets PR #1929, not in
- * the build we can use). Uncorked, the 101 is one write of its own; uWS prints a one-time
- * "writes must be made from within a corked callback" warning the first time, which is expected.
- */
-function upgradeUncorked(res: uWS.HttpResponse, userData: Conn, key: string, extensions: string, context: uWS.us_socket_context_t): void {
-  res.upgrade(userData, key, SUBPROTOCOL, extensions, context);
 }

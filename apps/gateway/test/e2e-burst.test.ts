@@ -7,7 +7,8 @@ import { World } from './harness.js';
 /**
  * A burst of connections to a freshly started gateway: every socket gets its Hello and stays
  * open. Regression test for uWS closing ~1 in 400 freshly upgraded sockets when an asynchronous
- * upgrade ran inside res.cork (see upgradeUncorked in gateway.ts); with that bug back in, this
+ * upgrade ran inside res.cork (the gateway now upgrades synchronously and authenticates in `open`;
+ * see the upgrade handler in gateway.ts); with that bug back in, this
  * test failed one run in three here.
  */
 describe('connection burst on a fresh gateway', () => {

@@ -13,6 +13,13 @@ import type { FrameLimits } from './rate-limit.js';
 export interface Conn {
   /** This node's number for the connection (a small integer: no per-connection string). */
   connId: number;
+  /**
+   * Until the identity is known: the credentials to check (set at upgrade, cleared once the
+   * connection is authenticated). Frames that arrive meanwhile wait for `authenticated`.
+   */
+  pendingAuth: { token: string; guest: string } | undefined;
+  authenticated: Promise<boolean> | undefined;
+  /** 0 until authenticated. */
   userId: number;
   user: string;
   guest: boolean;
