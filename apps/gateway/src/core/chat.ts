@@ -303,13 +303,18 @@ export class Chat {
     this.typingTimers.set(cid, t);
   }
 
-  publishControl(bytes: Uint8Array): void {
+  /**
+   * Applies a control message here and publishes it to every other node. Resolves once the broker
+   * has taken it (Redis has then queued it to every subscribed node), so a moderator's command
+   * that awaits it returns only after the change is on its way everywhere. Never rejects.
+   */
+  publishControl(bytes: Uint8Array): Promise<void> {
     this.applyControl(bytes); // the broker never echoes to the origin
-    this.d.broker.publish(CONTROL_TOPIC, bytes).catch((err) => this.d.logger.error({ err }, 'control publish failed'));
+    return this.d.broker.publish(CONTROL_TOPIC, bytes).catch((err) => this.d.logger.error({ err }, 'control publish failed'));
   }
 
-  kickEverywhere(cid: number, uid: number): void {
-    this.publishControl(encodeControl({ t: 'kick', cid, uid }));
+  kickEverywhere(cid: number, uid: number): Promise<void> {
+    return this.publishControl(encodeControl({ t: 'kick', cid, uid }));
   }
 
   private onBroker(topic: string, bytes: Uint8Array): void {

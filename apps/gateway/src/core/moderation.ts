@@ -52,7 +52,7 @@ export class Moderation {
         if (role === null) throw new RequestError(ErrorCode.NotMember, `${target} is not a member of this channel`);
         await this.channels.setRole(cid, targetId, cmd.name === 'mod' ? Role.Moderator : Role.Member);
         await this.store.audit({ cid, action: cmd.name === 'mod' ? 'mod' : 'unmod', actor: actor.user, target, reason: null });
-        this.chat.publishControl(encodeControl({ t: 'changed', cid, uid: targetId }));
+        await this.chat.publishControl(encodeControl({ t: 'changed', cid, uid: targetId }));
         return cmd.name === 'mod' ? `${target} is now a moderator` : `${target} is no longer a moderator`;
       }
       case 'kick': {
@@ -60,7 +60,7 @@ export class Moderation {
         await this.store.audit({ cid, action: 'kick', actor: actor.user, target, reason: cmd.reason });
         this.event(cid, 'kick', target, actor.user, null, cmd.reason);
         this.chat.hub.flush(); // the target must see the event before it is removed
-        this.chat.kickEverywhere(cid, targetId);
+        await this.chat.kickEverywhere(cid, targetId);
         return `kicked ${target}${cmd.reason ? ` (${cmd.reason})` : ''}`;
       }
       case 'mute':
@@ -78,10 +78,10 @@ export class Moderation {
         });
         if (cmd.name === 'ban') await this.channels.leave(cid, targetId);
         this.event(cid, cmd.name, target, actor.user, until, cmd.reason);
-        this.chat.publishControl(encodeControl({ t: 'changed', cid, uid: targetId }));
+        await this.chat.publishControl(encodeControl({ t: 'changed', cid, uid: targetId }));
         if (cmd.name === 'ban') {
           this.chat.hub.flush(); // the target must see the event before it is removed
-          this.chat.kickEverywhere(cid, targetId);
+          await this.chat.kickEverywhere(cid, targetId);
         }
         const span = cmd.durationMs === null ? 'until lifted' : `for ${fmt(cmd.durationMs)}`;
         return `${cmd.name === 'mute' ? 'muted' : 'banned'} ${target} ${span}${cmd.reason ? ` (${cmd.reason})` : ''}`;
@@ -92,7 +92,7 @@ export class Moderation {
         const lifted = await this.store.lift({ cid, targetId, target, kind, actor: actor.user });
         if (!lifted) return `${target} was not ${kind === 'mute' ? 'muted' : 'banned'}`;
         this.event(cid, cmd.name, target, actor.user, null, null);
-        this.chat.publishControl(encodeControl({ t: 'changed', cid, uid: targetId }));
+        await this.chat.publishControl(encodeControl({ t: 'changed', cid, uid: targetId }));
         return `${cmd.name === 'unmute' ? 'unmuted' : 'unbanned'} ${target}`;
       }
     }
