@@ -253,6 +253,13 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
     },
   });
 
+  // Listen only once control messages reach this node (bounded: without Redis the node still
+  // starts, not ready, and the broker restores the subscription when Redis is back).
+  const heard = await Promise.race([
+    chat.controlReady.then(() => true),
+    new Promise<false>((r) => setTimeout(() => r(false), 5000).unref()),
+  ]);
+  if (!heard) logger.warn('control topic not subscribed yet; starting anyway');
   const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) => {
     app.listen(config.host, config.port, (s) => (s ? resolve(s) : reject(new Error(`cannot listen on ${config.host}:${config.port}`))));
   });

@@ -72,8 +72,14 @@ export class Chat {
   ) {
     this.committer = new GroupCommitter(d.messages, d.commitBatch, (n) => d.metrics.commitBatch.observe(n));
     d.broker.onMessage((topic, bytes) => this.onBroker(topic, bytes));
-    d.broker.subscribe(CONTROL_TOPIC).catch((e) => d.logger.error({ err: e }, 'control subscribe failed'));
+    this.controlReady = d.broker.subscribe(CONTROL_TOPIC).catch((e) => d.logger.error({ err: e }, 'control subscribe failed'));
   }
+
+  /**
+   * Settles once this node hears control messages (sanction invalidations, kicks): until then it
+   * could serve a cached "not muted" that another node just changed.
+   */
+  readonly controlReady: Promise<void>;
 
   get connections(): number {
     return this.byUser.size;
