@@ -2,7 +2,7 @@ import { type Captures, CONTENT, EVENTS, type EventName } from './bytes-events.j
 import { captureParley } from './bytes-parley.js';
 import { seedMessages } from './bytes-seed.js';
 import { captureSocketIo } from './bytes-socketio.js';
-import { machine, progress, round, writeReport } from './report.js';
+import { machine, progress, reportHead, round, writeReport } from './report.js';
 import { wsHeaderBytes } from './wire-tap.js';
 
 interface Size {
@@ -112,14 +112,7 @@ function markdown(
     '',
   ]);
   return [
-    '# bytes',
-    '',
-    '`npm run bench -- bytes`',
-    '',
-    '```',
-    JSON.stringify(meta),
-    '```',
-    '',
+    ...reportHead('bytes', 'npm run bench -- bytes', meta),
     'One event as one receiving client (bob) gets it. Parley: frames captured from a real gateway',
     '(alice sends, types, reacts; carol joins then disconnects). Socket.IO 4.8: frames captured from a',
     'real server emitting the idiomatic way (`io.to(channel).emit(...)`, `socket.to(channel).emit(...)`),',

@@ -1,3 +1,5 @@
+import { reportHead } from './report.js';
+
 export interface Percentiles {
   p50: number | null;
   p99: number | null;
@@ -59,14 +61,7 @@ export function stormMarkdown(r: StormResult, meta: Record<string, unknown>): st
   const cpu = r.cpuPctOfOneCore;
   const per = r.cpuMsPerJoinedClient;
   return [
-    `# connect-storm, ${r.clients} clients`,
-    '',
-    `\`npm run bench -- connect-storm ${r.clients}\``,
-    '',
-    '```',
-    JSON.stringify(meta),
-    '```',
-    '',
+    ...reportHead(`connect-storm, ${r.clients} clients`, `npm run bench -- connect-storm ${r.clients}`, meta),
     `2 gateways (cluster mode: local Redis, throwaway Postgres DB) behind HAProxy (infra/haproxy/haproxy.cfg,`,
     `leastconn). ${r.clients} guest WebSockets are created in one synchronous loop (no pacing, no retries) and`,
     `each sends Join for one of ${r.channels} channels as soon as it is open. Latencies are from a client's`,

@@ -26,6 +26,11 @@ export function progress(scenario: string): (message: string) => void {
   return (message) => process.stderr.write(`[${scenario} ${((performance.now() - started) / 1000).toFixed(1)}s] ${message}\n`);
 }
 
+/** The head of a results file: title, the command that wrote it, and the run facts as JSON. */
+export function reportHead(title: string, command: string, meta: unknown): string[] {
+  return [`# ${title}`, '', `\`${command}\``, '', '```', JSON.stringify(meta), '```', ''];
+}
+
 /** Machine and run facts that head every results file. */
 export function machine(): Record<string, unknown> {
   // The load average tells whether the box was shared with other work during the run.

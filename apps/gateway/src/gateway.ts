@@ -199,6 +199,7 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
     open: (ws) => {
       const c = ws.getUserData();
       const { token, guest } = c.pendingAuth ?? { token: '', guest: '' };
+      c.pendingAuth = undefined; // read once: the credentials are not kept on the socket
       const who: Promise<Identity> = token ? auth.verifyToken(token) : auth.guest(guest || null);
       c.authenticated = who.then(
         (id) => {
@@ -206,7 +207,6 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
           c.userId = id.userId;
           c.user = id.user;
           c.guest = id.guest;
-          c.pendingAuth = undefined;
           c.authenticated = undefined;
           chat.onOpen(ws);
           return true;

@@ -81,10 +81,6 @@ export class Chat {
    */
   readonly controlReady: Promise<void>;
 
-  get connections(): number {
-    return this.byUser.size;
-  }
-
   localSockets(userId: number): readonly WS[] {
     return this.byUser.get(userId);
   }

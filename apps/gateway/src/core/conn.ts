@@ -14,8 +14,8 @@ export interface Conn {
   /** This node's number for the connection (a small integer: no per-connection string). */
   connId: number;
   /**
-   * Until the identity is known: the credentials to check (set at upgrade, cleared once the
-   * connection is authenticated). Frames that arrive meanwhile wait for `authenticated`.
+   * The credentials to check, from the upgrade to `open` (which takes them); `authenticated` is
+   * pending until the identity is known, and frames that arrive meanwhile wait for it.
    */
   pendingAuth: { token: string; guest: string } | undefined;
   authenticated: Promise<boolean> | undefined;

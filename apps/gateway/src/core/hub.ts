@@ -8,11 +8,10 @@ import type { Conn } from './conn.js';
  * Local fan-out, plus the bridge to other nodes through the Broker.
  *
  * - Frames are encoded ONCE at the origin and coalesced into batch frames: everything published
- *   to one channel within one coalescing window (`coalesceMs`) becomes one batch, i.e. one broker
- *   publish per channel per window and one WebSocket message per recipient per window. Batches
- *   from other nodes join the same window, so a busy node writes to each socket at most once per
- *   window whatever the number of channels and publishers. A flush after a quiet window runs on
- *   the next tick: coalescing adds latency only when the node is busy, and at most `coalesceMs`.
+ *   to one channel within one event-loop tick (or one `coalesceMs` window when set) becomes one
+ *   batch, i.e. one broker publish per channel and one WebSocket message per recipient. Batches
+ *   from other nodes join the same flush. With a window, a flush after a quiet window still runs
+ *   on the next tick: the window adds latency (at most `coalesceMs`) only when the node is busy.
  * - Durable frames (chat messages, reactions) go through uWS topics (native fan-out).
  *   Ephemeral frames (typing, presence) are sent per socket and skipped for any socket whose
  *   send buffer is above `shedBytes`: they are shed before chat messages ever are.
@@ -118,14 +117,10 @@ export class Hub {
     this.pending.clear();
     for (const [cid, p] of work) {
       const members = this.localMembers(cid).size;
-      if (p.durable.length || p.peerDurable.length) {
-        const own = p.durable.length ? encodeBatch(p.durable) : null;
-        if (own) this.forward(cid, DURABLE, own);
-        if (members) {
-          const all = p.peerDurable.length ? encodeBatch(own ? [own, ...p.peerDurable] : p.peerDurable) : (own as Uint8Array);
-          this.app.publish(channelTopic(cid), all, true);
-          this.metrics.framesOut.inc({ kind: 'durable' }, members);
-        }
+      const durable = this.forwardAndMerge(cid, DURABLE, p.durable, p.peerDurable);
+      if (durable && members) {
+        this.app.publish(channelTopic(cid), durable, true);
+        this.metrics.framesOut.inc({ kind: 'durable' }, members);
       }
       if (p.direct.length) {
         const batch = encodeBatch(p.direct);
@@ -133,16 +128,8 @@ export class Hub {
         this.forward(cid, DIRECT, batch);
       }
       if (p.typing) p.ephemeral.push(p.typing);
-      if (p.ephemeral.length || p.peerEphemeral.length) {
-        const own = p.ephemeral.length ? encodeBatch(p.ephemeral) : null;
-        if (own) this.forward(cid, EPHEMERAL, own);
-        if (members)
-          this.sendEach(
-            cid,
-            p.peerEphemeral.length ? encodeBatch(own ? [own, ...p.peerEphemeral] : p.peerEphemeral) : (own as Uint8Array),
-            true,
-          );
-      }
+      const ephemeral = this.forwardAndMerge(cid, EPHEMERAL, p.ephemeral, p.peerEphemeral);
+      if (ephemeral && members) this.sendEach(cid, ephemeral, true);
       if (members) this.checkBackpressure(cid);
     }
   }
@@ -157,6 +144,17 @@ export class Hub {
       else this.timer = setTimeout(this.flushNow, wait);
     }
     return p;
+  }
+
+  /**
+   * This node's frames go to the other nodes as one batch; the returned batch (ours plus the
+   * peers' batches of this window) is what local sockets get. Null when there is nothing.
+   */
+  private forwardAndMerge(cid: number, flag: number, own: Uint8Array[], peers: Uint8Array[]): Uint8Array | null {
+    const ours = own.length ? encodeBatch(own) : null;
+    if (ours) this.forward(cid, flag, ours);
+    if (!peers.length) return ours;
+    return encodeBatch(ours ? [ours, ...peers] : peers);
   }
 
   private forward(cid: number, flag: number, batch: Uint8Array): void {
