@@ -2,6 +2,7 @@ import { decode, encode } from '@msgpack/msgpack';
 import { encodeRequest, Kind, Op } from '@parley/protocol';
 import { io as ioClient, type Socket } from 'socket.io-client';
 import { WebSocket } from 'ws';
+import { postgresBackendPids } from './cpu.js';
 import { withDatabase } from './database.js';
 import { LeanSocketIo } from './lean-socketio.js';
 import { startPeer } from './peers/spawn.js';
@@ -27,6 +28,8 @@ export type Sink = (step: number, sentAt: number) => void;
 /** A running system: its server processes, and a publish that never waits for anything. */
 export interface Handle {
   serverPids: number[];
+  /** Postgres backends serving this system (Parley's history); empty for systems that persist nothing. */
+  postgresPids(): number[];
   /** Publisher `p` (0 … rooms × publishersPerRoom − 1) sends one 60-byte body into its room. */
   publish(p: number, step: number, sentAt: number): void;
   /** Errors the servers answered publishers with (Parley: error frames, e.g. rate limits). */
@@ -92,7 +95,7 @@ export async function runSystem<T>(name: SystemName, topo: Topology, sink: Sink,
 async function withParley<T>(topo: Topology, sink: Sink, fn: (h: Handle) => Promise<T>): Promise<T> {
   const { prefix, cleanup } = benchPrefix(topo.redisUrl);
   try {
-    return await withDatabase(async (databaseUrl) => {
+    return await withDatabase(async (databaseUrl, database) => {
       const env = {
         DATABASE_URL: databaseUrl,
         REDIS_URL: topo.redisUrl,
@@ -167,6 +170,7 @@ async function withParley<T>(topo: Topology, sink: Sink, fn: (h: Handle) => Prom
         let rid = 1;
         return await fn({
           serverPids: nodes.map((n) => n.proc.pid ?? 0),
+          postgresPids: () => postgresBackendPids(database),
           errors: () => errors,
           publish(p, step, sentAt) {
             const pub = pubs[p];
@@ -225,6 +229,7 @@ async function withSocketIo<T>(topo: Topology, sink: Sink, fn: (h: Handle) => Pr
     );
     return await fn({
       serverPids: nodes.map((n) => n.pid),
+      postgresPids: () => [],
       errors: () => 0,
       publish(p, step, sentAt) {
         const pub = pubs[p];
@@ -274,6 +279,7 @@ async function withUws<T>(topo: Topology, sink: Sink, fn: (h: Handle) => Promise
     );
     return await fn({
       serverPids: nodes.map((n) => n.pid),
+      postgresPids: () => [],
       errors: () => 0,
       publish(p, step, sentAt) {
         const pub = pubs[p];

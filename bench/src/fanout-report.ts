@@ -13,6 +13,8 @@ export interface StepResult {
   /** CPU as % of one core over the step's window. */
   serverCpuPct: number;
   redisCpuPct: number | null;
+  /** Postgres backends of the system's database (Parley only: the others persist nothing). */
+  postgresCpuPct: number | null;
   generatorCpuPct: number;
   serverUsPerDelivery: number;
   errors: number;
@@ -28,6 +30,7 @@ export interface SystemResult {
 
 const r1 = (x: number) => Math.round(x * 10) / 10;
 const r2 = (x: number) => Math.round(x * 100) / 100;
+const pct = (x: number | null | undefined) => (x === null || x === undefined ? '—' : String(Math.round(x)));
 const k = (x: number) => (x >= 1000 ? `${r1(x / 1000)}k` : String(Math.round(x)));
 
 /** The highest delivered/s of a step that still met p99 ≤ 100 ms and ≥ 95 % delivery. */
@@ -57,18 +60,18 @@ export function markdown(systems: SystemResult[], meta: Record<string, unknown>,
     out.push('', `## ${s.label}`, '');
     if (s.error) out.push(`**failed:** ${s.error}`, '');
     out.push(
-      '| offered/s | sent/s | delivered/s | delivered % | p50 ms | p99 ms | max ms | servers CPU % | Redis CPU % | generator CPU % | server CPU-µs/delivery | errors |',
+      '| offered/s | sent/s | delivered/s | delivered % | p50 ms | p99 ms | max ms | servers CPU % | Redis CPU % | Postgres CPU % | generator CPU % | server CPU-µs/delivery | errors |',
     );
-    out.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    out.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const x of s.steps) {
       out.push(
-        `| ${k(x.offered)} | ${k(x.sentPerS)} | ${k(x.deliveredPerS)} | ${r1(x.deliveredPct)}${x.ok ? '' : ' ✗'} | ${r1(x.p50Ms)} | ${r1(x.p99Ms)} | ${r1(x.maxMs)} | ${Math.round(x.serverCpuPct)} | ${x.redisCpuPct === null ? '—' : Math.round(x.redisCpuPct)} | ${Math.round(x.generatorCpuPct)} | ${r2(x.serverUsPerDelivery)} | ${x.errors} |`,
+        `| ${k(x.offered)} | ${k(x.sentPerS)} | ${k(x.deliveredPerS)} | ${r1(x.deliveredPct)}${x.ok ? '' : ' ✗'} | ${r1(x.p50Ms)} | ${r1(x.p99Ms)} | ${r1(x.maxMs)} | ${Math.round(x.serverCpuPct)} | ${pct(x.redisCpuPct)} | ${pct(x.postgresCpuPct)} | ${Math.round(x.generatorCpuPct)} | ${r2(x.serverUsPerDelivery)} | ${x.errors} |`,
       );
     }
   }
   out.push(
     '',
-    'CPU % is of one core (the machine has 2). ✗ = the step broke p99 ≤ 100 ms or ≥ 95 % delivery; stepping stops at the first step under 95 % delivery or after 2 steps in a row over p99 100 ms. Saturation = the highest delivered/s of a step that passed.',
+    "CPU % is of one core (the machine has 2); servers = gateway/server processes only (the CPU-µs/delivery figure), Postgres = the backends of Parley's database (its history; the others persist nothing). ✗ = the step broke p99 ≤ 100 ms or ≥ 95 % delivery; stepping stops at the first step under 95 % delivery or after 2 steps in a row over p99 100 ms. Saturation = the highest delivered/s of a step that passed.",
     '',
   );
   return out.join('\n');

@@ -2,6 +2,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { procCpuSeconds, redisPid, selfCpuSeconds } from './cpu.js';
+
+const sumCpu = (pids: number[]) => pids.reduce((a, pid) => a + (procCpuSeconds(pid) || 0), 0);
+
 import { type Handle, runSystem, SYSTEMS, type SystemName, type Topology } from './fanout-drivers.js';
 import { markdown, type StepResult, type SystemResult, saturation, stepAt, svg } from './fanout-report.js';
 
@@ -112,7 +115,13 @@ export async function fanout(opts: FanoutOptions) {
       forStep = 0;
       const pubRate = offered / opts.receivers; // publishes/s over all rooms
       const errors0 = h.errors();
-      const cpu0 = { srv: h.serverPids.map(procCpuSeconds), redis: rPid ? procCpuSeconds(rPid) : 0, gen: selfCpuSeconds() };
+      const pgPids = h.postgresPids(); // the pool is open by now; the same backends at both ends of the window
+      const cpu0 = {
+        srv: h.serverPids.map(procCpuSeconds),
+        redis: rPid ? procCpuSeconds(rPid) : 0,
+        pg: sumCpu(pgPids),
+        gen: selfCpuSeconds(),
+      };
       inWindow = 0;
       const t0 = performance.now();
       let sent = 0;
@@ -131,7 +140,12 @@ export async function fanout(opts: FanoutOptions) {
       });
       const windowS = (performance.now() - t0) / 1000;
       const delivered = inWindow;
-      const cpu1 = { srv: h.serverPids.map(procCpuSeconds), redis: rPid ? procCpuSeconds(rPid) : 0, gen: selfCpuSeconds() };
+      const cpu1 = {
+        srv: h.serverPids.map(procCpuSeconds),
+        redis: rPid ? procCpuSeconds(rPid) : 0,
+        pg: sumCpu(pgPids),
+        gen: selfCpuSeconds(),
+      };
       const expected = sent * opts.receivers;
       // Grace: late deliveries of this step still count toward delivery % and latency.
       const graceEnd = performance.now() + Math.max(2000, opts.seconds * 1000);
@@ -147,6 +161,7 @@ export async function fanout(opts: FanoutOptions) {
         maxMs: hist.max,
         serverCpuPct: (100 * srvCpu) / windowS,
         redisCpuPct: rPid ? (100 * (cpu1.redis - cpu0.redis)) / windowS : null,
+        postgresCpuPct: pgPids.length ? (100 * (cpu1.pg - cpu0.pg)) / windowS : null,
         generatorCpuPct: (100 * (cpu1.gen - cpu0.gen)) / windowS,
         serverUsPerDelivery: delivered ? (srvCpu * 1e6) / delivered : Number.NaN,
         errors: h.errors() - errors0,

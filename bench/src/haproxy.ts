@@ -43,6 +43,7 @@ export async function startHaproxy(servers: { name: string; port: number }[]): P
     env: { ...process.env, PARLEY_LB_BIND: `127.0.0.1:${port}`, PARLEY_LB_STATS_BIND: `127.0.0.1:${statsPort}` },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const spawnError = new Promise<Error>((resolve) => proc.once('error', resolve));
   const orphanGuard = () => proc.kill('SIGKILL');
   process.once('exit', orphanGuard);
   const lines: string[] = [];
@@ -70,6 +71,12 @@ export async function startHaproxy(servers: { name: string; port: number }[]): P
   };
 
   const deadline = Date.now() + 15_000;
+  const missing = await Promise.race([spawnError, new Promise<null>((r) => setTimeout(() => r(null), 50))]);
+  if (missing) {
+    process.off('exit', orphanGuard);
+    await rm(dir, { recursive: true, force: true });
+    throw new Error(`cannot start haproxy (${missing.message}): install it, e.g. \`apt-get install haproxy\` (.ci/run does)`);
+  }
   for (;;) {
     if (proc.exitCode !== null) {
       await stop();

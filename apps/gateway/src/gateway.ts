@@ -200,7 +200,7 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
       const c = ws.getUserData();
       const { token, guest } = c.pendingAuth ?? { token: '', guest: '' };
       c.pendingAuth = undefined; // read once: the credentials are not kept on the socket
-      const who: Promise<Identity> = token ? auth.verifyToken(token) : auth.guest(guest || null);
+      const who: Promise<Identity> = token ? auth.account(token) : auth.guest(guest || null);
       c.authenticated = who.then(
         (id) => {
           if (!c.open) return false; // closed while we checked
@@ -286,7 +286,8 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
   await beat();
   const beatTimer = setInterval(() => beat().catch((err) => logger.warn({ err }, 'presence heartbeat failed')), LEASE_TTL_MS / 3);
   const reapGuests = async () => {
-    for (const ws of chat.allSockets()) if (ws.getUserData().guest) await ports.users.touch(ws.getUserData().userId);
+    // Connected guests are seen now: one statement for all of them.
+    await ports.users.touch(chat.allSockets().flatMap((ws) => (ws.getUserData().guest ? [ws.getUserData().userId] : [])));
     const n = await ports.users.reapGuests(config.guestTtlS * 1000);
     if (n) logger.info({ n }, 'removed idle guest accounts');
   };

@@ -59,6 +59,7 @@ export class Chat {
   /** userId → this node's sockets of that user (moderation and control messages). */
   private readonly byUser = new Groups<number, WS>();
   private readonly typingTimers = new Map<number, NodeJS.Timeout>();
+  private toTouch: number[] = [];
   /**
    * Presence ids are "<random per instance>.<connId>": unique across nodes and restarts (a node id may
    * be reused) while a connection itself holds only its number.
@@ -93,8 +94,8 @@ export class Chat {
     const c = ws.getUserData();
     this.byUser.add(c.userId, ws);
     this.d.metrics.connections.inc();
+    // The connection time was recorded when the session was opened (auth).
     this.d.outbox.event(ws, { op: Op.Hello, user: c.user, guest: c.guest, node: this.d.nodeId, heartbeatMs: 25_000 });
-    this.d.users.touch(c.userId).catch(() => {});
   }
 
   onClose(ws: WS): void {
@@ -103,7 +104,19 @@ export class Chat {
     this.d.metrics.connections.dec();
     this.byUser.delete(c.userId, ws);
     for (const cid of [...(c.channels?.keys() ?? [])]) void this.leaveLocal(ws, cid, false);
-    this.d.users.touch(c.userId).catch(() => {});
+    this.touchLater(c.userId);
+  }
+
+  /** Closes in one tick (a node draining, a network blip) record their users' last-seen in one statement. */
+  private touchLater(userId: number): void {
+    if (this.toTouch.length === 0) {
+      setImmediate(() => {
+        const ids = this.toTouch;
+        this.toTouch = [];
+        this.d.users.touch(ids).catch((err) => this.d.logger.warn({ err, n: ids.length }, 'recording last-seen failed'));
+      });
+    }
+    this.toTouch.push(userId);
   }
 
   /** Decodes and runs one frame. Bad frames get an error frame; nothing here throws. */

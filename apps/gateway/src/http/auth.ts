@@ -63,26 +63,29 @@ export class AuthService {
     return { accessToken: await this.issue(found), user: found };
   }
 
-  async verifyToken(token: string): Promise<Identity> {
+  /** A connection with an access token: the token's account, its session opened. */
+  async account(token: string): Promise<Identity> {
     try {
       const { payload } = await jwtVerify(token, this.key, { algorithms: [ALG] });
       const userId = Number(payload.sub);
-      const user = await this.users.byId(userId);
-      if (!user || user.guest || user.name !== payload.name) throw new Error('unknown user');
+      // Verifying the token opens the session: one round trip finds the account and records the connection.
+      const user = await this.users.openAccount(userId);
+      if (!user || user.name !== payload.name) throw new Error('unknown user');
       return { userId, user: user.name, guest: false };
     } catch {
       throw new AuthError(401, 'invalid or expired token');
     }
   }
 
-  /** A guest connects with a name (or gets one). Names held by accounts are refused. */
+  /**
+   * A guest connects with a name (or gets one) and is that guest from then on: the same name
+   * later is the same guest (a reconnect). Names held by accounts are refused.
+   */
   async guest(name: string | null): Promise<Identity> {
     const wanted = name ?? `guest-${Math.random().toString(36).slice(2, 8)}`;
     if (!AuthService.validName(wanted)) throw new AuthError(400, 'guest name: 2–32 characters, letters, digits, _ . -');
-    const existing = await this.users.byName(wanted);
-    if (existing && !existing.guest) throw new AuthError(409, `"${wanted}" is a registered user: log in instead`);
-    const user = existing ?? (await this.users.createGuest(wanted)) ?? (await this.users.byName(wanted));
-    if (!user?.guest) throw new AuthError(409, `"${wanted}" is taken`);
+    const user = await this.users.openGuest(wanted);
+    if (!user) throw new AuthError(409, `"${wanted}" is a registered user: log in instead`);
     return { userId: user.id, user: user.name, guest: true };
   }
 

@@ -17,19 +17,32 @@ const toUser = (r: UserRow): User => ({ id: r.id, name: r.name, guest: r.guest }
 export class SqlUserStore implements UserStore {
   constructor(private readonly db: SqlDb) {}
 
-  createAccount(name: string, passwordHash: string): Promise<User | null> {
-    return this.insert(name, passwordHash, false);
-  }
-
-  createGuest(name: string): Promise<User | null> {
-    return this.insert(name, null, true);
-  }
-
-  private async insert(name: string, passwordHash: string | null, guest: boolean): Promise<User | null> {
+  async createAccount(name: string, passwordHash: string): Promise<User | null> {
     const rows = await this.db.query<UserRow>(
-      `INSERT INTO users (name, password_hash, guest) VALUES ($1, $2, $3)
+      `INSERT INTO users (name, password_hash, guest) VALUES ($1, $2, false)
        ON CONFLICT (name) DO NOTHING RETURNING id, name, guest, password_hash`,
-      [name, passwordHash, guest],
+      [name, passwordHash],
+    );
+    const r = rows[0];
+    return r ? toUser(r) : null;
+  }
+
+  /** One statement: insert the guest, or touch the existing guest; an account's row is left alone (no row back). */
+  async openGuest(name: string): Promise<User | null> {
+    const rows = await this.db.query<UserRow>(
+      `INSERT INTO users (name, guest) VALUES ($1, true)
+       ON CONFLICT (name) DO UPDATE SET last_seen_at = now() WHERE users.guest
+       RETURNING id, name, guest, password_hash`,
+      [name],
+    );
+    const r = rows[0];
+    return r ? toUser(r) : null;
+  }
+
+  async openAccount(id: number): Promise<User | null> {
+    const rows = await this.db.query<UserRow>(
+      'UPDATE users SET last_seen_at = now() WHERE id = $1 AND NOT guest RETURNING id, name, guest, password_hash',
+      [id],
     );
     const r = rows[0];
     return r ? toUser(r) : null;
@@ -41,14 +54,9 @@ export class SqlUserStore implements UserStore {
     return r ? { ...toUser(r), passwordHash: r.password_hash } : null;
   }
 
-  async byId(id: number): Promise<User | null> {
-    const rows = await this.db.query<UserRow>('SELECT id, name, guest, password_hash FROM users WHERE id = $1', [id]);
-    const r = rows[0];
-    return r ? toUser(r) : null;
-  }
-
-  async touch(userId: number): Promise<void> {
-    await this.db.query('UPDATE users SET last_seen_at = now() WHERE id = $1', [userId]);
+  async touch(userIds: readonly number[]): Promise<void> {
+    if (userIds.length === 0) return;
+    await this.db.query('UPDATE users SET last_seen_at = now() WHERE id = ANY($1::bigint[])', [userIds]);
   }
 
   /**
