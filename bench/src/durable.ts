@@ -1,4 +1,5 @@
 import { encodeRequest, Kind, Op } from '@parley/protocol';
+import { postgresBackendPids, procCpuSeconds, selfCpuSeconds } from './cpu.js';
 import { withDatabase } from './database.js';
 import { startGateway } from './server.js';
 import { signup } from './signup.js';
@@ -9,7 +10,7 @@ import { WireClient } from './wire-client.js';
  * with many concurrent senders each keeping `window` sends in flight.
  */
 export async function durable(senders: number, window: number, seconds: number, channels: number) {
-  return withDatabase(async (databaseUrl) => {
+  return withDatabase(async (databaseUrl, database) => {
     const server = await startGateway({ DATABASE_URL: databaseUrl, PARLEY_RATE_PER_S: '1000000', PARLEY_RATE_BURST: '1000000' });
     try {
       const token = await signup(server.url, 'bench-owner');
@@ -53,10 +54,18 @@ export async function durable(senders: number, window: number, seconds: number, 
           for (let i = 0; i < window; i++) sendOne();
         });
       });
+      const cpu = () => ({
+        gateway: procCpuSeconds(server.proc.pid ?? 0),
+        postgres: postgresBackendPids(database).reduce((a, pid) => a + (procCpuSeconds(pid) || 0), 0),
+        generator: selfCpuSeconds(),
+      });
       const started = performance.now();
+      const cpu0 = cpu();
       await new Promise((r) => setTimeout(r, seconds * 1000));
+      const cpu1 = cpu();
       running = false;
       const elapsed = (performance.now() - started) / 1000;
+      const cpuPct = (k: keyof typeof cpu0) => Math.round((100 * (cpu1[k] - cpu0[k])) / elapsed);
       const ackedInWindow = acked;
       await Promise.race([Promise.all(loops), new Promise((r) => setTimeout(r, 5000))]);
       for (const { c } of clients) c.close();
@@ -76,6 +85,8 @@ export async function durable(senders: number, window: number, seconds: number, 
         errors,
         commits: batches,
         avgBatch,
+        /** % of one core over the window (the machine's cores are shared by all three). */
+        cpuPct: { gateway: cpuPct('gateway'), postgres: cpuPct('postgres'), generator: cpuPct('generator') },
       };
     } finally {
       await server.stop();

@@ -143,6 +143,17 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
     }, 200),
   );
 
+  /** One frame of an authenticated socket (a top-level function: no closure per frame on the hot path). */
+  const handleFrame = (ws: uWS.WebSocket<Conn>, size: number, bytes: Uint8Array | null): void => {
+    if (size > config.maxPayload) {
+      const reason = `message too big: ${size} bytes, max ${config.maxPayload}`;
+      outbox.error(ws, { op: Op.None, rid: 0, code: ErrorCode.TooLarge, message: reason });
+      chat.closeFor(ws, 1009, reason);
+    } else if (!bytes) {
+      outbox.error(ws, { op: Op.None, rid: 0, code: ErrorCode.BadFrame, message: 'binary msgpack frames only' });
+    } else void chat.onFrame(ws, bytes);
+  };
+
   app.ws<Conn>('/ws', {
     compression: uWS.DISABLED,
     // uWS drops frames above the HARD cap at the socket (1006, nothing buffered beyond it); frames
@@ -229,22 +240,13 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
       const size = message.byteLength;
       // uWS reuses the buffer after this callback returns: copy before any await.
       const bytes = isBinary && size <= config.maxPayload ? new Uint8Array(message.slice(0)) : null;
-      const handle = () => {
-        if (size > config.maxPayload) {
-          const reason = `message too big: ${size} bytes, max ${config.maxPayload}`;
-          outbox.error(ws, { op: Op.None, rid: 0, code: ErrorCode.TooLarge, message: reason });
-          chat.closeFor(ws, 1009, reason);
-        } else if (!bytes) {
-          outbox.error(ws, { op: Op.None, rid: 0, code: ErrorCode.BadFrame, message: 'binary msgpack frames only' });
-        } else void chat.onFrame(ws, bytes);
-      };
       const c = ws.getUserData();
       // Before authentication completes, frames wait for it, in arrival order.
       if (c.authenticated) {
         void c.authenticated.then((ok) => {
-          if (ok && c.open) handle();
+          if (ok && c.open) handleFrame(ws, size, bytes);
         });
-      } else if (c.userId) handle();
+      } else if (c.userId) handleFrame(ws, size, bytes);
     },
     close: (ws) => {
       const c = ws.getUserData();

@@ -79,10 +79,15 @@ describe('migrate on postgres', () => {
   it('applies each migration once when several gateways start at the same time', async () => {
     for (let i = 0; i < 4; i++) pools.push(openPostgres(pg.url, { max: 1 }));
     const applied = await Promise.all(pools.map((p) => migrate(p)));
-    expect(applied.flat()).toEqual(['001_init.sql', '002_append_function.sql', '003_lean_append.sql']);
+    expect(applied.flat()).toEqual(['001_init.sql', '002_append_function.sql', '003_lean_append.sql', '004_messages_user_no_fk.sql']);
     expect(await migrate(pools[0]!)).toEqual([]);
     const rows = await pools[0]!.query<{ name: string }>('SELECT name FROM schema_migrations');
-    expect(rows.map((r) => r.name)).toEqual(['001_init.sql', '002_append_function.sql', '003_lean_append.sql']);
+    expect(rows.map((r) => r.name)).toEqual([
+      '001_init.sql',
+      '002_append_function.sql',
+      '003_lean_append.sql',
+      '004_messages_user_no_fk.sql',
+    ]);
   });
 });
 
@@ -97,7 +102,7 @@ describe('PGlite persisted to a data directory', () => {
 
   it('keeps messages, seqs and the schema across a restart', async () => {
     let db = await openPglite(dir);
-    expect(await migrate(db)).toEqual(['001_init.sql', '002_append_function.sql', '003_lean_append.sql']);
+    expect(await migrate(db)).toEqual(['001_init.sql', '002_append_function.sql', '003_lean_append.sql', '004_messages_user_no_fk.sql']);
     const u = (await new SqlUserStore(db).createAccount('ann', 'h'))!;
     const ch = (await new SqlChannelStore(db).create('general', u.id))!;
     await new SqlMessageStore(db).appendBatch([
@@ -133,6 +138,33 @@ describe('SqlMessageStore.appendBatch', () => {
       await expect(messages.appendBatch([ok, { ...ok, cid: 424242 }])).rejects.toBeInstanceOf(UnknownChannelError);
       expect(await messages.lastSeq(ch.cid)).toBe(0);
       expect((await messages.appendBatch([ok]))[0]!.seq).toBe(1);
+    } finally {
+      await db.close();
+    }
+  });
+});
+
+describe('SqlUserStore.reapGuests', () => {
+  it("nulls the reaped guests' user_id on their messages (no foreign key does it) and leaves others' alone", async () => {
+    const db = await openPglite('memory://');
+    try {
+      await migrate(db);
+      const users = new SqlUserStore(db);
+      const owner = (await users.createAccount('owner', 'h'))!;
+      const guest = (await users.openGuest('passer-by'))!;
+      const ch = (await new SqlChannelStore(db).create('general', owner.id))!;
+      const messages = new SqlMessageStore(db);
+      await messages.appendBatch([
+        { cid: ch.cid, userId: guest.id, user: guest.name, text: 'hi', cmid: 'a' },
+        { cid: ch.cid, userId: owner.id, user: owner.name, text: 'hello', cmid: 'b' },
+      ]);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(await users.reapGuests(10)).toBe(1);
+      const rows = await db.query<{ author: string; user_id: number | null }>('SELECT author, user_id FROM messages ORDER BY seq');
+      expect(rows).toEqual([
+        { author: 'passer-by', user_id: null },
+        { author: 'owner', user_id: owner.id },
+      ]);
     } finally {
       await db.close();
     }

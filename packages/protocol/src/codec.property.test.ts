@@ -10,10 +10,12 @@ import {
   encodeEvent,
   encodeReply,
   encodeRequest,
+  fastMessage,
 } from './codec.js';
 import { ErrorCode } from './codes.js';
 import type { ChatMessage, ErrorFrame, Event, Reply, Request, ServerFrame } from './frames.js';
 import { T } from './frames.js';
+import { requestSchemas } from './schemas.js';
 import { Kind, Limits, ModAction, Op, Role } from './types.js';
 
 // ---------- arbitraries (respecting the zod limits in schemas.ts) ----------
@@ -419,5 +421,45 @@ describe('hostile input never throws', () => {
     for (const type of [128 + T.event(Op.Typing), 256 + T.event(Op.Typing)]) {
       expect(decodeServer(packAny.encode([type, 1, ['alice']])).ok).toBe(false);
     }
+  });
+});
+
+describe('the Message fast path agrees with its zod schema', () => {
+  const schema = requestSchemas[Op.Message];
+  const type = T.req(Op.Message);
+  // Values around every bound the schema has, plus values of the wrong kind.
+  const any = fc.oneof(
+    int(-2, 3),
+    int(0xffff_fffe, 0x1_0000_0001),
+    int(MAX - 1, MAX),
+    fc.constantFrom(MAX + 2, 1.5, -0, Number.NaN, Number.POSITIVE_INFINITY, null, undefined, true, '', 'x', [], {}),
+    str(Limits.text + 1, 0),
+    str(Limits.clientMsgId + 1, 0),
+  );
+  const near = fc.oneof(rid, cid, str(Limits.text), str(Limits.clientMsgId), fc.constant(null), any);
+
+  it('accepts only what zod accepts, with the same fields', () => {
+    fc.assert(
+      fc.property(fc.array(near, { minLength: 1, maxLength: 6 }), (rest) => {
+        const raw = [type, ...rest];
+        const fast = fastMessage(raw);
+        const slow = schema.safeParse(raw);
+        if (fast) {
+          expect(slow.success).toBe(true);
+          expect(fast).toEqual({ op: Op.Message, rid: raw[1], cid: raw[2], text: raw[3], cmid: raw[4] ?? null });
+        }
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
+  it('takes every well-formed message (so sends do not fall back to zod)', () => {
+    fc.assert(
+      fc.property(rid, cid, str(Limits.text), fc.option(str(Limits.clientMsgId), { nil: undefined }), (r, c, text, cmid) => {
+        const raw = cmid === undefined ? [type, r, c, text] : [type, r, c, text, cmid];
+        expect(schema.safeParse(raw).success).toBe(true);
+        expect(fastMessage(raw)).not.toBeNull();
+      }),
+    );
   });
 });

@@ -3,7 +3,7 @@ import { ErrorCode } from './codes.js';
 import type { ChatMessage, ErrorFrame, Event, PresenceEntry, ReactionSummary, Reply, Request, ServerFrame } from './frames.js';
 import { T } from './frames.js';
 import { type RequestOp, requestSchemas } from './schemas.js';
-import { Kind, kindOf, Op, opOf } from './types.js';
+import { Kind, kindOf, Limits, Op, opOf } from './types.js';
 
 export type Result<V, E> = { ok: true; value: V } | { ok: false; error: E };
 
@@ -89,45 +89,71 @@ export function decodeRequest(bytes: Uint8Array): Result<Request, DecodeError> {
   if (!Number.isInteger(type) || !(op in requestSchemas) || type !== T.req(op)) {
     return fail(ErrorCode.UnknownType, `unknown frame type ${type}`, rid, Op.None);
   }
+  if (op === Op.Message) {
+    const m = fastMessage(raw);
+    if (m) return ok(m);
+  }
   const parsed = requestSchemas[op as RequestOp].safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue?.path.length ? `field ${fieldName(op as RequestOp, issue.path)}: ` : '';
     return fail(ErrorCode.InvalidFields, `${where}${issue?.message ?? 'invalid frame'}`, rid, op);
   }
-  const f = parsed.data as unknown[];
-  const n = (i: number) => f[i] as number;
-  const s = (i: number) => f[i] as string;
+  // Validated above: positions hold what the schema says (no helper closures on the hot path).
+  const f = parsed.data as unknown as Fields;
   switch (op) {
     case Op.Create:
     case Op.Join:
-      return ok({ op, rid, name: s(2) });
+      return ok({ op, rid, name: f[2] as string });
     case Op.Leave:
     case Op.Members:
     case Op.Typing:
-      return ok({ op, rid, cid: n(2) });
+      return ok({ op, rid, cid: f[2] as number });
     case Op.List:
       return ok({ op, rid });
     case Op.Message:
-      return ok({ op, rid, cid: n(2), text: s(3), cmid: (f[4] as string | null | undefined) ?? null });
+      return ok({ op, rid, cid: f[2] as number, text: f[3] as string, cmid: (f[4] as string | null | undefined) ?? null });
     case Op.History:
       return ok({
         op,
         rid,
-        cid: n(2),
+        cid: f[2] as number,
         before: f[3] as number | null,
         after: f[4] as number | null,
-        limit: n(5),
+        limit: f[5] as number,
       });
     case Op.React:
     case Op.Unreact:
-      return ok({ op, rid, cid: n(2), seq: n(3), emoji: s(4) });
+      return ok({ op, rid, cid: f[2] as number, seq: f[3] as number, emoji: f[4] });
     case Op.Command:
-      return ok({ op, rid, cid: n(2), text: s(3) });
+      return ok({ op, rid, cid: f[2] as number, text: f[3] as string });
     default:
       return fail(ErrorCode.UnknownType, `unknown frame type ${type}`, rid, Op.None);
   }
 }
+
+/**
+ * The send path's check, without zod: it accepts only frames that the Message schema accepts
+ * (property-tested against it in codec.property.test.ts); anything else, valid or not, goes on to
+ * zod, which also words the error. `raw` is [type, ...] with the type already checked.
+ */
+export function fastMessage(raw: unknown[]): Extract<Request, { op: typeof Op.Message }> | null {
+  if (raw.length !== 4 && raw.length !== 5) return null;
+  const rid = raw[1];
+  const cid = raw[2];
+  const text = raw[3];
+  const cmid = raw[4];
+  if (typeof rid !== 'number' || !Number.isInteger(rid) || rid < 0 || rid > 0xffff_ffff) return null;
+  if (typeof cid !== 'number' || !Number.isInteger(cid) || cid < 1 || cid > Number.MAX_SAFE_INTEGER) return null;
+  if (typeof text !== 'string' || text.length < 1 || text.length > Limits.text) return null;
+  if (cmid !== undefined && cmid !== null && (typeof cmid !== 'string' || cmid.length < 1 || cmid.length > Limits.clientMsgId)) {
+    return null;
+  }
+  return { op: Op.Message, rid, cid, text, cmid: cmid ?? null };
+}
+
+/** A validated request's positions 2… (what each holds depends on the op; its schema checked it). */
+type Fields = [type: number, rid: number, a: number & string, b: number & string, c: number & string, d: number];
 
 /** Positional field names per request, so a validation error says `field 3 (text)`, not just `field 3`. */
 const FIELD_NAMES: Record<RequestOp, readonly string[]> = {

@@ -61,14 +61,17 @@ export class SqlUserStore implements UserStore {
 
   /**
    * Deletes guests not seen for `olderThanMs` (one that never connected counts from creation).
-   * Their messages stay with `author` and a null user_id (FK ON DELETE SET NULL); their
-   * memberships, reactions and sanctions go with them (ON DELETE CASCADE).
+   * Their messages stay with `author` and a null user_id (set here: messages.user_id has no
+   * foreign key, see migration 004); their memberships, reactions and sanctions go with them
+   * (ON DELETE CASCADE).
    */
   async reapGuests(olderThanMs: number): Promise<number> {
     const rows = await this.db.query<{ n: number }>(
       `WITH d AS (
          DELETE FROM users WHERE guest AND last_seen_at < now() - $1::bigint * interval '1 millisecond'
-         RETURNING 1
+         RETURNING id
+       ), m AS (
+         UPDATE messages SET user_id = NULL WHERE user_id IN (SELECT id FROM d)
        ) SELECT count(*) AS n FROM d`,
       [Math.floor(olderThanMs)],
     );
