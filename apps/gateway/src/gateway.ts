@@ -238,15 +238,19 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
     },
     message: (ws, message, isBinary) => {
       const size = message.byteLength;
-      // uWS reuses the buffer after this callback returns: copy before any await.
-      const bytes = isBinary && size <= config.maxPayload ? new Uint8Array(message.slice(0)) : null;
+      const readable = isBinary && size <= config.maxPayload;
       const c = ws.getUserData();
-      // Before authentication completes, frames wait for it, in arrival order.
       if (c.authenticated) {
+        // Before authentication completes, frames wait for it, in arrival order. uWS reuses
+        // `message` after this callback returns: keep a copy.
+        const bytes = readable ? new Uint8Array(message.slice(0)) : null;
         void c.authenticated.then((ok) => {
           if (ok && c.open) handleFrame(ws, size, bytes);
         });
-      } else if (c.userId) handleFrame(ws, size, bytes);
+      } else if (c.userId) {
+        // Handled now: Chat.onFrame decodes before its first await, so a view of uWS's buffer will do.
+        handleFrame(ws, size, readable ? new Uint8Array(message) : null);
+      }
     },
     close: (ws) => {
       const c = ws.getUserData();

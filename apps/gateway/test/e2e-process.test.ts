@@ -58,6 +58,9 @@ describe('the server process (npm start) on embedded defaults', () => {
     const metrics = await (await fetch(`${first.url}/metrics`)).text();
     expect(metrics).toContain('parley_uws_native{node=');
     expect(metrics).toMatch(/parley_connections\{[^}]*\} 2/);
+    // Two sends, each answered, and each fanned out to the channel's 2 members.
+    expect(metrics).toMatch(/parley_frames_in_total\{op="Message",node="[^"]+"\} 2\n/);
+    expect(metrics).toMatch(/parley_frames_out_total\{kind="durable",node="[^"]+"\} 4\n/);
     alice.close();
     bob.close();
     const code = exited(first.proc);

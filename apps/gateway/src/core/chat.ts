@@ -119,20 +119,23 @@ export class Chat {
     this.toTouch.push(userId);
   }
 
-  /** Decodes and runs one frame. Bad frames get an error frame; nothing here throws. */
+  /**
+   * Decodes and runs one frame. Bad frames get an error frame; nothing here throws. `bytes` may be
+   * a view of uWS's receive buffer, valid only until the first await: decode comes first.
+   */
   async onFrame(ws: WS, bytes: Uint8Array): Promise<void> {
     const c = ws.getUserData();
     c.limits ??= new FrameLimits(this.d.limits);
-    const decoded = decodeRequest(bytes);
+    const decoded = decodeRequest(bytes); // before any await (see above)
     if (!decoded.ok) {
-      this.d.metrics.framesIn.inc({ op: 'invalid' });
+      this.d.metrics.framesIn.inc('invalid');
       const e = decoded.error;
       this.d.outbox.error(ws, { op: e.op, rid: e.rid, code: e.code, message: e.message });
       if (c.limits.badFrame()) this.closeFor(ws, CloseCode.ProtocolAbuse, 'too many malformed frames');
       return;
     }
     const req = decoded.value;
-    this.d.metrics.framesIn.inc({ op: OP_NAMES[req.op] ?? 'unknown' });
+    this.d.metrics.framesIn.inc(OP_NAMES[req.op] ?? 'unknown');
     // Decode before limiting so the refusal answers the request (the SDK rejects that promise).
     const wait = c.limits.take();
     if (wait > 0) {

@@ -120,7 +120,7 @@ export class Hub {
       const durable = this.forwardAndMerge(cid, DURABLE, p.durable, p.peerDurable);
       if (durable && members) {
         this.app.publish(channelTopic(cid), durable, true);
-        this.metrics.framesOut.inc({ kind: 'durable' }, members);
+        this.metrics.framesOut.inc('durable', members);
       }
       if (p.direct.length) {
         const batch = encodeBatch(p.direct);
@@ -174,7 +174,7 @@ export class Hub {
       ws.send(batch, true);
       sent += 1;
     }
-    if (sent) this.metrics.framesOut.inc({ kind: shed ? 'ephemeral' : 'direct' }, sent);
+    if (sent) this.metrics.framesOut.inc(shed ? 'ephemeral' : 'direct', sent);
   }
 
   private checkBackpressure(cid: number): void {

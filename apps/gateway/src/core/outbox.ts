@@ -30,7 +30,7 @@ export class Outbox {
   raw(ws: WS, bytes: Uint8Array, kind: string): void {
     const conn = userData(ws);
     if (!conn?.open) return;
-    this.metrics.framesOut.inc({ kind });
+    this.metrics.framesOut.inc(kind);
     const q = this.pending.get(ws);
     if (q) q.frames.push(bytes);
     else this.pending.set(ws, { conn, frames: [bytes] });
