@@ -463,3 +463,37 @@ describe('the Message fast path agrees with its zod schema', () => {
     );
   });
 });
+
+describe('hot frames are byte for byte what the generic msgpack Encoder writes', () => {
+  const generic = new Encoder({ ignoreUndefined: true });
+  // Unsigned integers at every msgpack width boundary, and strings of every header size
+  // (fixstr, str8, str16), ASCII and not (the writer takes a different path for each).
+  const uint = fc.oneof(int(0, 300), int(0xff_f0, 0x1_00_10), int(0xffff_fff0, 0x1_0000_0010), int(0, MAX));
+  const text = fc.oneof(
+    str(Limits.text, 0),
+    fc.string({ unit: 'grapheme', maxLength: 200 }),
+    fc.string({ unit: 'binary-ascii', minLength: 30, maxLength: 34 }),
+    fc.string({ unit: 'binary-ascii', minLength: 250, maxLength: 260 }),
+    fc.constantFrom('é'.repeat(11), 'é'.repeat(85), '😀'.repeat(64), 'x'.repeat(0x10000), `a${'é'.repeat(20000)}`),
+  );
+  const bytes = (u: Uint8Array) => Buffer.from(u).toString('hex');
+
+  it('chat message events (no reactions)', () => {
+    fc.assert(
+      fc.property(uint, uint, text, text, uint, (cid, seq, user, body, ts) => {
+        const e = { op: Op.Message, cid, seq, user, text: body, ts } as const;
+        expect(bytes(encodeEvent(e))).toBe(bytes(generic.encode([T.event(Op.Message), cid, seq, user, body, ts])));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('send acks', () => {
+    fc.assert(
+      fc.property(uint, uint, uint, (rid, seq, ts) => {
+        const r = { op: Op.Message, rid, seq, ts } as const;
+        expect(bytes(encodeReply(r))).toBe(bytes(generic.encode([T.reply(Op.Message), rid, seq, ts])));
+      }),
+    );
+  });
+});

@@ -2,6 +2,7 @@ import { Decoder, Encoder } from '@msgpack/msgpack';
 import { ErrorCode } from './codes.js';
 import type { ChatMessage, ErrorFrame, Event, PresenceEntry, ReactionSummary, Reply, Request, ServerFrame } from './frames.js';
 import { T } from './frames.js';
+import { writeMessageAck, writeMessageEvent } from './hot-frames.js';
 import { type RequestOp, requestSchemas } from './schemas.js';
 import { Kind, kindOf, Limits, Op, opOf } from './types.js';
 
@@ -16,6 +17,9 @@ export interface DecodeError {
 }
 
 const encoder = new Encoder({ ignoreUndefined: true });
+/** What hot-frames.ts writes: non-negative safe integers (anything else takes the generic encoder). */
+const uints = (a: number, b: number, c: number): boolean =>
+  Number.isSafeInteger(a) && a >= 0 && Number.isSafeInteger(b) && b >= 0 && Number.isSafeInteger(c) && c >= 0;
 const decoder = new Decoder();
 const pack = (v: unknown): Uint8Array => encoder.encode(v);
 
@@ -183,6 +187,7 @@ export function encodeEvent(e: Event): Uint8Array {
       return pack([type, e.user, e.guest ? 1 : 0, e.node, e.heartbeatMs]);
     case Op.Message: {
       const r = reactionsToTuples(e.reactions);
+      if (!r && uints(e.cid, e.seq, e.ts)) return writeMessageEvent(type, e.cid, e.seq, e.user, e.text, e.ts);
       const base = [type, e.cid, e.seq, e.user, e.text, e.ts];
       return pack(r ? [...base, r] : base);
     }
@@ -217,7 +222,7 @@ export function encodeReply(r: Reply): Uint8Array {
     case Op.Members:
       return pack([type, r.rid, r.members.map((m) => [m.user, m.role, m.online ? 1 : 0])]);
     case Op.Message:
-      return pack([type, r.rid, r.seq, r.ts]);
+      return uints(r.rid, r.seq, r.ts) ? writeMessageAck(type, r.rid, r.seq, r.ts) : pack([type, r.rid, r.seq, r.ts]);
     case Op.History:
       return pack([type, r.rid, r.cid, r.messages.map(messageToTuple), r.more ? 1 : 0]);
     case Op.Command:
