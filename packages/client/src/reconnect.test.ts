@@ -47,8 +47,9 @@ describe('reconnect', () => {
     for (let i = 0; i < 230; i++) server.store('general', 'bob', `missed ${i}`);
     server.store('random', 'bob', 'missed in random');
 
-    await until(() => connects() === 2);
-    await until(() => messages.length === 3 + 230 + 1);
+    // Generous: the full suite loads both cores, and catching up is three history pages.
+    await until(() => connects() === 2, 10_000);
+    await until(() => messages.length === 3 + 230 + 1, 10_000);
     server.post('general', 'bob', 'after');
     await until(() => seqs(messages).length === 234);
     expect(seqs(messages)).toEqual(range(1, 234));
