@@ -60,6 +60,8 @@ const schema = z.object({
   PARLEY_GUEST_TTL_S: int(86_400, 1),
   /** Largest group-commit batch. */
   PARLEY_COMMIT_BATCH: int(500, 1),
+  /** Group-commit lanes: transactions in flight at once per node (channels are spread over them). */
+  PARLEY_COMMIT_LANES: int(4, 1),
   /** Comma-separated allowed Origins for browser WebSocket upgrades; empty = allow all. */
   PARLEY_ALLOWED_ORIGINS: z.string().default(''),
   /** Drain: how long clients are spread over when told to reconnect elsewhere. */
@@ -93,6 +95,7 @@ export interface Config {
   typingTtlMs: number;
   guestTtlS: number;
   commitBatch: number;
+  commitLanes: number;
   allowedOrigins: string[];
   drainSpreadMs: number;
   logLevel: string;
@@ -145,6 +148,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     typingTtlMs: e.PARLEY_TYPING_TTL_MS,
     guestTtlS: e.PARLEY_GUEST_TTL_S,
     commitBatch: e.PARLEY_COMMIT_BATCH,
+    commitLanes: e.PARLEY_COMMIT_LANES,
     allowedOrigins: e.PARLEY_ALLOWED_ORIGINS.split(',')
       .map((s) => s.trim())
       .filter(Boolean),

@@ -66,6 +66,7 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
       outbox,
       typingTtlMs: config.typingTtlMs,
       commitBatch: config.commitBatch,
+      commitLanes: config.commitLanes,
       limits: {
         ratePerS: config.ratePerS,
         rateBurst: config.rateBurst,

@@ -45,6 +45,7 @@ export interface ChatDeps {
   outbox: Outbox;
   typingTtlMs: number;
   commitBatch: number;
+  commitLanes: number;
   limits: FramePolicy;
 }
 
@@ -71,7 +72,7 @@ export class Chat {
     private readonly d: ChatDeps,
     readonly hub: Hub,
   ) {
-    this.committer = new GroupCommitter(d.messages, d.commitBatch, (n) => d.metrics.commitBatch.observe(n));
+    this.committer = new GroupCommitter(d.messages, d.commitBatch, (n) => d.metrics.commitBatch.observe(n), d.commitLanes);
     d.broker.onMessage((topic, bytes) => this.onBroker(topic, bytes));
     this.controlReady = d.broker.subscribe(CONTROL_TOPIC).catch((e) => d.logger.error({ err: e }, 'control subscribe failed'));
   }
