@@ -64,8 +64,17 @@ class Lane {
       } catch (e) {
         if (batch.length === 1) (batch[0] as Waiting).reject(e);
         // One bad item (e.g. its channel was just deleted) must not fail everyone else's sends:
-        // retry them one by one so only the bad one is refused.
-        else for (const w of batch) this.store.appendBatch([w.item]).then((r) => w.resolve(r[0] as Appended), w.reject);
+        // retry them one by one so only the bad one is refused — in order and before the next
+        // batch, so each channel's seqs still follow arrival order.
+        else {
+          for (const w of batch) {
+            try {
+              w.resolve((await this.store.appendBatch([w.item]))[0] as Appended);
+            } catch (one) {
+              w.reject(one);
+            }
+          }
+        }
       }
     }
     this.inFlight = null;

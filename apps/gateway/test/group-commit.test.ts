@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { GroupCommitter } from '../src/core/group-commit.js';
+import type { Appended, AppendInput, MessageStore } from '../src/ports/message-store.js';
+
+// The GroupCommitter is core logic between the send path and the MessageStore port; here it runs
+// against a port fake that answers after random delays (as a pool of Postgres connections would),
+// so any ordering the committer does not enforce itself shows up. The real store's contract is
+// tested on Postgres and PGlite in contracts/message-store.contract.ts.
+class SlowStore implements Pick<MessageStore, 'appendBatch'> {
+  readonly seqs = new Map<number, number>();
+  readonly batches: number[] = [];
+  constructor(private readonly bad: number) {}
+  async appendBatch(items: readonly AppendInput[]): Promise<Appended[]> {
+    this.batches.push(items.length);
+    await new Promise((r) => setTimeout(r, Math.random() * 5));
+    // One transaction: a bad channel fails the whole batch, nothing is stored.
+    if (items.some((i) => i.cid === this.bad)) throw new Error(`unknown channel ${this.bad}`);
+    return items.map((i) => {
+      const seq = (this.seqs.get(i.cid) ?? 0) + 1;
+      this.seqs.set(i.cid, seq);
+      return { seq, ts: 0, duplicate: false };
+    });
+  }
+}
+
+const item = (cid: number, n: number): AppendInput => ({ cid, userId: 1, user: 'u', text: String(n), cmid: null });
+
+describe('GroupCommitter', () => {
+  it("commits one tick's sends together, and each channel's seqs follow arrival order", async () => {
+    const store = new SlowStore(-1);
+    const gc = new GroupCommitter(store as unknown as MessageStore, 50, () => {}, 4);
+    const got = new Map<number, number[]>();
+    const sends: Promise<void>[] = [];
+    for (let round = 0; round < 20; round++) {
+      for (let n = 0; n < 30; n++) {
+        const cid = 1 + (n % 7);
+        sends.push(gc.append(item(cid, n)).then((a) => void got.set(cid, [...(got.get(cid) ?? []), a.seq])));
+      }
+      await new Promise((r) => setTimeout(r, Math.random() * 3));
+    }
+    await Promise.all(sends);
+    for (const [cid, seqs] of got) expect(seqs, `channel ${cid}`).toEqual(seqs.map((_, i) => i + 1));
+    expect(Math.max(...store.batches)).toBeGreaterThan(1);
+    expect(Math.max(...store.batches)).toBeLessThanOrEqual(50);
+  });
+
+  it('refuses only the bad item of a failed batch; the others commit, still in arrival order', async () => {
+    const BAD = 13; // on the same lane as channel 1 (13 % 4 === 1)
+    const store = new SlowStore(BAD);
+    const gc = new GroupCommitter(store as unknown as MessageStore, 100, () => {}, 4);
+    const order: number[] = [];
+    const results = await Promise.allSettled(
+      Array.from({ length: 40 }, (_, n) => {
+        const cid = n === 7 ? BAD : 1;
+        return gc.append(item(cid, n)).then((a) => {
+          order.push(a.seq);
+          return a.seq;
+        });
+      }),
+    );
+    expect(results.filter((r) => r.status === 'rejected')).toHaveLength(1);
+    expect(results[7]?.status).toBe('rejected');
+    // Channel 1's 39 sends got seqs 1…39 in the order they were appended.
+    const seqs = results.flatMap((r, n) => (n === 7 || r.status !== 'fulfilled' ? [] : [r.value]));
+    expect(seqs).toEqual(Array.from({ length: 39 }, (_, i) => i + 1));
+    // Later sends on that lane are not overtaken by the retries.
+    expect(await gc.append(item(1, 99)).then((a) => a.seq)).toBe(40);
+    await gc.flush();
+  });
+});
