@@ -65,6 +65,8 @@ describe('write coalescing (PARLEY_COALESCE_MS)', () => {
     const owner = await world.user(a, 'owner');
     await owner.create('busy');
     await owner.create('quiet');
+    await owner.create('pump');
+    await owner.create('calm');
   }, 60_000);
   afterAll(async () => {
     for (const r of raws) r.ws.terminate();
@@ -112,5 +114,36 @@ describe('write coalescing (PARLEY_COALESCE_MS)', () => {
     expect(first).toBeLessThan(90); // no 100 ms window on a quiet node
     expect(gap).toBeGreaterThanOrEqual(50); // coalesced: the origin node held it back
     expect(gap).toBeLessThan(2000);
+  });
+
+  it('a busy channel does not hold back a quiet one on the same node (the window is per channel)', async () => {
+    const pump = raw(a, 'ps');
+    const watch = raw(a, 'pw');
+    const calm = raw(a, 'cs');
+    const calmRx = raw(a, 'cr');
+    const busyCid = await pump.join('pump');
+    await watch.join('pump');
+    const calmCid = await calm.join('calm');
+    await calmRx.join('calm');
+    let n = 0;
+    const timer = setInterval(() => pump.send(busyCid, `p${n++}`), 10); // flushes once per 100 ms window
+    try {
+      const delays: number[] = [];
+      for (let round = 0; round < 3; round++) {
+        // Right after the busy channel's flush reaches us, node a has just flushed: a node-wide
+        // window would now hold the calm channel's message for ~100 ms.
+        const seen = watch.messages.length;
+        await expect.poll(() => watch.messages.length, { timeout: 5000 }).toBeGreaterThan(seen);
+        const t0 = performance.now();
+        const before = calmRx.chat().length;
+        calm.send(calmCid, `c${round}`);
+        await expect.poll(() => calmRx.chat().length, { timeout: 5000 }).toBe(before + 1);
+        delays.push((calmRx.messages.at(-1)?.at ?? 0) - t0);
+      }
+      delays.sort((x, y) => x - y);
+      expect(delays[1]).toBeLessThan(60); // the median of three; the window is 100 ms
+    } finally {
+      clearInterval(timer);
+    }
   });
 });

@@ -8,10 +8,13 @@ import type { Conn } from './conn.js';
  * Local fan-out, plus the bridge to other nodes through the Broker.
  *
  * - Frames are encoded ONCE at the origin and coalesced into batch frames: everything published
- *   to one channel within one event-loop tick (or one `coalesceMs` window when set) becomes one
- *   batch, i.e. one broker publish per channel and one WebSocket message per recipient. Batches
- *   from other nodes join the same flush. With a window, a flush after a quiet window still runs
- *   on the next tick: the window adds latency (at most `coalesceMs`) only when the node is busy.
+ *   to one channel within one event-loop tick becomes one batch, i.e. one broker publish per
+ *   channel and one WebSocket message per recipient. Batches from other nodes join the same flush.
+ * - With a window (`coalesceMs` > 0) each channel's own frames leave at most once per window: a
+ *   frame for a channel that has not flushed within the window still leaves on the next tick, so
+ *   the window delays (by at most `coalesceMs`) only the frames of channels that are busy right
+ *   now, never a quiet channel because another one is busy. Other nodes' batches (already
+ *   coalesced at their origin) and direct frames are delivered on the next tick.
  * - Durable frames (chat messages, reactions) go through uWS topics (native fan-out).
  *   Ephemeral frames (typing, presence) are sent per socket and skipped for any socket whose
  *   send buffer is above `shedBytes`: they are shed before chat messages ever are.
@@ -33,6 +36,8 @@ interface Pending {
   direct: Uint8Array[];
   /** Latest typing frame only: typing is coalesced to one per channel per window. */
   typing: Uint8Array | null;
+  /** When this channel's pending frames are to be flushed (performance.now() time; 0 = next tick). */
+  dueAt: number;
   /** Batches received from other nodes: delivered locally, never forwarded again. */
   peerDurable: Uint8Array[];
   peerEphemeral: Uint8Array[];
@@ -43,10 +48,13 @@ export const channelTopic = (cid: number) => `c:${cid}`;
 export class Hub {
   private readonly local = new Map<number, Set<uWS.WebSocket<Conn>>>();
   private readonly pending = new Map<number, Pending>();
-  private scheduled = false;
+  private immediate: NodeJS.Immediate | null = null;
   private timer: NodeJS.Timeout | null = null;
-  private lastFlushAt = Number.NEGATIVE_INFINITY;
-  private readonly flushNow = () => this.flush();
+  private timerAt = Number.POSITIVE_INFINITY;
+  /** With a window: when each channel's own frames last left (entries older than the window are swept). */
+  private readonly lastOwnFlush = new Map<number, number>();
+  private sweepAt = 1024;
+  private readonly flushDueNow = () => this.flushDue();
 
   constructor(
     private readonly app: uWS.TemplatedApp,
@@ -60,8 +68,8 @@ export class Hub {
   deliverRemote(cid: number, bytes: Uint8Array): void {
     if (!this.local.has(cid)) return;
     const payload = bytes.subarray(1);
-    if (bytes[0] === EPHEMERAL) this.slot(cid).peerEphemeral.push(payload);
-    else if (bytes[0] === DURABLE) this.slot(cid).peerDurable.push(payload);
+    if (bytes[0] === EPHEMERAL) this.slot(cid, 0).peerEphemeral.push(payload);
+    else if (bytes[0] === DURABLE) this.slot(cid, 0).peerDurable.push(payload);
     else {
       // Moderation events now: the control message that removes their target may come next.
       this.sendEach(cid, payload, false);
@@ -94,28 +102,48 @@ export class Hub {
   }
 
   publish(cid: number, frame: Uint8Array): void {
-    this.slot(cid).durable.push(frame);
+    this.slot(cid, this.ownDue(cid)).durable.push(frame);
   }
   publishEphemeral(cid: number, frame: Uint8Array): void {
-    this.slot(cid).ephemeral.push(frame);
+    this.slot(cid, this.ownDue(cid)).ephemeral.push(frame);
   }
   publishDirect(cid: number, frame: Uint8Array): void {
-    this.slot(cid).direct.push(frame);
+    this.slot(cid, 0).direct.push(frame);
   }
   publishTyping(cid: number, frame: Uint8Array): void {
-    this.slot(cid).typing = frame;
+    this.slot(cid, this.ownDue(cid)).typing = frame;
   }
 
-  /** Flush now (moderation, drain, tests); normally runs once per coalescing window. */
+  /** Flush everything now (moderation, drain, tests), whatever the windows. */
   flush(): void {
-    this.scheduled = false;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.cancelScheduled();
     if (!this.pending.size) return;
-    this.lastFlushAt = performance.now();
     const work = [...this.pending];
     this.pending.clear();
+    this.flushSlots(work);
+  }
+
+  /** The scheduled flush: the channels that are due; the rest wait for their window. */
+  private flushDue(): void {
+    this.cancelScheduled();
+    const now = performance.now();
+    const work: [number, Pending][] = [];
+    let next = Number.POSITIVE_INFINITY;
+    for (const entry of this.pending) {
+      const due = entry[1].dueAt;
+      if (due <= now + 0.5) work.push(entry);
+      else if (due < next) next = due;
+    }
+    for (const [cid] of work) this.pending.delete(cid);
+    this.flushSlots(work);
+    if (next !== Number.POSITIVE_INFINITY) this.schedule(next);
+  }
+
+  private flushSlots(work: [number, Pending][]): void {
+    const windowed = this.opts.coalesceMs > 0;
+    const now = windowed ? performance.now() : 0;
     for (const [cid, p] of work) {
+      if (windowed && (p.durable.length || p.ephemeral.length || p.typing)) this.lastOwnFlush.set(cid, now);
       const members = this.localMembers(cid).size;
       const durable = this.forwardAndMerge(cid, DURABLE, p.durable, p.peerDurable);
       if (durable && members) {
@@ -134,16 +162,49 @@ export class Hub {
     }
   }
 
-  private slot(cid: number): Pending {
+  /** When this node's next frame for `cid` may leave: now (0) unless the channel flushed within the window. */
+  private ownDue(cid: number): number {
+    if (this.opts.coalesceMs <= 0) return 0;
+    const last = this.lastOwnFlush.get(cid);
+    return last === undefined ? 0 : last + this.opts.coalesceMs;
+  }
+
+  private slot(cid: number, due: number): Pending {
     let p = this.pending.get(cid);
-    if (!p) this.pending.set(cid, (p = { durable: [], ephemeral: [], direct: [], typing: null, peerDurable: [], peerEphemeral: [] }));
-    if (!this.scheduled) {
-      this.scheduled = true;
-      const wait = this.lastFlushAt + this.opts.coalesceMs - performance.now();
-      if (wait < 1) setImmediate(this.flushNow);
-      else this.timer = setTimeout(this.flushNow, wait);
-    }
+    if (!p) {
+      p = { durable: [], ephemeral: [], direct: [], typing: null, peerDurable: [], peerEphemeral: [], dueAt: due };
+      this.pending.set(cid, p);
+    } else if (due < p.dueAt) p.dueAt = due; // what is due sooner takes the channel's frames with it
+    this.schedule(p.dueAt);
     return p;
+  }
+
+  private schedule(due: number): void {
+    const wait = due - performance.now();
+    if (wait < 1) {
+      this.immediate ??= setImmediate(this.flushDueNow);
+      return;
+    }
+    if (due >= this.timerAt) return; // a flush at or before then is already set
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = due;
+    this.timer = setTimeout(this.flushDueNow, wait);
+  }
+
+  private cancelScheduled(): void {
+    if (this.immediate) clearImmediate(this.immediate);
+    if (this.timer) clearTimeout(this.timer);
+    this.immediate = null;
+    this.timer = null;
+    this.timerAt = Number.POSITIVE_INFINITY;
+    if (this.lastOwnFlush.size > this.sweepAt) this.sweepLastFlushes();
+  }
+
+  /** Forgets channels quiet for longer than the window (they flush at once anyway): amortised O(1). */
+  private sweepLastFlushes(): void {
+    const quietBefore = performance.now() - this.opts.coalesceMs;
+    for (const [cid, t] of this.lastOwnFlush) if (t < quietBefore) this.lastOwnFlush.delete(cid);
+    this.sweepAt = Math.max(1024, 2 * this.lastOwnFlush.size);
   }
 
   /**
