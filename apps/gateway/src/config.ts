@@ -37,12 +37,13 @@ const schema = z.object({
   /** Per-connection send buffer cap; past it the client is closed with 4101 and resumes later. */
   PARLEY_MAX_BACKPRESSURE: int(1024 * 1024, 4096),
   /**
-   * Write coalescing window: channel events are flushed to sockets at most once per window, so a
-   * busy channel costs one WebSocket write per receiver per window instead of one per event. The
-   * first event after a quiet window goes out at once. 0 (default) = flush every event-loop tick,
-   * which already merges everything that arrived in that tick. A window trades latency for fewer
-   * writes; measured in bench/ (see README "Performance"), 10–20 ms cut gateway CPU per delivery
-   * by ~10 % at 100k deliveries/s but raised p99 at 20k/s from 32 ms to 52–111 ms.
+   * Write coalescing window, per channel: a channel's events from this node are flushed to its
+   * sockets at most once per window, so a busy channel costs one WebSocket write per receiver per
+   * window instead of one per event; a channel that has not flushed within the window goes out on
+   * the next tick (a busy channel never delays a quiet one). 0 (default) = flush every event-loop
+   * tick, which already merges everything that arrived in that tick (and group commit hands over
+   * a channel's committed messages together). Measured in bench/ (bench/README.md): 10–20 ms made
+   * no difference beyond the run-to-run noise of the 2-core bench machine, so it stays off.
    */
   PARLEY_COALESCE_MS: z.coerce.number().int().min(0).max(1000).default(0),
   /** Idle timeout in seconds (uWS sends pings; a silent socket is closed). */
