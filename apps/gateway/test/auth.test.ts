@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { AuthError, AuthService } from '../src/http/auth.js';
+import type { User, UserStore } from '../src/ports/user-store.js';
+
+// AuthService's own decisions, against a UserStore fake (the SQL UserStore is tested on Postgres and
+// PGlite in contracts/user-store.contract.ts): which failures are the token's fault (401, the SDK
+// signs out) and which are not (anything else: the socket closes 1013, the SDK retries).
+class Users implements UserStore {
+  down = false;
+  private readonly rows = new Map<number, User & { passwordHash: string | null }>();
+  private next = 1;
+  private check(): void {
+    if (this.down) throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
+  }
+  async createAccount(name: string, passwordHash: string): Promise<User | null> {
+    this.check();
+    if ([...this.rows.values()].some((u) => u.name === name)) return null;
+    const u = { id: this.next++, name, guest: false, passwordHash };
+    this.rows.set(u.id, u);
+    return { id: u.id, name, guest: false };
+  }
+  async openGuest(): Promise<User | null> {
+    this.check();
+    return null;
+  }
+  async openAccount(id: number): Promise<User | null> {
+    this.check();
+    const u = this.rows.get(id);
+    return u && !u.guest ? { id: u.id, name: u.name, guest: false } : null;
+  }
+  async byName(name: string) {
+    this.check();
+    return [...this.rows.values()].find((u) => u.name === name) ?? null;
+  }
+  async touch(): Promise<void> {}
+  async reapGuests(): Promise<number> {
+    return 0;
+  }
+}
+
+describe('AuthService.account (a WebSocket connecting with a token)', () => {
+  it('returns the account for a valid token, 401 for a bad or foreign token', async () => {
+    const users = new Users();
+    const auth = new AuthService(users, 'secret-1', 3600);
+    const { accessToken, user } = await auth.signup('alice', 'long enough password');
+    await expect(auth.account(accessToken)).resolves.toEqual({ userId: user.id, user: 'alice', guest: false });
+    await expect(auth.account(`${accessToken}x`)).rejects.toMatchObject({ status: 401 });
+    const other = new AuthService(users, 'secret-2', 3600);
+    await expect(other.account(accessToken)).rejects.toBeInstanceOf(AuthError);
+  });
+
+  it('a database failure is not a bad token: it is not an AuthError (no sign-out)', async () => {
+    const users = new Users();
+    const auth = new AuthService(users, 'secret-1', 3600);
+    const { accessToken } = await auth.signup('bob', 'long enough password');
+    users.down = true;
+    const err = await auth.account(accessToken).catch((e: unknown) => e);
+    expect(err).not.toBeInstanceOf(AuthError);
+    expect(String(err)).toContain('ECONNREFUSED');
+  });
+});
