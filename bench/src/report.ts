@@ -44,3 +44,26 @@ export function machine(): Record<string, unknown> {
 }
 
 export const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/**
+ * The results file of a scenario whose result is one record (idle, durable, resume, xnode): the
+ * usual head, what was measured, and a table of every field (nested fields as `a.b`), labelled.
+ */
+export function recordMarkdown(
+  title: string,
+  command: string,
+  description: string,
+  result: Record<string, unknown>,
+  labels: Record<string, string> = {},
+): string {
+  const rows: string[] = [];
+  const walk = (prefix: string, o: Record<string, unknown>) => {
+    for (const [k, v] of Object.entries(o)) {
+      const key = prefix ? `${prefix}.${k}` : k;
+      if (v && typeof v === 'object' && !Array.isArray(v)) walk(key, v as Record<string, unknown>);
+      else rows.push(`| ${labels[key] ?? key} | ${Array.isArray(v) ? v.join(', ') : String(v)} |`);
+    }
+  };
+  walk('', result);
+  return [...reportHead(title, command, machine()), description, '', '| | |', '|---|---:|', ...rows, ''].join('\n');
+}

@@ -3,7 +3,7 @@ import { connectStorm, parseStormArgs } from './connect-storm.js';
 import { durable } from './durable.js';
 import { fanout, parseFanoutArgs } from './fanout.js';
 import { idle } from './idle.js';
-import { outDir } from './report.js';
+import { outDir, recordMarkdown, writeReport } from './report.js';
 import { resume } from './resume.js';
 import { xnode } from './xnode.js';
 
@@ -13,6 +13,7 @@ import { xnode } from './xnode.js';
  *   durable [senders=200] [window=8] [seconds=10] [channels=200]
  *   resume [missed=10000]   (set REDIS_URL to run the gateway in cluster mode)
  *   xnode [rate=100] [seconds=5]   cross-node latency, 2 gateways on REDIS_URL (default local)
+ *     these four write bench/results/<scenario>.md (`--out=dir` to write elsewhere): RECORDS below
  *   fanout [--quick] [--systems=…] [--steps=…] [--seconds=3] [--rooms=10] [--receivers=100] [--publishers=2]
  *     Parley vs Socket.IO (lean client and socket.io-client) vs bare uWS relay / single node;
  *     writes bench/results/fanout.{md,svg} (quick: a temp dir). See fanout.ts.
@@ -25,7 +26,73 @@ import { xnode } from './xnode.js';
  *     raised with prlimit when possible). See connect-storm.ts.
  */
 const [scenario, ...args] = process.argv.slice(2);
-const n = (i: number, def: number) => Number(args[i] ?? def);
+const positional = args.filter((a) => !a.startsWith('--'));
+const n = (i: number, def: number) => Number(positional[i] ?? def);
+
+/** What the one-record scenarios measure, for their results file. */
+const RECORDS: Record<string, { title: string; description: string; labels: Record<string, string> }> = {
+  idle: {
+    title: 'idle: gateway memory per idle connection',
+    description:
+      'One gateway (throwaway Postgres DB); N guest WebSockets connect and stay idle. Both samples ' +
+      'are taken after a full GC in the gateway (bench/src/gc-hook.ts); the growth is divided by N.',
+    labels: {
+      connections: 'connections',
+      rssPerConnKiB: 'RSS per connection (KiB)',
+      heapPerConnKiB: 'of which JS heap (KiB)',
+      nativePerConnKiB: 'of which outside the JS heap (KiB)',
+      baselineMiB: 'gateway RSS before connecting (MiB)',
+    },
+  },
+  durable: {
+    title: 'durable: acknowledged (committed) sends per second',
+    description:
+      'One gateway on Postgres (throwaway DB). Each sender (a guest in its own channel unless ' +
+      'channels < senders) keeps `window` sends in flight; a send counts when its ack (sent after ' +
+      'the commit) arrives. CPU is % of one core over the measured window.',
+    labels: {
+      senders: 'senders',
+      window: 'sends in flight per sender',
+      ackedPerS: 'acked sends/s',
+      ackP50Ms: 'ack latency p50 (ms)',
+      ackP99Ms: 'ack latency p99 (ms)',
+      errors: 'error replies',
+      commits: 'group commits',
+      avgBatch: 'messages per commit (mean)',
+      'cpuPct.gateway': 'gateway CPU %',
+      'cpuPct.postgres': 'Postgres backends CPU %',
+      'cpuPct.generator': 'generator CPU %',
+    },
+  },
+  resume: {
+    title: 'resume: catching up on missed messages',
+    description:
+      'A client misses N messages while its connection is held shut, then catches up through the ' +
+      "SDK's own reconnect path (rejoin + history after its last seq). Time from reconnect allowed " +
+      'to the last message seen; correct = every message once, in order.',
+    labels: {
+      missed: 'messages missed',
+      catchUpMs: 'catch-up time (ms)',
+      correct: 'no gap, no duplicate',
+      cluster: 'cluster mode (Redis)',
+    },
+  },
+  xnode: {
+    title: 'xnode: cross-node delivery latency',
+    description:
+      'Two gateways in cluster mode on Redis; a sender on node A, a receiver on node B; each ' +
+      'message carries its send time. Send → receive, including the commit before the broadcast.',
+    labels: {
+      rate: 'messages/s',
+      seconds: 'seconds',
+      delivered: 'delivered',
+      sent: 'sent',
+      p50Ms: 'p50 (ms)',
+      p99Ms: 'p99 (ms)',
+      maxMs: 'max (ms)',
+    },
+  },
+};
 
 async function main(): Promise<unknown> {
   switch (scenario) {
@@ -49,7 +116,16 @@ async function main(): Promise<unknown> {
 }
 
 main().then(
-  (r) => console.log(JSON.stringify({ scenario, ...(r as object) })),
+  (r) => {
+    const record = RECORDS[scenario ?? ''];
+    if (record) {
+      const command = ['npm run bench --', scenario, ...args].join(' ');
+      const md = recordMarkdown(record.title, command, record.description, r as Record<string, unknown>, record.labels);
+      const path = writeReport(outDir(args), `${scenario}.md`, md);
+      process.stderr.write(`[${scenario}] wrote ${path}\n`);
+    }
+    console.log(JSON.stringify({ scenario, ...(r as object) }));
+  },
   (e) => {
     console.error(e instanceof Error ? e.message : e);
     process.exit(1);
