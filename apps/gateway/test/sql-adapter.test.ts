@@ -11,6 +11,15 @@ import { provisionPostgres } from './services.js';
 
 // What the SQL adapters promise beyond the port contracts: SqlDb itself, migrations, PGlite on disk.
 
+/** infra/migrations, in the order they apply. */
+const ALL_MIGRATIONS = [
+  '001_init.sql',
+  '002_append_function.sql',
+  '003_lean_append.sql',
+  '004_messages_user_no_fk.sql',
+  '005_reaction_order.sql',
+];
+
 async function exerciseSqlDb(db: SqlDb): Promise<void> {
   await db.exec('CREATE TABLE t (id bigint PRIMARY KEY, s text); CREATE TABLE t2 (x int);');
   await db.query('INSERT INTO t SELECT * FROM unnest($1::bigint[], $2::text[])', [
@@ -79,15 +88,10 @@ describe('migrate on postgres', () => {
   it('applies each migration once when several gateways start at the same time', async () => {
     for (let i = 0; i < 4; i++) pools.push(openPostgres(pg.url, { max: 1 }));
     const applied = await Promise.all(pools.map((p) => migrate(p)));
-    expect(applied.flat()).toEqual(['001_init.sql', '002_append_function.sql', '003_lean_append.sql', '004_messages_user_no_fk.sql']);
+    expect(applied.flat()).toEqual(ALL_MIGRATIONS);
     expect(await migrate(pools[0]!)).toEqual([]);
     const rows = await pools[0]!.query<{ name: string }>('SELECT name FROM schema_migrations');
-    expect(rows.map((r) => r.name)).toEqual([
-      '001_init.sql',
-      '002_append_function.sql',
-      '003_lean_append.sql',
-      '004_messages_user_no_fk.sql',
-    ]);
+    expect(rows.map((r) => r.name)).toEqual(ALL_MIGRATIONS);
   });
 });
 
@@ -102,7 +106,7 @@ describe('PGlite persisted to a data directory', () => {
 
   it('keeps messages, seqs and the schema across a restart', async () => {
     let db = await openPglite(dir);
-    expect(await migrate(db)).toEqual(['001_init.sql', '002_append_function.sql', '003_lean_append.sql', '004_messages_user_no_fk.sql']);
+    expect(await migrate(db)).toEqual(ALL_MIGRATIONS);
     const u = (await new SqlUserStore(db).createAccount('ann', 'h'))!;
     const ch = (await new SqlChannelStore(db).create('general', u.id))!;
     await new SqlMessageStore(db).appendBatch([

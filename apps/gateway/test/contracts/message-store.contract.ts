@@ -152,6 +152,16 @@ export function describeMessageStoreContract(name: string, factory: StoreFactory
       expect(h.messages[2]!.reactions ?? []).toEqual([]);
     });
 
+    it('lists who reacted in reaction order even when reactions come back to back (same clock tick)', async () => {
+      const { us, cid, msg } = await setup(30);
+      await s.messages.appendBatch([msg('popular')]);
+      // Newest account first: any tie broken by user id would come out reversed.
+      const reacting = [...us].reverse();
+      for (const u of reacting) expect(await s.messages.addReaction(cid, 1, u.id, '🔥')).toBe(true);
+      const h = await s.messages.history(cid, { before: null, after: null, limit: 10 });
+      expect(h.messages[0]!.reactions).toEqual([{ emoji: '🔥', users: reacting.map((u) => u.name) }]);
+    });
+
     it('refuses a reaction to a message that does not exist', async () => {
       const { us, cid } = await setup();
       expect(await s.messages.addReaction(cid, 99, us[0]!.id, '👍')).toBe(false);

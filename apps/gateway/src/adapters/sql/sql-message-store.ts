@@ -107,7 +107,7 @@ export class SqlMessageStore implements MessageStore {
   private async attachReactions(cid: number, page: ChatMessage[], from: number, to: number): Promise<void> {
     const rows = await this.db.query<{ seq: number; emoji: string; name: string }>(
       `SELECT r.seq, r.emoji, u.name FROM reactions r JOIN users u ON u.id = r.user_id
-       WHERE r.cid = $1 AND r.seq BETWEEN $2 AND $3 ORDER BY r.seq, r.created_at, r.user_id`,
+       WHERE r.cid = $1 AND r.seq BETWEEN $2 AND $3 ORDER BY r.seq, r.ord`,
       [cid, from, to],
     );
     if (rows.length === 0) return;
