@@ -1,6 +1,7 @@
 import { encodeRequest, Kind, Op } from '@parley/protocol';
 import { postgresBackendPids, procCpuSeconds, selfCpuSeconds } from './cpu.js';
 import { withDatabase } from './database.js';
+import { progress } from './report.js';
 import { startGateway } from './server.js';
 import { signup } from './signup.js';
 import { WireClient } from './wire-client.js';
@@ -11,6 +12,8 @@ import { WireClient } from './wire-client.js';
  */
 export async function durable(senders: number, window: number, seconds: number, channels: number) {
   return withDatabase(async (databaseUrl, database) => {
+    const say = progress('durable');
+    say('starting a gateway');
     const server = await startGateway({ DATABASE_URL: databaseUrl, PARLEY_RATE_PER_S: '1000000', PARLEY_RATE_BURST: '1000000' });
     try {
       const token = await signup(server.url, 'bench-owner');
@@ -59,9 +62,13 @@ export async function durable(senders: number, window: number, seconds: number, 
         postgres: postgresBackendPids(database).reduce((a, pid) => a + (procCpuSeconds(pid) || 0), 0),
         generator: selfCpuSeconds(),
       });
+      say(`${senders} senders joined; sending for ${seconds}s`);
       const started = performance.now();
       const cpu0 = cpu();
-      await new Promise((r) => setTimeout(r, seconds * 1000));
+      for (let s = 1; s <= seconds; s++) {
+        await new Promise((r) => setTimeout(r, 1000 - ((performance.now() - started) % 1000)));
+        say(`${s}s: ${acked} acked`);
+      }
       const cpu1 = cpu();
       running = false;
       const elapsed = (performance.now() - started) / 1000;

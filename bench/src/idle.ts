@@ -1,5 +1,6 @@
 import { withDatabase } from './database.js';
 import { ensureFdLimit } from './fd-limit.js';
+import { progress } from './report.js';
 import { startGateway } from './server.js';
 import { WireClient } from './wire-client.js';
 
@@ -24,6 +25,8 @@ export async function idle(n: number) {
 }
 
 async function measure(databaseUrl: string, n: number) {
+  const say = progress('idle');
+  say('starting a gateway');
   const server = await startGateway({ DATABASE_URL: databaseUrl }, { gcHook: true });
   try {
     // Warm up allocator and code paths with a few connections, then take the baseline.
@@ -31,9 +34,11 @@ async function measure(databaseUrl: string, n: number) {
     for (const c of warm) c.close();
     await settle();
     const before = await server.memoryAfterGc();
-    const clients = await connectMany(server.url, n, 'idle');
+    say(`baseline ${round(before.rss / 1024 / 1024)} MiB; connecting ${n} guests`);
+    const clients = await connectMany(server.url, n, 'idle', say);
     await settle(); // lets the connections' database writes (last-seen) finish
     const after = await server.memoryAfterGc();
+    say(`${n} connected: ${round(after.rss / 1024 / 1024)} MiB`);
     for (const c of clients) c.close();
     const perConn = (bytes: number) => round(bytes / 1024 / n);
     const rss = after.rss - before.rss;
@@ -49,9 +54,10 @@ async function measure(databaseUrl: string, n: number) {
   }
 }
 
-async function connectMany(url: string, n: number, prefix: string): Promise<WireClient[]> {
+async function connectMany(url: string, n: number, prefix: string, say?: (m: string) => void): Promise<WireClient[]> {
   const out: WireClient[] = [];
   for (let i = 0; i < n; i += 100) {
+    if (say && i > 0 && i % 2000 === 0) say(`${i} / ${n} connected`);
     const batch = Array.from({ length: Math.min(100, n - i) }, (_, j) => new WireClient(url, `guest=${prefix}${i + j}`));
     await Promise.all(batch.map((c) => c.opened));
     out.push(...batch);

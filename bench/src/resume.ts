@@ -2,6 +2,7 @@ import { connect, createServer, type Server as NetServer, type Socket } from 'no
 import { ParleyClient } from '@parley/client';
 import { withDatabase } from './database.js';
 import { benchPrefix } from './redis-prefix.js';
+import { progress } from './report.js';
 import { startGateway } from './server.js';
 import { signup } from './signup.js';
 
@@ -17,6 +18,8 @@ export async function resume(missed: number) {
     const env: Record<string, string> = { DATABASE_URL: databaseUrl, PARLEY_RATE_PER_S: '1000000', PARLEY_RATE_BURST: '1000000' };
     const redis = process.env.REDIS_URL ? benchPrefix(process.env.REDIS_URL) : null;
     if (redis) Object.assign(env, { REDIS_URL: process.env.REDIS_URL, PARLEY_REDIS_PREFIX: redis.prefix });
+    const say = progress('resume');
+    say(`starting a gateway${redis ? ' (cluster mode)' : ''}`);
     const server = await startGateway(env);
     const gate = await Gate.open(server.port);
     try {
@@ -34,11 +37,13 @@ export async function resume(missed: number) {
       while (seqs.length < 1) await new Promise((r) => setTimeout(r, 5));
       gate.closed = true;
       gate.dropAll();
+      say(`reader cut off; sending ${missed} messages`);
       const batch = 500;
       for (let i = 0; i < missed; i += batch) {
         await Promise.all(Array.from({ length: Math.min(batch, missed - i) }, (_, k) => writer.send('resume', `missed ${i + k}`)));
       }
       const last = missed + 1;
+      say('reader may reconnect: catching up');
       const started = performance.now();
       gate.closed = false;
       while (seqs.at(-1) !== last) await new Promise((r) => setTimeout(r, 1));

@@ -1,6 +1,7 @@
 import { ParleyClient } from '@parley/client';
 import { withDatabase } from './database.js';
 import { benchPrefix } from './redis-prefix.js';
+import { progress } from './report.js';
 import { startGateway } from './server.js';
 import { signup } from './signup.js';
 
@@ -20,6 +21,8 @@ export async function xnode(rate: number, seconds: number) {
       PARLEY_RATE_PER_S: '100000',
       PARLEY_RATE_BURST: '100000',
     };
+    const say = progress('xnode');
+    say('starting 2 gateways');
     const [a, b] = await Promise.all([
       startGateway({ ...env, PARLEY_NODE_ID: 'bench-a' }),
       startGateway({ ...env, PARLEY_NODE_ID: 'bench-b' }),
@@ -35,6 +38,7 @@ export async function xnode(rate: number, seconds: number) {
       const lat: number[] = [];
       receiver.on('message', (m) => lat.push(performance.timeOrigin + performance.now() - Number(m.text)));
       const total = rate * seconds;
+      say(`sending ${rate}/s for ${seconds}s`);
       for (let i = 0; i < total; i++) {
         void sender.send('xnode', String(performance.timeOrigin + performance.now()));
         await new Promise((r) => setTimeout(r, 1000 / rate));
