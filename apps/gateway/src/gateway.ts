@@ -301,7 +301,7 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
   const guestTimer = setInterval(() => reapGuests().catch((err) => logger.warn({ err }, 'guest reaping failed')), 10 * 60_000);
   beatTimer.unref();
   guestTimer.unref();
-  logger.info({ port, native, node: config.nodeId }, 'gateway listening');
+  logger.info({ port, native }, 'gateway listening'); // the logger already names the node
 
   let listening = true;
   const stopListening = () => {
