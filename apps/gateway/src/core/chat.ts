@@ -258,11 +258,11 @@ export class Chat {
     const already = c.channels.has(ch.cid);
     c.channels.set(ch.cid, role);
     let first = false;
+    let members: PresenceEntry[];
     if (!already) {
       this.hub.join(ch.cid, ws);
-      first = await this.d.presence.add(ch.cid, this.presenceConn(c));
-    }
-    const members = await this.d.presence.list(ch.cid);
+      ({ first, members } = await this.d.presence.join(ch.cid, this.presenceConn(c)));
+    } else members = await this.d.presence.list(ch.cid);
     // The reply (the presence state) goes out before the diff announcing this join.
     this.d.outbox.reply(ws, { op: Op.Join, rid, cid: ch.cid, name: ch.name, lastSeq, members });
     if (first) this.presenceDiff(ch.cid, [{ user: c.user, guest: c.guest }], []);

@@ -23,6 +23,8 @@ export interface PresenceConn {
  */
 export interface PresenceStore {
   add(cid: number, conn: PresenceConn): Promise<boolean>;
+  /** `add`, then the channel's presence as `list` returns it: a join's state, in one round trip where the store can. */
+  join(cid: number, conn: PresenceConn): Promise<{ first: boolean; members: PresenceEntry[] }>;
   remove(cid: number, conn: PresenceConn): Promise<boolean>;
   list(cid: number): Promise<PresenceEntry[]>;
   /** Users currently typing in `cid` after marking `user` typing until now + ttlMs. */

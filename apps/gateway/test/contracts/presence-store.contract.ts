@@ -49,6 +49,25 @@ export function describePresenceStoreContract(name: string, factory: PresenceFac
       expect(await s.add(cid, tab1)).toBe(true); // back again: a join again
     });
 
+    it('join = add, then the list: first connection decides, members include the joiner', async () => {
+      const cid = cidBase();
+      const [n1, n2] = [id('node'), id('node')];
+      await s.add(cid, conn('bob', n1, true));
+      const tab1 = conn('alice', n1);
+      expect(await s.join(cid, tab1)).toEqual({ first: true, members: expect.any(Array) });
+      const second = await s.join(cid, conn('alice', n2));
+      expect(second.first).toBe(false);
+      expect(byUser(second.members)).toEqual([
+        { user: 'alice', guest: false },
+        { user: 'bob', guest: true },
+      ]);
+      expect(byUser(second.members)).toEqual(byUser(await s.list(cid)));
+      expect((await s.join(cid, tab1)).first).toBe(false); // the same connection again is no join
+      // Joined connections leave like added ones.
+      expect(await s.remove(cid, tab1)).toBe(false);
+      expect(byUser((await s.join(cid + 1, conn('carol', n2))).members)).toEqual([{ user: 'carol', guest: false }]);
+    });
+
     it('lists users once each with their guest flag, per channel', async () => {
       const cid = cidBase();
       const node = id('node');

@@ -21,6 +21,11 @@ export class MemoryPresenceStore implements PresenceStore {
     return first;
   }
 
+  async join(cid: number, conn: PresenceConn): Promise<{ first: boolean; members: PresenceEntry[] }> {
+    const first = await this.add(cid, conn);
+    return { first, members: await this.list(cid) };
+  }
+
   async remove(cid: number, conn: PresenceConn): Promise<boolean> {
     const users = this.channels.get(cid);
     const conns = users?.get(conn.user);

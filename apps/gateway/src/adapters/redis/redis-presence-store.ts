@@ -18,6 +18,17 @@ const SCRIPTS = {
 type ScriptName = keyof typeof SCRIPTS;
 type Scripts = Record<ScriptName, (...args: (string | number)[]) => Promise<unknown>>;
 
+/** A channel's users, once each, from its conns hash values ("nodeId|guest|user"). */
+function members(values: readonly string[]): PresenceEntry[] {
+  const users = new Map<string, boolean>();
+  for (const v of values) {
+    const bar = v.indexOf('|');
+    const user = v.slice(bar + 3);
+    if (!users.has(user)) users.set(user, v[bar + 1] === '1');
+  }
+  return [...users].map(([user, guest]) => ({ user, guest }));
+}
+
 /** Connections per reap script call: keeps one script run short on a node with a huge channel. */
 const REAP_CHUNK = 500;
 
@@ -61,17 +72,26 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   async add(cid: number, conn: PresenceConn): Promise<boolean> {
+    return (await this.addConn(cid, conn, false)) === 1;
+  }
+
+  async join(cid: number, conn: PresenceConn): Promise<{ first: boolean; members: PresenceEntry[] }> {
+    const [first, values] = (await this.addConn(cid, conn, true)) as [number, string[]];
+    return { first: first === 1, members: members(values) };
+  }
+
+  private async addConn(cid: number, conn: PresenceConn, withList: boolean): Promise<unknown> {
     if (conn.nodeId.includes('|')) throw new Error(`node id must not contain '|': ${conn.nodeId}`);
     await this.redis.sadd(this.keys.nodeConns(conn.nodeId), `${cid}|${conn.connId}`);
     const value = `${conn.nodeId}|${conn.guest ? 1 : 0}|${conn.user}`;
-    const first = await this.scripts.parleyPresenceAdd(
+    return this.scripts.parleyPresenceAdd(
       this.keys.presenceConns(cid),
       this.keys.presenceUsers(cid),
       conn.connId,
       value,
       conn.user,
+      withList ? '1' : '0',
     );
-    return first === 1;
   }
 
   async remove(cid: number, conn: PresenceConn): Promise<boolean> {
@@ -81,14 +101,7 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   async list(cid: number): Promise<PresenceEntry[]> {
-    const values = await this.redis.hvals(this.keys.presenceConns(cid));
-    const users = new Map<string, boolean>();
-    for (const v of values) {
-      const bar = v.indexOf('|');
-      const user = v.slice(bar + 3);
-      if (!users.has(user)) users.set(user, v[bar + 1] === '1');
-    }
-    return [...users].map(([user, guest]) => ({ user, guest }));
+    return members(await this.redis.hvals(this.keys.presenceConns(cid)));
   }
 
   async setTyping(cid: number, user: string, ttlMs: number): Promise<string[]> {
