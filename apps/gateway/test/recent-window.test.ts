@@ -123,3 +123,74 @@ describe('recent window serves resume from Redis only when provably complete', (
     expect(spy).toHaveBeenCalledTimes(3);
   });
 });
+
+describe('the Redis sanction cache never keeps an answer read before a change', () => {
+  let redis: RedisClient;
+  let db: SqlDb;
+  let drop: () => Promise<void>;
+  let scratch: Awaited<ReturnType<typeof provisionRedis>>;
+  beforeAll(async () => {
+    const pg = await provisionPostgres();
+    drop = pg.drop;
+    db = openPostgres(pg.url);
+    await migrate(db);
+    scratch = await provisionRedis();
+    redis = connectRedis(scratch.url);
+  });
+  afterAll(async () => {
+    redis.disconnect();
+    await scratch.cleanup();
+    await db.close();
+    await drop();
+  });
+
+  it('a reader that read Postgres just before a mute cannot cache "not muted" after it', async () => {
+    const record = new SqlModerationStore(db);
+    // Node A's read: Postgres answers (no mute yet), then A is slow to fill the cache.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let hold = true;
+    const slowReader = new RedisSanctionCache(
+      {
+        ...record,
+        active: async (cid, userId, now) => {
+          const answer = await record.active(cid, userId, now);
+          if (hold) await held;
+          return answer;
+        },
+        apply: (i) => record.apply(i),
+        lift: (i) => record.lift(i),
+        audit: (i) => record.audit(i),
+        auditLog: (c, l) => record.auditLog(c, l),
+      },
+      redis,
+      new RedisKeys(scratch.prefix),
+    );
+    const moderator = new RedisSanctionCache(record, redis, new RedisKeys(scratch.prefix));
+    const users = new SqlUserStore(db);
+    const owner = (await users.createAccount('race-owner', 'x'))!;
+    const target = (await users.openGuest('race-target'))!;
+    const ch = (await new SqlChannelStore(db).create('race', owner.id))!;
+
+    const stale = slowReader.active(ch.cid, target.id, Date.now());
+    await new Promise((r) => setTimeout(r, 50)); // A has read Postgres and is held
+    // Node B mutes meanwhile: the record, then the cache entry.
+    const mute = {
+      cid: ch.cid,
+      targetId: target.id,
+      target: target.name,
+      kind: 'mute' as const,
+      until: null,
+      durationMs: null,
+      reason: 'spam',
+      actor: owner.name,
+    };
+    await moderator.apply(mute);
+    hold = false;
+    release();
+    expect(await stale).toEqual([]); // A's own answer predates the mute
+    // Any node reading now must see the mute, not A's stale fill.
+    expect((await moderator.active(ch.cid, target.id, Date.now())).map((s) => s.kind)).toEqual(['mute']);
+    expect((await slowReader.active(ch.cid, target.id, Date.now())).map((s) => s.kind)).toEqual(['mute']);
+  });
+});

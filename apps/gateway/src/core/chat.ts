@@ -247,12 +247,11 @@ export class Chat {
     const c = ws.getUserData();
     const ch = await this.d.channels.byName(name);
     if (!ch) throw new RequestError(ErrorCode.NotFound, `channel "${name}" not found`);
-    const ban = await this.d.sanctions.find(ch.cid, c.userId, 'ban');
+    // lastSeq is read BEFORE subscribing: anything committed in between shows up as a gap the
+    // SDK repairs from history, never as a silent hole. Read alongside the ban check (independent).
+    const [ban, lastSeq] = await Promise.all([this.d.sanctions.find(ch.cid, c.userId, 'ban'), this.d.messages.lastSeq(ch.cid)]);
     if (ban) throw new RequestError(ErrorCode.Banned, banMessage(ban.until, ban.reason));
     const role = await this.d.channels.join(ch.cid, c.userId, c.guest ? Role.Guest : Role.Member);
-    // lastSeq is read BEFORE subscribing: anything committed in between shows up as a gap the
-    // SDK repairs from history, never as a silent hole.
-    const lastSeq = await this.d.messages.lastSeq(ch.cid);
     if (!c.open) return;
     c.channels ??= new Map();
     const already = c.channels.has(ch.cid);

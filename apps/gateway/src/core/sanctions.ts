@@ -10,6 +10,11 @@ const MAX_ENTRIES = 100_000;
  */
 export class SanctionCache {
   private readonly entries = new Map<string, { sanctions: Sanction[]; expires: number }>();
+  /**
+   * Bumped by every invalidation. A read that was in flight when one arrived is returned but not
+   * cached: it may have read the record just before the change it would otherwise outlive.
+   */
+  private epoch = 0;
 
   constructor(
     private readonly store: ModerationStore,
@@ -21,7 +26,9 @@ export class SanctionCache {
     const now = this.now();
     const hit = this.entries.get(key);
     if (hit && hit.expires > now) return hit.sanctions.filter((s) => s.until === null || s.until > now);
+    const epoch = this.epoch;
     const sanctions = await this.store.active(cid, userId, now);
+    if (epoch !== this.epoch) return sanctions;
     let expires = now + TTL_MS;
     for (const s of sanctions) if (s.until !== null) expires = Math.min(expires, s.until);
     if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
@@ -35,10 +42,12 @@ export class SanctionCache {
 
   /** After a broker outage control messages may have been missed: forget everything. */
   clear(): void {
+    this.epoch += 1;
     this.entries.clear();
   }
 
   invalidate(cid: number, userId: number): void {
+    this.epoch += 1;
     this.entries.delete(`${cid}:${userId}`);
   }
 }

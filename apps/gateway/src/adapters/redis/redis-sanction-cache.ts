@@ -3,14 +3,21 @@ import type { RedisClient } from './connect.js';
 import type { RedisKeys } from './keys.js';
 
 const MAX_TTL_MS = 30_000;
+/** Written over a user's entry when their sanctions change: "read the record", never parsed. */
+const CHANGED = '!';
 
 /**
  * A ModerationStore that caches each user's active mutes/bans per channel in Redis (a key with a
  * PX no longer than 30 s and never past the earliest sanction's end), in front of the record in
  * Postgres. Every node reads the same cache, so a node that just started (or dropped its own
- * cache after a broker outage) does not go to Postgres for every sender. Writes go to Postgres
- * first and then delete the key; a failed delete is bounded by the TTL. Redis failures fall
+ * cache after a broker outage) does not go to Postgres for every sender. Redis failures fall
  * through to Postgres.
+ *
+ * A change writes Postgres first, then replaces the entry with a CHANGED marker for the longest
+ * TTL, and readers fill only an absent entry (SET NX): a reader that read Postgres just before
+ * the change cannot store that stale answer after it (a DEL would let it, for up to 30 s). Until
+ * the marker lapses that user's sanctions in that channel are read from Postgres. A failed write
+ * of the marker is bounded by the TTL.
  */
 export class RedisSanctionCache implements ModerationStore {
   constructor(
@@ -26,11 +33,14 @@ export class RedisSanctionCache implements ModerationStore {
       this.onError(err);
       return null;
     });
-    if (cached !== null) return (JSON.parse(cached) as Sanction[]).filter((s) => s.until === null || s.until > now);
+    if (cached !== null && cached !== CHANGED) {
+      return (JSON.parse(cached) as Sanction[]).filter((s) => s.until === null || s.until > now);
+    }
     const sanctions = await this.inner.active(cid, userId, now);
+    if (cached === CHANGED) return sanctions;
     let ttl = MAX_TTL_MS;
     for (const s of sanctions) if (s.until !== null) ttl = Math.min(ttl, s.until - now);
-    if (ttl > 0) await this.redis.set(key, JSON.stringify(sanctions), 'PX', Math.ceil(ttl)).catch(this.onError);
+    if (ttl > 0) await this.redis.set(key, JSON.stringify(sanctions), 'PX', Math.ceil(ttl), 'NX').catch(this.onError);
     return sanctions;
   }
 
@@ -54,6 +64,6 @@ export class RedisSanctionCache implements ModerationStore {
   }
 
   private async forget(cid: number, userId: number): Promise<void> {
-    await this.redis.del(this.keys.sanctions(cid, userId)).catch(this.onError);
+    await this.redis.set(this.keys.sanctions(cid, userId), CHANGED, 'PX', MAX_TTL_MS).catch(this.onError);
   }
 }

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { SanctionCache } from '../src/core/sanctions.js';
+import type { ModerationStore, Sanction } from '../src/ports/moderation-store.js';
+
+// The node-local cache in front of the ModerationStore port (core logic; the stores themselves
+// are tested on Postgres and Redis in contracts/moderation-store.contract.ts).
+describe('SanctionCache', () => {
+  const mute: Sanction = { kind: 'mute', until: null, reason: null, actor: 'mod' };
+
+  it('does not keep an answer that was in flight when an invalidation arrived', async () => {
+    let answer: Sanction[] = [];
+    let calls = 0;
+    let release: () => void = () => {};
+    const store = {
+      active: async () => {
+        calls += 1;
+        const a = answer;
+        if (calls === 1) await new Promise<void>((r) => (release = r)); // read done, reply slow
+        return a;
+      },
+    } as unknown as ModerationStore;
+    const cache = new SanctionCache(store);
+    const first = cache.active(1, 7);
+    await Promise.resolve();
+    answer = [mute];
+    cache.invalidate(1, 7); // the control message for the mute arrives while the read is in flight
+    release();
+    expect(await first).toEqual([]);
+    expect(await cache.active(1, 7)).toEqual([mute]); // read again, not served the stale []
+    expect(calls).toBe(2);
+    expect(await cache.active(1, 7)).toEqual([mute]); // and this one is cached
+    expect(calls).toBe(2);
+  });
+});
