@@ -260,7 +260,16 @@ export class Chat {
     let members: PresenceEntry[];
     if (!already) {
       this.hub.join(ch.cid, ws);
-      ({ first, members } = await this.d.presence.join(ch.cid, this.presenceConn(c)));
+      const conn = this.presenceConn(c);
+      ({ first, members } = await this.d.presence.join(ch.cid, conn));
+      if (!c.open || !c.channels?.has(ch.cid)) {
+        // Closed, kicked or left while we were adding: that removal may have run before our add,
+        // which would leave this connection "online" for good. Take it back out (a no-op if the
+        // removal came after); nobody was told of this join, so a last removal needs no diff.
+        await this.d.presence.remove(ch.cid, conn);
+        if (!c.open) return;
+        throw new RequestError(ErrorCode.NotMember, `removed from "${name}" while joining`);
+      }
     } else members = await this.d.presence.list(ch.cid);
     // The reply (the presence state) goes out before the diff announcing this join.
     this.d.outbox.reply(ws, { op: Op.Join, rid, cid: ch.cid, name: ch.name, lastSeq, members });
