@@ -1,4 +1,4 @@
-import { encodeRequest, Op, SUBPROTOCOL } from '@parley/protocol';
+import { ErrorCode, encodeRequest, Op, SUBPROTOCOL } from '@parley/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { MemoryPresenceStore } from '../src/adapters/memory/memory-presence-store.js';
@@ -20,6 +20,7 @@ class HeldPresence extends MemoryPresenceStore {
   }
 }
 
+// Races around a join: what must hold when something happens while a join is half done.
 describe('presence converges when a connection goes away during its join', () => {
   let world: World;
   let gw: Gateway;
@@ -53,5 +54,59 @@ describe('presence converges when a connection goes away during its join', () =>
     release();
     await new Promise((r) => setTimeout(r, 200));
     expect((await presence.list(cid)).map((p) => p.user)).toEqual(['owner']);
+  });
+});
+
+describe('a ban made on another node while a join is in flight', () => {
+  let world: World;
+  let a: Gateway;
+  let b: Gateway;
+  let hold: { entered: () => void; released: Promise<void> } | null = null;
+  beforeAll(async () => {
+    world = await World.create('pglite');
+    a = await world.start();
+    // Node B's membership inserts can be held: the join has passed its ban check, and its socket
+    // is not in the channel yet, so the ban's kick (from node A) cannot find it.
+    b = await world.start({}, (db) => ({
+      ...db,
+      kind: db.kind,
+      async query<T>(text: string, params?: readonly unknown[]): Promise<T[]> {
+        const h = text.includes('INSERT INTO memberships') ? hold : null;
+        if (h) {
+          hold = null;
+          h.entered();
+          await h.released;
+        }
+        return db.query<T>(text, params);
+      },
+      exec: (script) => db.exec(script),
+      tx: (fn) => db.tx(fn),
+      close: async () => {},
+    }));
+    const owner = await world.user(a, 'boss');
+    await owner.create('arena');
+    await owner.join('arena');
+  }, 60_000);
+  afterAll(async () => {
+    await world?.close();
+  });
+
+  it('still keeps the banned user out: the join re-checks and answers Banned', async () => {
+    const owner = world.clients[0]!;
+    const target = await world.client(b, { guestName: 'troll' });
+    let entered!: () => void;
+    const inInsert = new Promise<void>((r) => (entered = r));
+    let release!: () => void;
+    hold = { entered, released: new Promise<void>((r) => (release = r)) };
+    const joining = target.join('arena').then(
+      () => 'joined',
+      (e: { code?: number }) => e.code,
+    );
+    await inInsert;
+    await owner.command('arena', '/ban troll spam');
+    release();
+    expect(await joining).toBe(ErrorCode.Banned);
+    const members = await owner.members('arena');
+    expect(members.map((m) => m.user)).not.toContain('troll');
   });
 });

@@ -57,7 +57,8 @@ export class World {
     );
   }
 
-  async start(env: Record<string, string> = {}): Promise<Gateway> {
+  /** `wrapDb` gives this node its own view of the shared database (e.g. one that holds a statement). */
+  async start(env: Record<string, string> = {}, wrapDb?: (db: SqlDb) => SqlDb): Promise<Gateway> {
     const config: Config = parseConfig({
       PARLEY_PORT: '0',
       PARLEY_HOST: '127.0.0.1',
@@ -68,7 +69,8 @@ export class World {
       ...env,
     });
     const logger = createLogger(config.logLevel, config.nodeId);
-    const shared = this.redis ? { db: this.db } : { bus: this.bus, presence: this.presence, db: this.db };
+    const db = wrapDb ? wrapDb(this.db) : this.db;
+    const shared = this.redis ? { db } : { bus: this.bus, presence: this.presence, db };
     const ports = await buildPorts(config, logger, shared);
     const gw = await startGateway(config, ports, logger);
     this.gateways.push(gw);

@@ -249,6 +249,7 @@ export class Chat {
     if (!ch) throw new RequestError(ErrorCode.NotFound, `channel "${name}" not found`);
     // lastSeq is read BEFORE subscribing: anything committed in between shows up as a gap the
     // SDK repairs from history, never as a silent hole. Read alongside the ban check (independent).
+    const sanctionsSeen = this.d.sanctions.version;
     const [ban, lastSeq] = await Promise.all([this.d.sanctions.find(ch.cid, c.userId, 'ban'), this.d.messages.lastSeq(ch.cid)]);
     if (ban) throw new RequestError(ErrorCode.Banned, banMessage(ban.until, ban.reason));
     const role = await this.d.channels.join(ch.cid, c.userId, c.guest ? Role.Guest : Role.Member);
@@ -269,6 +270,19 @@ export class Chat {
         await this.d.presence.remove(ch.cid, conn);
         if (!c.open) return;
         throw new RequestError(ErrorCode.NotMember, `removed from "${name}" while joining`);
+      }
+      // A ban made elsewhere while we were joining: its kick may have looked for this socket
+      // before it was in the channel. Any sanction change since our check means: check again.
+      if (this.d.sanctions.version !== sanctionsSeen) {
+        const late = await this.d.sanctions.find(ch.cid, c.userId, 'ban');
+        if (late) {
+          await this.d.channels.leave(ch.cid, c.userId);
+          if (c.channels?.delete(ch.cid)) {
+            this.hub.leave(ch.cid, ws, c.open);
+            await this.d.presence.remove(ch.cid, conn); // nobody was told of this join: no diff
+          }
+          throw new RequestError(ErrorCode.Banned, banMessage(late.until, late.reason));
+        }
       }
     } else members = await this.d.presence.list(ch.cid);
     // The reply (the presence state) goes out before the diff announcing this join.

@@ -16,6 +16,11 @@ export class SanctionCache {
    */
   private epoch = 0;
 
+  /** Changes whenever any sanction may have changed (an invalidation or a clear). */
+  get version(): number {
+    return this.epoch;
+  }
+
   constructor(
     private readonly store: ModerationStore,
     private readonly now: () => number = Date.now,
