@@ -6,9 +6,22 @@ import type { Gateway } from '../src/gateway.js';
 import type { PresenceConn } from '../src/ports/presence-store.js';
 import { World } from './harness.js';
 
+/** A point a store call stops at until released: `hold` goes to the store, the test awaits `reached`. */
+interface Hold {
+  entered: () => void;
+  released: Promise<void>;
+}
+function holdPoint(): { hold: Hold; reached: Promise<void>; release: () => void } {
+  let entered!: () => void;
+  let release!: () => void;
+  const reached = new Promise<void>((r) => (entered = r));
+  const released = new Promise<void>((r) => (release = r));
+  return { hold: { entered, released }, reached, release };
+}
+
 /** Presence whose join can be held after it was issued, like a slow Redis round trip. */
 class HeldPresence extends MemoryPresenceStore {
-  hold: { entered: () => void; released: Promise<void> } | null = null;
+  hold: Hold | null = null;
   override async join(cid: number, conn: PresenceConn) {
     const h = this.hold;
     this.hold = null;
@@ -38,10 +51,8 @@ describe('presence converges when a connection goes away during its join', () =>
   });
 
   it('a socket closed while its presence add is in flight is not left online', async () => {
-    let entered!: () => void;
-    const inAdd = new Promise<void>((r) => (entered = r));
-    let release!: () => void;
-    presence.hold = { entered, released: new Promise<void>((r) => (release = r)) };
+    const { hold, reached: inAdd, release } = holdPoint();
+    presence.hold = hold;
 
     const ws = new WebSocket(`${gw.url.replace('http', 'ws')}/ws?guest=flaky`, SUBPROTOCOL);
     await new Promise((r) => ws.once('open', r));
@@ -61,7 +72,7 @@ describe('a ban made on another node while a join is in flight', () => {
   let world: World;
   let a: Gateway;
   let b: Gateway;
-  let hold: { entered: () => void; released: Promise<void> } | null = null;
+  let hold: Hold | null = null;
   beforeAll(async () => {
     world = await World.create('pglite');
     a = await world.start();
@@ -94,10 +105,9 @@ describe('a ban made on another node while a join is in flight', () => {
   it('still keeps the banned user out: the join re-checks and answers Banned', async () => {
     const owner = world.clients[0]!;
     const target = await world.client(b, { guestName: 'troll' });
-    let entered!: () => void;
-    const inInsert = new Promise<void>((r) => (entered = r));
-    let release!: () => void;
-    hold = { entered, released: new Promise<void>((r) => (release = r)) };
+    const point = holdPoint();
+    hold = point.hold;
+    const { reached: inInsert, release } = point;
     const joining = target.join('arena').then(
       () => 'joined',
       (e: { code?: number }) => e.code,

@@ -75,27 +75,32 @@ describeModerationStoreContract(
   windowed(() => cluster!.url),
 );
 
-describe('recent window serves resume from Redis only when provably complete', () => {
-  let redis: RedisClient;
-  let db: SqlDb;
-  let drop: () => Promise<void>;
-  let scratch: Awaited<ReturnType<typeof provisionRedis>>;
+/** A migrated throwaway Postgres database and a Redis connection with its own key prefix, for one describe block. */
+function realPostgresAndRedis(): { redis: RedisClient; db: SqlDb; scratch: Awaited<ReturnType<typeof provisionRedis>> } {
+  const env = {} as { redis: RedisClient; db: SqlDb; scratch: Awaited<ReturnType<typeof provisionRedis>> };
+  let drop: () => Promise<void> = async () => {};
   beforeAll(async () => {
     const pg = await provisionPostgres();
     drop = pg.drop;
-    db = openPostgres(pg.url);
-    await migrate(db);
-    scratch = await provisionRedis();
-    redis = connectRedis(scratch.url);
+    env.db = openPostgres(pg.url);
+    await migrate(env.db);
+    env.scratch = await provisionRedis();
+    env.redis = connectRedis(env.scratch.url);
   });
   afterAll(async () => {
-    redis.disconnect();
-    await scratch.cleanup();
-    await db.close();
+    env.redis.disconnect();
+    await env.scratch.cleanup();
+    await env.db.close();
     await drop();
   });
+  return env;
+}
+
+describe('recent window serves resume from Redis only when provably complete', () => {
+  const env = realPostgresAndRedis();
 
   it('recent ranges come from Redis; holes, reactions and a wiped window fall back to Postgres', async () => {
+    const { redis, db, scratch } = env;
     const keys = new RedisKeys(scratch.prefix);
     const inner = new SqlMessageStore(db);
     const store = new RedisRecentWindow(inner, redis, keys, 100);
@@ -125,26 +130,10 @@ describe('recent window serves resume from Redis only when provably complete', (
 });
 
 describe('the Redis sanction cache never keeps an answer read before a change', () => {
-  let redis: RedisClient;
-  let db: SqlDb;
-  let drop: () => Promise<void>;
-  let scratch: Awaited<ReturnType<typeof provisionRedis>>;
-  beforeAll(async () => {
-    const pg = await provisionPostgres();
-    drop = pg.drop;
-    db = openPostgres(pg.url);
-    await migrate(db);
-    scratch = await provisionRedis();
-    redis = connectRedis(scratch.url);
-  });
-  afterAll(async () => {
-    redis.disconnect();
-    await scratch.cleanup();
-    await db.close();
-    await drop();
-  });
+  const env = realPostgresAndRedis();
 
   it('a reader that read Postgres just before a mute cannot cache "not muted" after it', async () => {
+    const { redis, db, scratch } = env;
     const record = new SqlModerationStore(db);
     // Node A's read: Postgres answers (no mute yet), then A is slow to fill the cache.
     let release!: () => void;
