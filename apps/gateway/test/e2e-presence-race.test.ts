@@ -68,7 +68,7 @@ describe('presence converges when a connection goes away during its join', () =>
   });
 });
 
-describe('a ban made on another node while a join is in flight', () => {
+describe('a ban or kick made on another node while a join is in flight', () => {
   let world: World;
   let a: Gateway;
   let b: Gateway;
@@ -102,21 +102,23 @@ describe('a ban made on another node while a join is in flight', () => {
     await world?.close();
   });
 
-  it('still keeps the banned user out: the join re-checks and answers Banned', async () => {
+  it.each([
+    ['/ban troll spam', 'troll', ErrorCode.Banned],
+    ['/kick troll2 flooding', 'troll2', ErrorCode.NotMember],
+  ])('%s still keeps them out: the join re-checks and is refused', async (command, guest, code) => {
     const owner = world.clients[0]!;
-    const target = await world.client(b, { guestName: 'troll' });
+    const target = await world.client(b, { guestName: guest });
     const point = holdPoint();
     hold = point.hold;
-    const { reached: inInsert, release } = point;
     const joining = target.join('arena').then(
       () => 'joined',
       (e: { code?: number }) => e.code,
     );
-    await inInsert;
-    await owner.command('arena', '/ban troll spam');
-    release();
-    expect(await joining).toBe(ErrorCode.Banned);
+    await point.reached;
+    await owner.command('arena', command);
+    point.release();
+    expect(await joining).toBe(code);
     const members = await owner.members('arena');
-    expect(members.map((m) => m.user)).not.toContain('troll');
+    expect(members.map((m) => m.user)).not.toContain(guest);
   });
 });

@@ -60,6 +60,8 @@ export class Chat {
   /** userId → this node's sockets of that user (moderation and control messages). */
   private readonly byUser = new Groups<number, WS>();
   private readonly typingTimers = new Map<number, NodeJS.Timeout>();
+  /** "cid:uid" → when a kick for it was last applied here (joins in flight then are undone). */
+  private readonly kickedAt = new Map<string, number>();
   private toTouch: number[] = [];
   /**
    * Presence ids are "<random per instance>.<connId>": unique across nodes and restarts (a node id may
@@ -250,6 +252,7 @@ export class Chat {
     // lastSeq is read BEFORE subscribing: anything committed in between shows up as a gap the
     // SDK repairs from history, never as a silent hole. Read alongside the ban check (independent).
     const sanctionsSeen = this.d.sanctions.version;
+    const joinStarted = performance.now();
     const [ban, lastSeq] = await Promise.all([this.d.sanctions.find(ch.cid, c.userId, 'ban'), this.d.messages.lastSeq(ch.cid)]);
     if (ban) throw new RequestError(ErrorCode.Banned, banMessage(ban.until, ban.reason));
     const role = await this.d.channels.join(ch.cid, c.userId, c.guest ? Role.Guest : Role.Member);
@@ -271,17 +274,20 @@ export class Chat {
         if (!c.open) return;
         throw new RequestError(ErrorCode.NotMember, `removed from "${name}" while joining`);
       }
-      // A ban made elsewhere while we were joining: its kick may have looked for this socket
-      // before it was in the channel. Any sanction change since our check means: check again.
+      // A ban or kick made elsewhere while we were joining may have looked for this socket before
+      // it was in the channel, and deleted the membership before we inserted it. Any control
+      // message since our ban check (they all bump the sanction version) means: check again.
       if (this.d.sanctions.version !== sanctionsSeen) {
         const late = await this.d.sanctions.find(ch.cid, c.userId, 'ban');
-        if (late) {
+        const kicked = (this.kickedAt.get(`${ch.cid}:${c.userId}`) ?? Number.NEGATIVE_INFINITY) >= joinStarted;
+        if (late || kicked) {
           await this.d.channels.leave(ch.cid, c.userId);
           if (c.channels?.delete(ch.cid)) {
             this.hub.leave(ch.cid, ws, c.open);
             await this.d.presence.remove(ch.cid, conn); // nobody was told of this join: no diff
           }
-          throw new RequestError(ErrorCode.Banned, banMessage(late.until, late.reason));
+          if (late) throw new RequestError(ErrorCode.Banned, banMessage(late.until, late.reason));
+          throw new RequestError(ErrorCode.NotMember, `kicked from "${name}" while joining`);
         }
       }
     } else members = await this.d.presence.list(ch.cid);
@@ -367,6 +373,7 @@ export class Chat {
     const ctl = decodeControl(bytes);
     if (!ctl) return;
     this.d.sanctions.invalidate(ctl.cid, ctl.uid);
+    if (ctl.t === 'kick') this.noteKick(ctl.cid, ctl.uid);
     for (const ws of this.localSockets(ctl.uid)) {
       if (ctl.t === 'kick') void this.leaveLocal(ws, ctl.cid, true);
       else if (userData(ws)?.channels?.has(ctl.cid)) {
@@ -379,6 +386,14 @@ export class Chat {
           .catch(() => {});
       }
     }
+  }
+
+  private noteKick(cid: number, uid: number): void {
+    const now = performance.now();
+    if (this.kickedAt.size >= 1000) {
+      for (const [k, t] of this.kickedAt) if (now - t > 60_000) this.kickedAt.delete(k); // no join takes a minute
+    }
+    this.kickedAt.set(`${cid}:${uid}`, now);
   }
 
   private member(c: Conn, cid: number): Role {
