@@ -1,6 +1,6 @@
 import { createChannels, withGateways } from './cluster.js';
 import { type CpuPerGateway, type CpuTotals, type StormResult, stormMarkdown } from './connect-storm-report.js';
-import { postgresBackendPids, procCpuSeconds, redisPid, selfCpuSeconds } from './cpu.js';
+import { postgresBackendPids, procCpuSeconds, redisPid, selfCpuSeconds, sumCpuSeconds } from './cpu.js';
 import { ensureFdLimit } from './fd-limit.js';
 import { type Haproxy, startHaproxy } from './haproxy.js';
 import { flag, machine, outDir, progress, round, writeReport } from './report.js';
@@ -80,7 +80,7 @@ export async function connectStorm(o: StormOptions) {
     const cpu = (): CpuPerGateway => ({
       gateways: nodes.map((n) => procCpuSeconds(n.proc.pid ?? 0)),
       haproxy: procCpuSeconds(lb.pid),
-      postgres: sum(postgresBackendPids(database).map(procCpuSeconds)),
+      postgres: sumCpuSeconds(postgresBackendPids(database)),
       redis: rPid ? procCpuSeconds(rPid) : Number.NaN,
       generator: selfCpuSeconds(),
     });

@@ -16,6 +16,11 @@ export function procCpuSeconds(pid: number): number {
   }
 }
 
+/** Total CPU seconds of these processes; one that is gone (or unreadable) counts 0. */
+export function sumCpuSeconds(pids: readonly number[]): number {
+  return pids.reduce((a, pid) => a + (procCpuSeconds(pid) || 0), 0);
+}
+
 /** The local redis-server's pid (`INFO server` process_id), or null when it is not on this machine. */
 export async function redisPid(url: string): Promise<number | null> {
   const r = new Redis(url);

@@ -1,5 +1,5 @@
 import { encodeRequest, Kind, Op } from '@parley/protocol';
-import { postgresBackendPids, procCpuSeconds, selfCpuSeconds } from './cpu.js';
+import { postgresBackendPids, procCpuSeconds, selfCpuSeconds, sumCpuSeconds } from './cpu.js';
 import { withDatabase } from './database.js';
 import { progress } from './report.js';
 import { startGateway } from './server.js';
@@ -59,7 +59,7 @@ export async function durable(senders: number, window: number, seconds: number, 
       });
       const cpu = () => ({
         gateway: procCpuSeconds(server.proc.pid ?? 0),
-        postgres: postgresBackendPids(database).reduce((a, pid) => a + (procCpuSeconds(pid) || 0), 0),
+        postgres: sumCpuSeconds(postgresBackendPids(database)),
         generator: selfCpuSeconds(),
       });
       say(`${senders} senders joined; sending for ${seconds}s`);

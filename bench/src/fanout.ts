@@ -1,9 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { procCpuSeconds, redisPid, selfCpuSeconds } from './cpu.js';
-
-const sumCpu = (pids: number[]) => pids.reduce((a, pid) => a + (procCpuSeconds(pid) || 0), 0);
+import { procCpuSeconds, redisPid, selfCpuSeconds, sumCpuSeconds } from './cpu.js';
 
 import { type Handle, runSystem, SYSTEMS, type SystemName, type Topology } from './fanout-drivers.js';
 import { markdown, type StepResult, type SystemResult, saturation, stepAt, svg } from './fanout-report.js';
@@ -119,7 +117,7 @@ export async function fanout(opts: FanoutOptions) {
       const cpu0 = {
         srv: h.serverPids.map(procCpuSeconds),
         redis: rPid ? procCpuSeconds(rPid) : 0,
-        pg: sumCpu(pgPids),
+        pg: sumCpuSeconds(pgPids),
         gen: selfCpuSeconds(),
       };
       inWindow = 0;
@@ -143,7 +141,7 @@ export async function fanout(opts: FanoutOptions) {
       const cpu1 = {
         srv: h.serverPids.map(procCpuSeconds),
         redis: rPid ? procCpuSeconds(rPid) : 0,
-        pg: sumCpu(pgPids),
+        pg: sumCpuSeconds(pgPids),
         gen: selfCpuSeconds(),
       };
       const expected = sent * opts.receivers;

@@ -266,34 +266,48 @@ export class Chat {
       this.hub.join(ch.cid, ws);
       const conn = this.presenceConn(c);
       ({ first, members } = await this.d.presence.join(ch.cid, conn));
-      if (!c.open || !c.channels?.has(ch.cid)) {
-        // Closed, kicked or left while we were adding: that removal may have run before our add,
-        // which would leave this connection "online" for good. Take it back out (a no-op if the
-        // removal came after); nobody was told of this join, so a last removal needs no diff.
-        await this.d.presence.remove(ch.cid, conn);
-        if (!c.open) return;
-        throw new RequestError(ErrorCode.NotMember, `removed from "${name}" while joining`);
-      }
-      // A ban or kick made elsewhere while we were joining may have looked for this socket before
-      // it was in the channel, and deleted the membership before we inserted it. Any control
-      // message since our ban check (they all bump the sanction version) means: check again.
-      if (this.d.sanctions.version !== sanctionsSeen) {
-        const late = await this.d.sanctions.find(ch.cid, c.userId, 'ban');
-        const kicked = (this.kickedAt.get(`${ch.cid}:${c.userId}`) ?? Number.NEGATIVE_INFINITY) >= joinStarted;
-        if (late || kicked) {
-          await this.d.channels.leave(ch.cid, c.userId);
-          if (c.channels?.delete(ch.cid)) {
-            this.hub.leave(ch.cid, ws, c.open);
-            await this.d.presence.remove(ch.cid, conn); // nobody was told of this join: no diff
-          }
-          if (late) throw new RequestError(ErrorCode.Banned, banMessage(late.until, late.reason));
-          throw new RequestError(ErrorCode.NotMember, `kicked from "${name}" while joining`);
-        }
-      }
+      const refusal = await this.removedWhileJoining(ws, ch.cid, name, conn, sanctionsSeen, joinStarted);
+      if (refusal === 'closed') return;
+      if (refusal) throw refusal;
     } else members = await this.d.presence.list(ch.cid);
     // The reply (the presence state) goes out before the diff announcing this join.
     this.d.outbox.reply(ws, { op: Op.Join, rid, cid: ch.cid, name: ch.name, lastSeq, members });
     if (first) this.presenceDiff(ch.cid, [{ user: c.user, guest: c.guest }], []);
+  }
+
+  /**
+   * After a join's presence add: was the socket closed, kicked, banned or taken out meanwhile?
+   * Removals that ran before the socket was in the channel (or before the add landed) could not
+   * undo it, so the join undoes itself: the presence entry (nobody was told of the join, so no
+   * diff), and for a kick or ban made elsewhere before the socket was in the channel (which also
+   * deleted the membership before the join inserted it) the membership and the subscription.
+   */
+  private async removedWhileJoining(
+    ws: WS,
+    cid: number,
+    name: string,
+    conn: PresenceConn,
+    sanctionsSeen: number,
+    joinStarted: number,
+  ): Promise<RequestError | 'closed' | null> {
+    const c = ws.getUserData();
+    if (!c.open || !c.channels?.has(cid)) {
+      await this.d.presence.remove(cid, conn);
+      return c.open ? new RequestError(ErrorCode.NotMember, `removed from "${name}" while joining`) : 'closed';
+    }
+    // Every control message bumps the sanction version: none since the ban check, nothing to see.
+    if (this.d.sanctions.version === sanctionsSeen) return null;
+    const ban = await this.d.sanctions.find(cid, c.userId, 'ban');
+    const kicked = (this.kickedAt.get(`${cid}:${c.userId}`) ?? Number.NEGATIVE_INFINITY) >= joinStarted;
+    if (!ban && !kicked) return null;
+    await this.d.channels.leave(cid, c.userId);
+    if (c.channels?.delete(cid)) {
+      this.hub.leave(cid, ws, c.open);
+      await this.d.presence.remove(cid, conn);
+    }
+    return ban
+      ? new RequestError(ErrorCode.Banned, banMessage(ban.until, ban.reason))
+      : new RequestError(ErrorCode.NotMember, `kicked from "${name}" while joining`);
   }
 
   private async send(ws: WS, r: Extract<Request, { op: typeof Op.Message }>): Promise<void> {

@@ -65,16 +65,16 @@ export class AuthService {
 
   /** A connection with an access token: the token's account, its session opened. */
   async account(token: string): Promise<Identity> {
-    const invalid = new AuthError(401, 'invalid or expired token');
+    const invalid = () => new AuthError(401, 'invalid or expired token');
     const payload = await jwtVerify(token, this.key, { algorithms: [ALG] }).then(
       (r) => r.payload,
-      () => Promise.reject(invalid),
+      () => Promise.reject(invalid()),
     );
     // One round trip finds the account and records the connection. A database failure is not
     // the token's fault: it propagates (the socket is closed 1013, "try again later"), where a
     // 401 would sign the user out.
     const user = await this.users.openAccount(Number(payload.sub));
-    if (!user || user.name !== payload.name) throw invalid;
+    if (!user || user.name !== payload.name) throw invalid();
     return { userId: user.id, user: user.name, guest: false };
   }
 

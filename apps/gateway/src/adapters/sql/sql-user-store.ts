@@ -17,41 +17,38 @@ const toUser = (r: UserRow): User => ({ id: r.id, name: r.name, guest: r.guest }
 export class SqlUserStore implements UserStore {
   constructor(private readonly db: SqlDb) {}
 
-  async createAccount(name: string, passwordHash: string): Promise<User | null> {
-    const rows = await this.db.query<UserRow>(
+  createAccount(name: string, passwordHash: string): Promise<User | null> {
+    return this.oneUser(
       `INSERT INTO users (name, password_hash, guest) VALUES ($1, $2, false)
        ON CONFLICT (name) DO NOTHING RETURNING id, name, guest, password_hash`,
       [name, passwordHash],
     );
-    const r = rows[0];
-    return r ? toUser(r) : null;
   }
 
   /** One statement: insert the guest, or touch the existing guest; an account's row is left alone (no row back). */
-  async openGuest(name: string): Promise<User | null> {
-    const rows = await this.db.query<UserRow>(
+  openGuest(name: string): Promise<User | null> {
+    return this.oneUser(
       `INSERT INTO users (name, guest) VALUES ($1, true)
        ON CONFLICT (name) DO UPDATE SET last_seen_at = now() WHERE users.guest
        RETURNING id, name, guest, password_hash`,
       [name],
     );
-    const r = rows[0];
-    return r ? toUser(r) : null;
   }
 
-  async openAccount(id: number): Promise<User | null> {
-    const rows = await this.db.query<UserRow>(
-      'UPDATE users SET last_seen_at = now() WHERE id = $1 AND NOT guest RETURNING id, name, guest, password_hash',
-      [id],
-    );
-    const r = rows[0];
-    return r ? toUser(r) : null;
+  openAccount(id: number): Promise<User | null> {
+    return this.oneUser('UPDATE users SET last_seen_at = now() WHERE id = $1 AND NOT guest RETURNING id, name, guest, password_hash', [id]);
   }
 
   async byName(name: string): Promise<(User & { passwordHash: string | null }) | null> {
     const rows = await this.db.query<UserRow>('SELECT id, name, guest, password_hash FROM users WHERE name = $1', [name]);
     const r = rows[0];
     return r ? { ...toUser(r), passwordHash: r.password_hash } : null;
+  }
+
+  /** The user a one-row statement returned, or null when it returned none. */
+  private async oneUser(sql: string, params: readonly unknown[]): Promise<User | null> {
+    const r = (await this.db.query<UserRow>(sql, params))[0];
+    return r ? toUser(r) : null;
   }
 
   async touch(userIds: readonly number[]): Promise<void> {
