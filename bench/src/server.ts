@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface Server {
@@ -23,14 +23,17 @@ const GATEWAY_DIR = join(import.meta.dirname, '..', '..', 'apps', 'gateway');
 export function startGateway(env: Record<string, string>, opts: GatewayOptions = {}): Promise<Server> {
   // BENCH_CPU_PROF=1 writes a V8 CPU profile of the gateway to bench/results/ (open in Chrome DevTools).
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${join(import.meta.dirname, '..', 'results')}`] : [];
+  // BENCH_GATEWAY_FLAGS="--trace-deopt …" passes node/V8 flags to the gateways only (logs go to BENCH_GATEWAY_LOG).
+  const flags = process.env.BENCH_GATEWAY_FLAGS?.split(' ').filter(Boolean) ?? [];
   const gcHook = opts.gcHook ? ['--import', join(import.meta.dirname, 'gc-hook.ts')] : [];
-  const proc = spawn(process.execPath, [...prof, '--import', 'tsx', ...gcHook, 'src/main.ts'], {
+  const proc = spawn(process.execPath, [...prof, ...flags, '--import', 'tsx', ...gcHook, 'src/main.ts'], {
     cwd: GATEWAY_DIR,
     // The readiness line is logged at info.
     env: { ...process.env, PARLEY_PORT: '0', PARLEY_HOST: '127.0.0.1', ...env, PARLEY_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const logs: string[] = [];
+  const logs: string[] = []; // the last lines, for the error when it exits early
+  const logFile = process.env.BENCH_GATEWAY_LOG;
   const memoryWaiters: ((m: NodeJS.MemoryUsage) => void)[] = [];
   // Never leave a gateway behind when the bench dies (an exception, Ctrl-C).
   const orphanGuard = () => proc.kill('SIGKILL');
@@ -44,6 +47,8 @@ export function startGateway(env: Record<string, string>, opts: GatewayOptions =
           continue;
         }
         logs.push(line);
+        if (logs.length > 50) logs.shift();
+        if (logFile) appendFileSync(logFile, `${line}\n`);
         const port = /"port":(\d+)/.exec(line)?.[1];
         if (port && line.includes('gateway listening')) {
           if (!line.includes('"native":true')) {

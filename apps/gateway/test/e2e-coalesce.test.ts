@@ -67,6 +67,7 @@ describe('write coalescing (PARLEY_COALESCE_MS)', () => {
     await owner.create('quiet');
     await owner.create('pump');
     await owner.create('calm');
+    await owner.create('steady');
   }, 60_000);
   afterAll(async () => {
     for (const r of raws) r.ws.terminate();
@@ -95,6 +96,26 @@ describe('write coalescing (PARLEY_COALESCE_MS)', () => {
       // 60 events; without coalescing that is 60 WebSocket messages per receiver.
       const carrying = r.messages.filter((m) => m.frames.some((f) => f.kind === Kind.Event && f.op === Op.Message));
       expect(carrying.length).toBeLessThanOrEqual(12);
+    }
+  });
+
+  it('a steady stream from two nodes: each receiver gets one write per window, whichever node sent', async () => {
+    const sa = raw(a, 'ssa');
+    const sb = raw(b, 'ssb');
+    const receivers = [raw(a, 'sra'), raw(b, 'srb')];
+    const cid = await sa.join('steady');
+    for (const r of [sb, ...receivers]) await r.join('steady');
+    // 100 messages over ~1.1 s, alternating nodes, ~10 ms apart: far closer than the 100 ms window.
+    // Windowing only a node's own frames would give each receiver its node's flushes plus every
+    // batch forwarded by the other node (~17–22 writes); one window over both gives ~11–12.
+    for (let i = 0; i < 100; i++) {
+      (i % 2 ? sb : sa).send(cid, `s${i}`);
+      await new Promise((res) => setTimeout(res, 10));
+    }
+    for (const r of receivers) {
+      await expect.poll(() => r.chat().length, { timeout: 10_000 }).toBe(100);
+      const carrying = r.messages.filter((m) => m.frames.some((f) => f.kind === Kind.Event && f.op === Op.Message));
+      expect(carrying.length).toBeLessThanOrEqual(14);
     }
   });
 

@@ -7,18 +7,22 @@ import type { Conn } from './conn.js';
 /**
  * Local fan-out, plus the bridge to other nodes through the Broker.
  *
- * - Frames are encoded ONCE at the origin and coalesced into batch frames: everything published
- *   to one channel within one event-loop tick becomes one batch, i.e. one broker publish per
- *   channel and one WebSocket message per recipient. Batches from other nodes join the same flush.
- * - With a window (`coalesceMs` > 0) each channel's own frames leave at most once per window: a
- *   frame for a channel that has not flushed within the window still leaves on the next tick, so
- *   the window delays (by at most `coalesceMs`) only the frames of channels that are busy right
- *   now, never a quiet channel because another one is busy. Other nodes' batches (already
- *   coalesced at their origin) and direct frames are delivered on the next tick.
+ * - Frames are encoded ONCE at the origin. What this node publishes for a channel within one
+ *   event-loop tick leaves for the other nodes on the next tick as one batch (one broker publish
+ *   per channel per tick, never held back by a window).
+ * - Local delivery is coalesced per channel: this node's own frames and the batches received from
+ *   other nodes, in arrival order, become one batch frame per recipient. Without a window
+ *   (`coalesceMs` = 0) a channel's local batch leaves on the next tick; with one, a channel that
+ *   delivered within the window waits for the window's end, so a busy channel costs one socket
+ *   write per recipient per window whichever node its events came from, while a channel quiet for
+ *   the window still goes out on the next tick (a busy channel never delays a quiet one, and an
+ *   event crosses at most one window however many nodes it crosses).
  * - Durable frames (chat messages, reactions) go through uWS topics (native fan-out).
  *   Ephemeral frames (typing, presence) are sent per socket and skipped for any socket whose
  *   send buffer is above `shedBytes`: they are shed before chat messages ever are.
- * - After each flush, sockets whose buffer exceeds `maxBackpressure` are closed with 4101
+ * - Moderation events (direct) are never windowed: the channel's pending batch goes first, then the
+ *   event, socket by socket.
+ * - After each delivery, sockets whose buffer exceeds `maxBackpressure` are closed with 4101
  *   (SlowConsumer); the SDK reconnects and resumes from its last seq, so nothing is lost.
  */
 const DURABLE = 0;
@@ -26,21 +30,22 @@ const EPHEMERAL = 1;
 const DIRECT = 2;
 
 interface Pending {
+  /** This node's frames not yet forwarded to the other nodes (next tick). */
+  outDurable: Uint8Array[];
+  outEphemeral: Uint8Array[];
+  /** Latest typing frame only: typing is coalesced to one per channel per tick. */
+  typing: Uint8Array | null;
+  /** What local sockets get at `dueAt`: own frames and peers' batches, in arrival order. */
   durable: Uint8Array[];
   ephemeral: Uint8Array[];
   /**
-   * Durable frames sent socket by socket at flush time instead of through a uWS topic. uWS drains
-   * topic publishes at the end of the loop iteration, so a socket removed in between (the target
-   * of a kick) would miss them; moderation events must reach their target.
+   * Durable frames sent socket by socket instead of through a uWS topic. uWS drains topic
+   * publishes at the end of the loop iteration, so a socket removed in between (the target of a
+   * kick) would miss them; moderation events must reach their target.
    */
   direct: Uint8Array[];
-  /** Latest typing frame only: typing is coalesced to one per channel per window. */
-  typing: Uint8Array | null;
-  /** When this channel's pending frames are to be flushed (performance.now() time; 0 = next tick). */
+  /** When the local batch is to leave (performance.now() time; 0 = next tick). */
   dueAt: number;
-  /** Batches received from other nodes: delivered locally, never forwarded again. */
-  peerDurable: Uint8Array[];
-  peerEphemeral: Uint8Array[];
 }
 
 export const channelTopic = (cid: number) => `c:${cid}`;
@@ -48,11 +53,15 @@ export const channelTopic = (cid: number) => `c:${cid}`;
 export class Hub {
   private readonly local = new Map<number, Set<uWS.WebSocket<Conn>>>();
   private readonly pending = new Map<number, Pending>();
+  /** Channels with frames of this node to forward on the next tick. */
+  private readonly outgoing = new Set<number>();
+  /** The earliest `dueAt` among pending channels (a lower bound: exact after each full pass). */
+  private nextDue = Number.POSITIVE_INFINITY;
   private immediate: NodeJS.Immediate | null = null;
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Number.POSITIVE_INFINITY;
-  /** With a window: when each channel's own frames last left (entries older than the window are swept). */
-  private readonly lastOwnFlush = new Map<number, number>();
+  /** With a window: when each channel's local batch last left (entries older than the window are swept). */
+  private readonly lastFlush = new Map<number, number>();
   private sweepAt = 1024;
   private readonly flushDueNow = () => this.flushDue();
 
@@ -68,10 +77,12 @@ export class Hub {
   deliverRemote(cid: number, bytes: Uint8Array): void {
     if (!this.local.has(cid)) return;
     const payload = bytes.subarray(1);
-    if (bytes[0] === EPHEMERAL) this.slot(cid, 0).peerEphemeral.push(payload);
-    else if (bytes[0] === DURABLE) this.slot(cid, 0).peerDurable.push(payload);
+    if (bytes[0] === EPHEMERAL) this.localDue(cid).ephemeral.push(payload);
+    else if (bytes[0] === DURABLE) this.localDue(cid).durable.push(payload);
     else {
-      // Moderation events now: the control message that removes their target may come next.
+      // Moderation events now (the control message that removes their target may come next),
+      // after what this channel was still holding, so they keep their place in the stream.
+      this.flushChannel(cid);
       this.sendEach(cid, payload, false);
       this.checkBackpressure(cid);
     }
@@ -102,81 +113,140 @@ export class Hub {
   }
 
   publish(cid: number, frame: Uint8Array): void {
-    this.slot(cid, this.ownDue(cid)).durable.push(frame);
+    const p = this.own(cid);
+    p.outDurable.push(frame);
+    p.durable.push(frame);
   }
   publishEphemeral(cid: number, frame: Uint8Array): void {
-    this.slot(cid, this.ownDue(cid)).ephemeral.push(frame);
-  }
-  publishDirect(cid: number, frame: Uint8Array): void {
-    this.slot(cid, 0).direct.push(frame);
+    const p = this.own(cid);
+    p.outEphemeral.push(frame);
+    p.ephemeral.push(frame);
   }
   publishTyping(cid: number, frame: Uint8Array): void {
-    this.slot(cid, this.ownDue(cid)).typing = frame;
+    this.own(cid).typing = frame;
+  }
+  publishDirect(cid: number, frame: Uint8Array): void {
+    const p = this.slot(cid);
+    p.direct.push(frame);
+    this.due(p, 0);
   }
 
   /** Flush everything now (moderation, drain, tests), whatever the windows. */
   flush(): void {
     this.cancelScheduled();
-    if (!this.pending.size) return;
     const work = [...this.pending];
     this.pending.clear();
-    this.flushSlots(work);
+    this.outgoing.clear();
+    this.nextDue = Number.POSITIVE_INFINITY;
+    const now = performance.now();
+    for (const [cid, p] of work) {
+      this.forwardOwn(cid, p);
+      this.deliverLocal(cid, p, now);
+    }
   }
 
-  /** The scheduled flush: the channels that are due; the rest wait for their window. */
+  /** One channel's pending frames, now. */
+  private flushChannel(cid: number): void {
+    const p = this.pending.get(cid);
+    if (!p) return;
+    this.pending.delete(cid);
+    this.outgoing.delete(cid);
+    this.forwardOwn(cid, p);
+    this.deliverLocal(cid, p, performance.now());
+  }
+
+  /** The scheduled flush: every channel's own frames to the other nodes; local batches that are due. */
   private flushDue(): void {
     this.cancelScheduled();
-    const now = performance.now();
-    const work: [number, Pending][] = [];
-    let next = Number.POSITIVE_INFINITY;
-    for (const entry of this.pending) {
-      const due = entry[1].dueAt;
-      if (due <= now + 0.5) work.push(entry);
-      else if (due < next) next = due;
+    for (const cid of this.outgoing) {
+      const p = this.pending.get(cid);
+      if (p) this.forwardOwn(cid, p);
     }
-    for (const [cid] of work) this.pending.delete(cid);
-    this.flushSlots(work);
+    this.outgoing.clear();
+    const now = performance.now();
+    if (this.nextDue > now + 0.5) {
+      this.schedule(this.nextDue);
+      return;
+    }
+    let next = Number.POSITIVE_INFINITY;
+    for (const [cid, p] of this.pending) {
+      if (p.dueAt <= now + 0.5) {
+        this.pending.delete(cid); // deleting the current entry while iterating a Map is safe
+        this.deliverLocal(cid, p, now);
+      } else if (p.dueAt < next) next = p.dueAt;
+    }
+    this.nextDue = next;
     if (next !== Number.POSITIVE_INFINITY) this.schedule(next);
   }
 
-  private flushSlots(work: [number, Pending][]): void {
-    const windowed = this.opts.coalesceMs > 0;
-    const now = windowed ? performance.now() : 0;
-    for (const [cid, p] of work) {
-      if (windowed && (p.durable.length || p.ephemeral.length || p.typing)) this.lastOwnFlush.set(cid, now);
-      const members = this.localMembers(cid).size;
-      const durable = this.forwardAndMerge(cid, DURABLE, p.durable, p.peerDurable);
-      if (durable && members) {
-        this.app.publish(channelTopic(cid), durable, true);
-        this.metrics.framesOut.inc('durable', members);
-      }
-      if (p.direct.length) {
-        const batch = encodeBatch(p.direct);
-        this.sendEach(cid, batch, false);
-        this.forward(cid, DIRECT, batch);
-      }
-      if (p.typing) p.ephemeral.push(p.typing);
-      const ephemeral = this.forwardAndMerge(cid, EPHEMERAL, p.ephemeral, p.peerEphemeral);
-      if (ephemeral && members) this.sendEach(cid, ephemeral, true);
-      if (members) this.checkBackpressure(cid);
+  private forwardOwn(cid: number, p: Pending): void {
+    if (p.typing) {
+      p.outEphemeral.push(p.typing);
+      p.ephemeral.push(p.typing);
+      p.typing = null;
+    }
+    if (p.outDurable.length) {
+      this.forward(cid, DURABLE, encodeBatch(p.outDurable));
+      p.outDurable = [];
+    }
+    if (p.outEphemeral.length) {
+      this.forward(cid, EPHEMERAL, encodeBatch(p.outEphemeral));
+      p.outEphemeral = [];
     }
   }
 
-  /** When this node's next frame for `cid` may leave: now (0) unless the channel flushed within the window. */
-  private ownDue(cid: number): number {
-    if (this.opts.coalesceMs <= 0) return 0;
-    const last = this.lastOwnFlush.get(cid);
-    return last === undefined ? 0 : last + this.opts.coalesceMs;
+  private deliverLocal(cid: number, p: Pending, now: number): void {
+    if (this.opts.coalesceMs > 0 && (p.durable.length || p.ephemeral.length)) this.lastFlush.set(cid, now);
+    const members = this.localMembers(cid).size;
+    if (members && p.durable.length) {
+      this.app.publish(channelTopic(cid), encodeBatch(p.durable), true);
+      this.metrics.framesOut.inc('durable', members);
+    }
+    if (p.direct.length) {
+      const batch = encodeBatch(p.direct);
+      this.sendEach(cid, batch, false);
+      this.forward(cid, DIRECT, batch);
+    }
+    if (members && p.ephemeral.length) this.sendEach(cid, encodeBatch(p.ephemeral), true);
+    if (members) this.checkBackpressure(cid);
   }
 
-  private slot(cid: number, due: number): Pending {
+  /** The channel's entry for a frame of this node: forwarded next tick, delivered locally when due. */
+  private own(cid: number): Pending {
+    const p = this.localDue(cid);
+    if (!this.outgoing.has(cid)) {
+      this.outgoing.add(cid);
+      this.immediate ??= setImmediate(this.flushDueNow);
+    }
+    return p;
+  }
+
+  /** The channel's entry, due now (0) unless its last local batch left within the window. */
+  private localDue(cid: number): Pending {
+    const p = this.slot(cid);
+    if (this.opts.coalesceMs <= 0) this.due(p, 0);
+    else {
+      const last = this.lastFlush.get(cid);
+      this.due(p, last === undefined ? 0 : last + this.opts.coalesceMs);
+    }
+    return p;
+  }
+
+  private slot(cid: number): Pending {
     let p = this.pending.get(cid);
     if (!p) {
-      p = { durable: [], ephemeral: [], direct: [], typing: null, peerDurable: [], peerEphemeral: [], dueAt: due };
+      p = { outDurable: [], outEphemeral: [], typing: null, durable: [], ephemeral: [], direct: [], dueAt: Number.POSITIVE_INFINITY };
       this.pending.set(cid, p);
-    } else if (due < p.dueAt) p.dueAt = due; // what is due sooner takes the channel's frames with it
-    this.schedule(p.dueAt);
+    }
     return p;
+  }
+
+  /** What is due sooner takes the channel's frames with it. */
+  private due(p: Pending, at: number): void {
+    if (at >= p.dueAt) return;
+    p.dueAt = at;
+    if (at < this.nextDue) this.nextDue = at;
+    this.schedule(at);
   }
 
   private schedule(due: number): void {
@@ -197,25 +267,14 @@ export class Hub {
     this.immediate = null;
     this.timer = null;
     this.timerAt = Number.POSITIVE_INFINITY;
-    if (this.lastOwnFlush.size > this.sweepAt) this.sweepLastFlushes();
+    if (this.lastFlush.size > this.sweepAt) this.sweepLastFlushes();
   }
 
   /** Forgets channels quiet for longer than the window (they flush at once anyway): amortised O(1). */
   private sweepLastFlushes(): void {
     const quietBefore = performance.now() - this.opts.coalesceMs;
-    for (const [cid, t] of this.lastOwnFlush) if (t < quietBefore) this.lastOwnFlush.delete(cid);
-    this.sweepAt = Math.max(1024, 2 * this.lastOwnFlush.size);
-  }
-
-  /**
-   * This node's frames go to the other nodes as one batch; the returned batch (ours plus the
-   * peers' batches of this window) is what local sockets get. Null when there is nothing.
-   */
-  private forwardAndMerge(cid: number, flag: number, own: Uint8Array[], peers: Uint8Array[]): Uint8Array | null {
-    const ours = own.length ? encodeBatch(own) : null;
-    if (ours) this.forward(cid, flag, ours);
-    if (!peers.length) return ours;
-    return encodeBatch(ours ? [ours, ...peers] : peers);
+    for (const [cid, t] of this.lastFlush) if (t < quietBefore) this.lastFlush.delete(cid);
+    this.sweepAt = Math.max(1024, 2 * this.lastFlush.size);
   }
 
   private forward(cid: number, flag: number, batch: Uint8Array): void {
