@@ -14,5 +14,6 @@ describe('bench fanout --quick', () => {
       expect(s?.saturationPerS, name).toBeGreaterThan(0);
       expect(s?.usPerDelivery, name).toBeGreaterThan(0);
     }
+    expect(Object.keys(r.targets?.cpuRatioByOffered ?? {})).toEqual(['1000', '4000']);
   }, 90_000);
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { procCpuSeconds, redisPid, selfCpuSeconds, sumCpuSeconds } from './cpu.js';
 
 import { type Handle, runSystem, SYSTEMS, type SystemName, type Topology } from './fanout-drivers.js';
-import { markdown, type StepResult, type SystemResult, saturation, stepAt, svg } from './fanout-report.js';
+import { markdown, type StepResult, type SystemResult, saturation, stepAt, svg, targets } from './fanout-report.js';
 
 /**
  * fanout: 2 server nodes + Redis; `rooms` × `receivers` receivers split across the nodes,
@@ -216,6 +216,7 @@ export async function fanout(opts: FanoutOptions) {
     svg: svgPath,
     elapsedS: r1((performance.now() - started) / 1000),
     summaryAt,
+    targets: summaryTargets(targets(results)),
     systems: Object.fromEntries(
       results.map((s) => {
         const sat = saturation(s);
@@ -232,5 +233,16 @@ export async function fanout(opts: FanoutOptions) {
         ];
       }),
     ),
+  };
+}
+
+/** The target ratios for the one-line JSON: rounded, null when Parley or Socket.IO (lean) did not run. */
+function summaryTargets(t: ReturnType<typeof targets>) {
+  if (!t) return null;
+  const r2 = (v: number | null) => (v === null ? null : Math.round(v * 100) / 100);
+  return {
+    cpuRatioByOffered: Object.fromEntries(t.cpuRatio.map((c) => [c.offered, r2(c.ratio)])),
+    saturationRatioP99le100: r2(t.saturationRatio[0]?.ratio ?? null),
+    saturationRatioP99le50: r2(t.saturationRatio[1]?.ratio ?? null),
   };
 }

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { markdown, type StepResult, type SystemResult, saturation, targets } from './fanout-report.js';
+
+const step = (offered: number, p99Ms: number, us: number, deliveredPct = 100): StepResult => ({
+  offered,
+  sentPerS: offered,
+  deliveredPerS: offered * (deliveredPct / 100),
+  deliveredPct,
+  p50Ms: p99Ms / 3,
+  p99Ms,
+  maxMs: p99Ms * 1.2,
+  serverCpuPct: 50,
+  redisCpuPct: 3,
+  postgresCpuPct: null,
+  generatorCpuPct: 60,
+  serverUsPerDelivery: us,
+  errors: 0,
+  ok: p99Ms <= 100 && deliveredPct >= 95,
+});
+
+const parley: SystemResult = {
+  system: 'parley',
+  label: 'Parley',
+  steps: [step(20_000, 8, 2), step(50_000, 40, 1.5), step(100_000, 90, 1), step(200_000, 300, 0.5)],
+};
+const sio: SystemResult = {
+  system: 'socketio-lean',
+  label: 'Socket.IO',
+  steps: [step(20_000, 5, 16), step(50_000, 120, 12), step(100_000, 400, 7, 90)],
+};
+
+describe('fanout report: targets', () => {
+  it('saturation takes the highest passing step for a p99 bound', () => {
+    expect(saturation(parley)?.offered).toBe(100_000);
+    expect(saturation(parley, 50)?.offered).toBe(50_000);
+    expect(saturation(sio)?.offered).toBe(20_000);
+  });
+
+  it('CPU ratio per shared offered load, saturation ratios at p99 ≤ 100 and ≤ 50 ms', () => {
+    const t = targets([parley, sio]);
+    expect(t?.cpuRatio.map((c) => [c.offered, c.ratio])).toEqual([
+      [20_000, 2 / 16],
+      [50_000, 1.5 / 12],
+      [100_000, 1 / 7],
+    ]);
+    expect(t?.saturationRatio).toEqual([
+      { p99Ms: 100, parley: 100_000, socketio: 20_000, ratio: 5 },
+      { p99Ms: 50, parley: 50_000, socketio: 20_000, ratio: 2.5 },
+    ]);
+    const md = markdown([parley, sio], {}, 50_000);
+    expect(md).toContain('| 50k | 1.5 | 12 | 0.13 ✓ |');
+    expect(md).toContain('| p99 ≤ 100 ms (target ≥ 4×) | 100k | 20k | 5 ✓ |');
+    expect(md).toContain('| p99 ≤ 50 ms (target ≥ 3×) | 50k | 20k | 2.5 ✗ |');
+  });
+
+  it('no targets without both Parley and Socket.IO (lean)', () => {
+    expect(targets([parley])).toBeNull();
+    expect(markdown([parley], {}, 50_000)).not.toContain('## Targets');
+  });
+});
