@@ -38,17 +38,18 @@ describe('fanout report: targets', () => {
 
   it('CPU ratio per shared offered load, saturation ratios at p99 ≤ 100 and ≤ 50 ms', () => {
     const t = targets([parley, sio]);
-    expect(t?.cpuRatio.map((c) => [c.offered, c.ratio])).toEqual([
-      [20_000, 2 / 16],
-      [50_000, 1.5 / 12],
-      [100_000, 1 / 7],
+    expect(t?.cpuRatio.map((c) => [c.offered, c.ratio, c.bothPassed])).toEqual([
+      [20_000, 2 / 16, true],
+      [50_000, 1.5 / 12, false],
+      [100_000, 1 / 7, false],
     ]);
     expect(t?.saturationRatio).toEqual([
       { p99Ms: 100, parley: 100_000, socketio: 20_000, ratio: 5 },
       { p99Ms: 50, parley: 50_000, socketio: 20_000, ratio: 2.5 },
     ]);
     const md = markdown([parley, sio], {}, 50_000);
-    expect(md).toContain('| 50k | 1.5 | 12 | 0.13 ✓ |');
+    expect(md).toContain('| 20k | 2 | 16 | 0.13 ✓ |');
+    expect(md).toContain('| 50k | 1.5 | 12 | 0.13 (a step failed: no verdict) |');
     expect(md).toContain('| p99 ≤ 100 ms (target ≥ 4×) | 100k | 20k | 5 ✓ |');
     expect(md).toContain('| p99 ≤ 50 ms (target ≥ 3×) | 50k | 20k | 2.5 ✗ |');
   });

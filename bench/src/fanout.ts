@@ -241,7 +241,8 @@ function summaryTargets(t: ReturnType<typeof targets>) {
   if (!t) return null;
   const r2 = (v: number | null) => (v === null ? null : Math.round(v * 100) / 100);
   return {
-    cpuRatioByOffered: Object.fromEntries(t.cpuRatio.map((c) => [c.offered, r2(c.ratio)])),
+    /** Only the loads both systems passed (p99 ≤ 100 ms, ≥ 95 % delivered). */
+    cpuRatioByOffered: Object.fromEntries(t.cpuRatio.filter((c) => c.bothPassed).map((c) => [c.offered, r2(c.ratio)])),
     saturationRatioP99le100: r2(t.saturationRatio[0]?.ratio ?? null),
     saturationRatioP99le50: r2(t.saturationRatio[1]?.ratio ?? null),
   };
