@@ -8,6 +8,7 @@ import { RedisRecentWindow } from './adapters/redis/redis-recent-window.js';
 import { RedisSanctionCache } from './adapters/redis/redis-sanction-cache.js';
 import { openPglite, openPostgres, type SqlDb } from './adapters/sql/db.js';
 import { migrate } from './adapters/sql/migrate.js';
+import { SqlAdminStore } from './adapters/sql/sql-admin-store.js';
 import { SqlChannelStore } from './adapters/sql/sql-channel-store.js';
 import { SqlMessageStore } from './adapters/sql/sql-message-store.js';
 import { SqlModerationStore } from './adapters/sql/sql-moderation-store.js';
@@ -80,6 +81,7 @@ export async function buildPorts(
     channels: new SqlChannelStore(db),
     users: new SqlUserStore(db),
     moderation,
+    admin: new SqlAdminStore(db),
     pingDb: async () => {
       await db.query('select 1', []);
     },

@@ -37,13 +37,13 @@ const schema = z.object({
   /** Per-connection send buffer cap; past it the client is closed with 4101 and resumes later. */
   PARLEY_MAX_BACKPRESSURE: int(1024 * 1024, 4096),
   /**
-   * Write coalescing window, per channel: a channel's events from this node are flushed to its
-   * sockets at most once per window, so a busy channel costs one WebSocket write per receiver per
-   * window instead of one per event; a channel that has not flushed within the window goes out on
-   * the next tick (a busy channel never delays a quiet one). 0 (default) = flush every event-loop
-   * tick, which already merges everything that arrived in that tick (and group commit hands over
-   * a channel's committed messages together). Measured in bench/ (bench/README.md): 10–20 ms made
-   * no difference beyond the run-to-run noise of the 2-core bench machine, so it stays off.
+   * Write coalescing window, per channel: a channel's events, from this node and from the others,
+   * leave for its sockets at most once per window, so a busy channel costs one WebSocket write per
+   * receiver per window instead of one per event; a channel that has not delivered within the
+   * window goes out on the next tick (a busy channel never delays a quiet one). Forwarding to the
+   * other nodes is never windowed. 0 (default) = every event-loop tick, which already merges what
+   * arrived in that tick. Measured in bench/ (bench/README.md): 20 ms saves a few % of gateway CPU
+   * at ≥ 100k deliveries/s and adds ~6 ms of p50 at 50k/s, so it stays off.
    */
   PARLEY_COALESCE_MS: z.coerce.number().int().min(0).max(1000).default(0),
   /** Idle timeout in seconds (uWS sends pings; a silent socket is closed). */
@@ -55,6 +55,11 @@ const schema = z.object({
   PARLEY_RATE_STRIKES: int(50, 1),
   /** Malformed frames within 10 s before the connection is closed with 4002. */
   PARLEY_BAD_FRAME_STRIKES: int(10, 1),
+  /**
+   * Bearer token of the admin HTTP API (/admin/…, docs/admin-api.md), at least 24 characters.
+   * Unset: the admin API answers 403 on every route.
+   */
+  PARLEY_ADMIN_TOKEN: z.string().min(24, 'at least 24 characters').optional(),
   /** Typing indicator lifetime. */
   PARLEY_TYPING_TTL_MS: int(5000, 500),
   /** Guests are removed this long after their last connection ended (their messages stay). */
@@ -101,6 +106,8 @@ export interface Config {
   drainSpreadMs: number;
   logLevel: string;
   allowUwsFallback: boolean;
+  /** Null: the admin API is disabled. */
+  adminToken: string | null;
 }
 
 export class ConfigError extends Error {
@@ -156,5 +163,6 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     drainSpreadMs: e.PARLEY_DRAIN_SPREAD_MS,
     logLevel: e.PARLEY_LOG_LEVEL,
     allowUwsFallback: e.PARLEY_ALLOW_UWS_FALLBACK,
+    adminToken: e.PARLEY_ADMIN_TOKEN ?? null,
   };
 }

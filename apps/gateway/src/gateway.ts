@@ -6,10 +6,12 @@ import { Hub } from './core/hub.js';
 import { Moderation } from './core/moderation.js';
 import { Outbox } from './core/outbox.js';
 import { SanctionCache } from './core/sanctions.js';
+import { mountAdmin } from './http/admin.js';
 import { AuthError, AuthService, type Identity } from './http/auth.js';
 import { guard, HttpError, readJson, send, sendJson } from './http/http-util.js';
 import type { Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
+import type { AdminStore } from './ports/admin-store.js';
 import type { Broker } from './ports/broker.js';
 import type { ChannelStore } from './ports/channel-store.js';
 import type { MessageStore } from './ports/message-store.js';
@@ -25,6 +27,7 @@ export interface Ports {
   channels: ChannelStore;
   users: UserStore;
   moderation: ModerationStore;
+  admin: AdminStore;
   /** Resolves when the database answers (readiness). */
   pingDb(): Promise<void>;
   /** Closes every adapter (after drain). */
@@ -143,6 +146,15 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
       return { accessToken, user: user.name };
     }, 200),
   );
+
+  mountAdmin(app, {
+    token: config.adminToken,
+    admin: ports.admin,
+    moderation: ports.moderation,
+    presence: ports.presence,
+    dropEverywhere: (uid) => chat.dropEverywhere(uid),
+    logger,
+  });
 
   /** One frame of an authenticated socket (a top-level function: no closure per frame on the hot path). */
   const handleFrame = (ws: uWS.WebSocket<Conn>, size: number, bytes: Uint8Array | null): void => {

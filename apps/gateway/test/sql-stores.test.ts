@@ -1,9 +1,11 @@
 import { openPglite, openPostgres, type SqlDb } from '../src/adapters/sql/db.js';
 import { migrate } from '../src/adapters/sql/migrate.js';
+import { SqlAdminStore } from '../src/adapters/sql/sql-admin-store.js';
 import { SqlChannelStore } from '../src/adapters/sql/sql-channel-store.js';
 import { SqlMessageStore } from '../src/adapters/sql/sql-message-store.js';
 import { SqlModerationStore } from '../src/adapters/sql/sql-moderation-store.js';
 import { SqlUserStore } from '../src/adapters/sql/sql-user-store.js';
+import { describeAdminStoreContract } from './contracts/admin-store.contract.js';
 import { describeChannelStoreContract } from './contracts/channel-store.contract.js';
 import { describeMessageStoreContract } from './contracts/message-store.contract.js';
 import { describeModerationStoreContract } from './contracts/moderation-store.contract.js';
@@ -11,8 +13,10 @@ import type { StoreFactory, StoreSet } from './contracts/store-set.js';
 import { describeUserStoreContract } from './contracts/user-store.contract.js';
 import { provisionPostgres } from './services.js';
 
+const dbOf = new WeakMap<StoreSet, SqlDb>();
+
 function sqlStores(db: SqlDb, peer: () => Promise<SqlDb>, close: () => Promise<void>): StoreSet {
-  return {
+  const set: StoreSet = {
     messages: new SqlMessageStore(db),
     channels: new SqlChannelStore(db),
     users: new SqlUserStore(db),
@@ -20,6 +24,8 @@ function sqlStores(db: SqlDb, peer: () => Promise<SqlDb>, close: () => Promise<v
     peer: async () => new SqlMessageStore(await peer()),
     close,
   };
+  dbOf.set(set, db);
+  return set;
 }
 
 // A migrated PGlite, dumped once per file: every store set starts from it in well under 1 s.
@@ -73,4 +79,5 @@ for (const [name, factory] of [
   describeChannelStoreContract(name, factory);
   describeUserStoreContract(name, factory);
   describeModerationStoreContract(name, factory);
+  describeAdminStoreContract(name, factory, (set) => new SqlAdminStore(dbOf.get(set) as SqlDb));
 }

@@ -37,6 +37,8 @@ export const CloseCode = {
   Unauthorized: 4001,
   /** Too many malformed or oversized frames in a short window. */
   ProtocolAbuse: 4002,
+  /** An operator deleted or renamed this account: sign in again (a guest may reconnect). */
+  AccountChanged: 4003,
   /** Kept flooding after being rate limited. */
   RateLimitAbuse: 4008,
   /** Subprotocol version not supported (also refused with HTTP 426 at upgrade where possible). */

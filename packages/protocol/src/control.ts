@@ -8,15 +8,19 @@ export type Control =
   /** Remove user `uid` from channel `cid` on every node (kick, ban). */
   | { t: 'kick'; cid: number; uid: number }
   /** Sanctions or role of `uid` in `cid` changed: drop caches, re-read roles. */
-  | { t: 'changed'; cid: number; uid: number };
+  | { t: 'changed'; cid: number; uid: number }
+  /** An operator deleted or renamed user `uid`: close its connections on every node (cid is 0). */
+  | { t: 'drop'; cid: 0; uid: number };
 
 const enc = new Encoder();
 const dec = new Decoder();
 const KICK = 1;
 const CHANGED = 2;
+const DROP = 3;
+const TYPES = { kick: KICK, changed: CHANGED, drop: DROP } as const;
 
 export function encodeControl(c: Control): Uint8Array {
-  return enc.encode([c.t === 'kick' ? KICK : CHANGED, c.cid, c.uid]);
+  return enc.encode([TYPES[c.t], c.cid, c.uid]);
 }
 
 export function decodeControl(bytes: Uint8Array): Control | null {
@@ -25,6 +29,8 @@ export function decodeControl(bytes: Uint8Array): Control | null {
     if (!Array.isArray(v) || typeof v[1] !== 'number' || typeof v[2] !== 'number') return null;
     if (v[0] === KICK) return { t: 'kick', cid: v[1], uid: v[2] };
     if (v[0] === CHANGED) return { t: 'changed', cid: v[1], uid: v[2] };
+    // Nodes of an older version return null for a type they do not know, and ignore it.
+    if (v[0] === DROP) return { t: 'drop', cid: 0, uid: v[2] };
     return null;
   } catch {
     return null;

@@ -378,6 +378,11 @@ export class Chat {
     return this.publishControl(encodeControl({ t: 'kick', cid, uid }));
   }
 
+  /** Closes every connection of `uid` on every node (4003): an operator deleted or renamed it. */
+  dropEverywhere(uid: number): Promise<void> {
+    return this.publishControl(encodeControl({ t: 'drop', cid: 0, uid }));
+  }
+
   private onBroker(topic: string, bytes: Uint8Array): void {
     if (topic === CONTROL_TOPIC) this.applyControl(bytes);
     else if (topic.startsWith('c:')) this.hub.deliverRemote(Number(topic.slice(2)), bytes);
@@ -386,6 +391,11 @@ export class Chat {
   private applyControl(bytes: Uint8Array): void {
     const ctl = decodeControl(bytes);
     if (!ctl) return;
+    if (ctl.t === 'drop') {
+      for (const ws of this.localSockets(ctl.uid))
+        this.closeFor(ws, CloseCode.AccountChanged, 'account changed by an operator: sign in again');
+      return;
+    }
     this.d.sanctions.invalidate(ctl.cid, ctl.uid);
     if (ctl.t === 'kick') this.noteKick(ctl.cid, ctl.uid);
     for (const ws of this.localSockets(ctl.uid)) {

@@ -35,10 +35,12 @@ export class HttpError extends Error {
 const STATUS: Record<number, string> = {
   200: '200 OK',
   201: '201 Created',
+  204: '204 No Content',
   400: '400 Bad Request',
   401: '401 Unauthorized',
   403: '403 Forbidden',
   404: '404 Not Found',
+  405: '405 Method Not Allowed',
   409: '409 Conflict',
   413: '413 Payload Too Large',
   426: '426 Upgrade Required',
@@ -55,13 +57,20 @@ export function guard(res: uWS.HttpResponse): { aborted: boolean } {
   return state;
 }
 
-export function send(res: uWS.HttpResponse, state: { aborted: boolean }, status: number, body: string, type = 'application/json'): void {
+export function send(
+  res: uWS.HttpResponse,
+  state: { aborted: boolean },
+  status: number,
+  body: string,
+  type = 'application/json',
+  headers: Record<string, string> = {},
+): void {
   if (state.aborted) return;
   res.cork(() => {
-    res
-      .writeStatus(STATUS[status] ?? `${status} Status`)
-      .writeHeader('content-type', type)
-      .end(body);
+    res.writeStatus(STATUS[status] ?? `${status} Status`);
+    if (status !== 204) res.writeHeader('content-type', type);
+    for (const [k, v] of Object.entries(headers)) res.writeHeader(k, v);
+    res.end(status === 204 ? '' : body);
   });
 }
 
