@@ -11,6 +11,7 @@ function call(gw: Gateway, method: string, path: string, opts: { token?: string 
   const token = opts.token === undefined ? TOKEN : opts.token;
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (token !== null) headers.authorization = `Bearer ${token}`;
+  // biome-ignore lint/suspicious/noExplicitAny: JSON answers; the assertions check their shape
   return new Promise<{ status: number; json: any; headers: Record<string, unknown> }>((resolve, reject) => {
     const req = request(`${gw.url}${path}`, { method, agent: false, headers });
     req.on('response', (res) => {
