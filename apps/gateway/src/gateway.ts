@@ -153,6 +153,7 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
     moderation: ports.moderation,
     presence: ports.presence,
     dropEverywhere: (uid) => chat.dropEverywhere(uid),
+    deleteChannel: (cid) => chat.moderation.deleteChannel(cid, 'operator'),
     logger,
   });
 

@@ -1,5 +1,5 @@
 import { request } from 'node:http';
-import { CloseCode } from '@parley/protocol';
+import { CloseCode, ErrorCode } from '@parley/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../src/gateway.js';
 import { next, World } from './harness.js';
@@ -165,5 +165,46 @@ describe('admin HTTP API', () => {
     const reader = await world.client(a, { guestName: 'adm_reader2' });
     await reader.join('adm-delete');
     expect((await reader.history('adm-delete', { limit: 10 })).messages.map((m) => [m.user, m.text])).toEqual([['adm_dave', 'last words']]);
+  });
+
+  it('deleting a channel tells its members on every node and takes them out; its history goes; the name is free again', async () => {
+    const owner = await world.user(a, 'adm_del_owner');
+    const member = await world.client(b, { guestName: 'adm_del_member' });
+    await owner.create('adm-doomed');
+    await owner.join('adm-doomed');
+    await member.join('adm-doomed');
+    await owner.send('adm-doomed', 'soon gone');
+    const cid = await world.channelId('adm-doomed');
+    const told = [owner, member].map((c) =>
+      next<{ channel: string; action: string; actor: string }>(c, 'moderation', (e) => e.action === 'delete'),
+    );
+    expect((await call(b, 'DELETE', `/admin/channels/${cid}`)).status).toBe(204);
+    for (const t of told) expect(await t).toMatchObject({ channel: 'adm-doomed', action: 'delete', actor: 'operator' });
+    // The SDK has left it, and every node has taken its sockets out of the channel.
+    await expect(member.send('adm-doomed', 'hello?')).rejects.toMatchObject({ code: ErrorCode.NotMember });
+    for (const gw of [a, b]) await expect.poll(() => gw.chat.hub.localMembers(cid).size).toBe(0);
+    expect((await call(a, 'GET', '/admin/channels?limit=100')).json.channels.some((c: { cid: number }) => c.cid === cid)).toBe(false);
+    expect((await call(a, 'DELETE', `/admin/channels/${cid}`)).status).toBe(404);
+    expect((await call(a, 'GET', `/admin/audit?cid=${cid}`)).json.entries[0]).toMatchObject({
+      action: 'delete',
+      actor: 'operator',
+      target: 'adm-doomed',
+    });
+    // A new channel of the same name starts empty.
+    await owner.create('adm-doomed');
+    await owner.join('adm-doomed');
+    expect((await owner.history('adm-doomed', { limit: 10 })).messages).toEqual([]);
+  });
+
+  it('a send racing the deletion of its channel is refused with NotFound, not a retryable error', async () => {
+    const owner = await world.user(a, 'adm_race_owner');
+    await owner.create('adm-race');
+    await owner.join('adm-race');
+    // The row goes behind the nodes' backs: the socket is still in the channel when the send lands.
+    await world.channelStore().delete(await world.channelId('adm-race'));
+    await expect(owner.send('adm-race', 'into the void')).rejects.toMatchObject({
+      code: ErrorCode.NotFound,
+      message: expect.stringContaining('deleted'),
+    });
   });
 });

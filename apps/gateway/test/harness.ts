@@ -117,8 +117,13 @@ export class World {
     return this.client(gw, { token: await this.signup(gw, name) });
   }
 
+  /** The channel store on the shared database, behind every node's back (races, set-ups). */
+  channelStore(): SqlChannelStore {
+    return new SqlChannelStore(this.db);
+  }
+
   async channelId(name: string): Promise<number> {
-    const ch = await new SqlChannelStore(this.db).byName(name);
+    const ch = await this.channelStore().byName(name);
     if (!ch) throw new Error(`no channel ${name}`);
     return ch.cid;
   }

@@ -386,6 +386,8 @@ export class ParleyClient {
       if (ch && (action === 'kick' || action === 'ban') && target === this.hello?.user) {
         const code = action === 'ban' ? ErrorCode.Banned : ErrorCode.NotMember;
         this.drop(ch, new ParleyError(code, `${action === 'ban' ? 'banned from' : 'kicked from'} #${ch.name}`));
+      } else if (ch && action === 'delete') {
+        this.drop(ch, new ParleyError(ErrorCode.NotFound, `#${ch.name} was deleted`));
       }
     }
     this.events.emit(e.name, e.value as never);

@@ -63,7 +63,8 @@ export interface ReactionEvent {
   on: boolean;
 }
 
-export type ModerationActionName = 'kick' | 'mute' | 'unmute' | 'ban' | 'unban';
+/** 'delete': an operator deleted the channel (target is empty); the client has left it. */
+export type ModerationActionName = 'kick' | 'mute' | 'unmute' | 'ban' | 'unban' | 'delete';
 
 export interface ModerationEvent {
   channel: string;

@@ -9,7 +9,7 @@ export function toMessage(channel: string, m: ChatMessage): Message {
   return out;
 }
 
-const ACTIONS: Record<number, ModerationActionName> = { 1: 'kick', 2: 'mute', 3: 'unmute', 4: 'ban', 5: 'unban' };
+const ACTIONS: Record<number, ModerationActionName> = { 1: 'kick', 2: 'mute', 3: 'unmute', 4: 'ban', 5: 'unban', 6: 'delete' };
 export const actionName = (action: number): ModerationActionName | undefined => ACTIONS[action];
 
 const ROLES: readonly RoleName[] = ['guest', 'member', 'moderator', 'owner'];

@@ -7,6 +7,7 @@ describe('control messages (node to node)', () => {
       { t: 'kick', cid: 7, uid: 42 },
       { t: 'changed', cid: 7, uid: 42 },
       { t: 'drop', cid: 0, uid: 42 },
+      { t: 'gone', cid: 7, uid: 0 },
     ];
     for (const c of all) expect(decodeControl(encodeControl(c))).toEqual(c);
   });

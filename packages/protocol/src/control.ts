@@ -10,14 +10,17 @@ export type Control =
   /** Sanctions or role of `uid` in `cid` changed: drop caches, re-read roles. */
   | { t: 'changed'; cid: number; uid: number }
   /** An operator deleted or renamed user `uid`: close its connections on every node (cid is 0). */
-  | { t: 'drop'; cid: 0; uid: number };
+  | { t: 'drop'; cid: 0; uid: number }
+  /** An operator deleted channel `cid`: every node takes its sockets out of it (uid is 0). */
+  | { t: 'gone'; cid: number; uid: 0 };
 
 const enc = new Encoder();
 const dec = new Decoder();
 const KICK = 1;
 const CHANGED = 2;
 const DROP = 3;
-const TYPES = { kick: KICK, changed: CHANGED, drop: DROP } as const;
+const GONE = 4;
+const TYPES = { kick: KICK, changed: CHANGED, drop: DROP, gone: GONE } as const;
 
 export function encodeControl(c: Control): Uint8Array {
   return enc.encode([TYPES[c.t], c.cid, c.uid]);
@@ -31,6 +34,7 @@ export function decodeControl(bytes: Uint8Array): Control | null {
     if (v[0] === CHANGED) return { t: 'changed', cid: v[1], uid: v[2] };
     // Nodes of an older version return null for a type they do not know, and ignore it.
     if (v[0] === DROP) return { t: 'drop', cid: 0, uid: v[2] };
+    if (v[0] === GONE) return { t: 'gone', cid: v[1], uid: 0 };
     return null;
   } catch {
     return null;

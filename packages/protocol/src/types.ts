@@ -49,7 +49,8 @@ export function opOf(type: number): Op {
 }
 
 /** Moderation action codes used in moderation events. */
-export const ModAction = { Kick: 1, Mute: 2, Unmute: 3, Ban: 4, Unban: 5 } as const;
+/** Delete: an operator deleted the channel (target is empty): every member is out of it. */
+export const ModAction = { Kick: 1, Mute: 2, Unmute: 3, Ban: 4, Unban: 5, Delete: 6 } as const;
 export type ModAction = (typeof ModAction)[keyof typeof ModAction];
 
 export const Role = { Guest: 0, Member: 1, Moderator: 2, Owner: 3 } as const;

@@ -17,7 +17,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Broker } from '../ports/broker.js';
 import type { ChannelStore } from '../ports/channel-store.js';
-import type { MessageStore } from '../ports/message-store.js';
+import { type Appended, type MessageStore, UnknownChannelError } from '../ports/message-store.js';
 import type { PresenceConn, PresenceStore } from '../ports/presence-store.js';
 import type { UserStore } from '../ports/user-store.js';
 import type { Conn } from './conn.js';
@@ -62,6 +62,8 @@ export class Chat {
   private readonly typingTimers = new Map<number, NodeJS.Timeout>();
   /** "cid:uid" → when a kick for it was last applied here (joins in flight then are undone). */
   private readonly kickedAt = new Map<string, number>();
+  /** When each channel was deleted by an operator (joins in flight then undo themselves). */
+  private readonly goneAt = new Map<number, number>();
   private toTouch: number[] = [];
   /**
    * Presence ids are "<random per instance>.<connId>": unique across nodes and restarts (a node id may
@@ -299,12 +301,14 @@ export class Chat {
     if (this.d.sanctions.version === sanctionsSeen) return null;
     const ban = await this.d.sanctions.find(cid, c.userId, 'ban');
     const kicked = (this.kickedAt.get(`${cid}:${c.userId}`) ?? Number.NEGATIVE_INFINITY) >= joinStarted;
-    if (!ban && !kicked) return null;
+    const gone = (this.goneAt.get(cid) ?? Number.NEGATIVE_INFINITY) >= joinStarted;
+    if (!ban && !kicked && !gone) return null;
     await this.d.channels.leave(cid, c.userId);
     if (c.channels?.delete(cid)) {
       this.hub.leave(cid, ws, c.open);
       await this.d.presence.remove(cid, conn);
     }
+    if (gone) return new RequestError(ErrorCode.NotFound, `channel "${name}" was deleted while joining`);
     return ban
       ? new RequestError(ErrorCode.Banned, banMessage(ban.until, ban.reason))
       : new RequestError(ErrorCode.NotMember, `kicked from "${name}" while joining`);
@@ -315,7 +319,13 @@ export class Chat {
     this.member(c, r.cid);
     await this.notMuted(c, r.cid);
     const started = performance.now();
-    const a = await this.committer.append({ cid: r.cid, userId: c.userId, user: c.user, text: r.text, cmid: r.cmid });
+    let a: Appended;
+    try {
+      a = await this.committer.append({ cid: r.cid, userId: c.userId, user: c.user, text: r.text, cmid: r.cmid });
+    } catch (err) {
+      // The channel was deleted while this send was on its way: not a retryable failure.
+      throw err instanceof UnknownChannelError ? new RequestError(ErrorCode.NotFound, 'this channel was deleted') : err;
+    }
     this.d.metrics.ackLatency.observe((performance.now() - started) / 1000);
     // Ack and publish only after commit: whatever anyone sees live is in history.
     this.d.outbox.reply(ws, { op: Op.Message, rid: r.rid, seq: a.seq, ts: a.ts });
@@ -391,13 +401,19 @@ export class Chat {
   private applyControl(bytes: Uint8Array): void {
     const ctl = decodeControl(bytes);
     if (!ctl) return;
+    if (ctl.t === 'gone') {
+      this.d.sanctions.invalidate(ctl.cid, 0); // bumps the version: joins in flight re-check (removedWhileJoining)
+      stampRecent(this.goneAt, ctl.cid);
+      for (const ws of [...this.hub.localMembers(ctl.cid)]) void this.leaveLocal(ws, ctl.cid, true);
+      return;
+    }
     if (ctl.t === 'drop') {
       for (const ws of this.localSockets(ctl.uid))
         this.closeFor(ws, CloseCode.AccountChanged, 'account changed by an operator: sign in again');
       return;
     }
     this.d.sanctions.invalidate(ctl.cid, ctl.uid);
-    if (ctl.t === 'kick') this.noteKick(ctl.cid, ctl.uid);
+    if (ctl.t === 'kick') stampRecent(this.kickedAt, `${ctl.cid}:${ctl.uid}`);
     for (const ws of this.localSockets(ctl.uid)) {
       if (ctl.t === 'kick') void this.leaveLocal(ws, ctl.cid, true);
       else if (userData(ws)?.channels?.has(ctl.cid)) {
@@ -410,14 +426,6 @@ export class Chat {
           .catch(() => {});
       }
     }
-  }
-
-  private noteKick(cid: number, uid: number): void {
-    const now = performance.now();
-    if (this.kickedAt.size >= 1000) {
-      for (const [k, t] of this.kickedAt) if (now - t > 60_000) this.kickedAt.delete(k); // no join takes a minute
-    }
-    this.kickedAt.set(`${cid}:${uid}`, now);
   }
 
   private member(c: Conn, cid: number): Role {
@@ -443,4 +451,11 @@ export class Chat {
 function banMessage(until: number | null, reason: string | null): string {
   const when = until === null ? 'permanently' : `until ${new Date(until).toISOString()}`;
   return `you are banned from this channel ${when}${reason ? `: ${reason}` : ''}`;
+}
+
+/** Records when `key` happened, in a map of recent events that forgets entries older than a minute once it grows (no join takes a minute). */
+function stampRecent<K>(m: Map<K, number>, key: K): void {
+  const now = performance.now();
+  if (m.size >= 1000) for (const [k, t] of m) if (now - t > 60_000) m.delete(k);
+  m.set(key, now);
 }

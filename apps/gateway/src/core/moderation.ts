@@ -7,7 +7,14 @@ import { type Command, HELP_TEXT, parseCommand } from './commands.js';
 import type { Conn } from './conn.js';
 import { RequestError } from './outbox.js';
 
-const ACTION = { kick: ModAction.Kick, mute: ModAction.Mute, unmute: ModAction.Unmute, ban: ModAction.Ban, unban: ModAction.Unban };
+const ACTION = {
+  kick: ModAction.Kick,
+  mute: ModAction.Mute,
+  unmute: ModAction.Unmute,
+  ban: ModAction.Ban,
+  unban: ModAction.Unban,
+  delete: ModAction.Delete,
+};
 
 /**
  * Slash commands: role checks against the store (never a cached role), the sanction + audit
@@ -96,6 +103,23 @@ export class Moderation {
         return `${cmd.name === 'unmute' ? 'unmuted' : 'unbanned'} ${target}`;
       }
     }
+  }
+
+  /**
+   * An operator deletes a channel: its history and memberships go (one transaction, under the
+   * channel row lock appenders take), every member on every node gets a Moderation "delete" event,
+   * then every node takes its sockets out of the channel. Sends racing it fail (unknown channel),
+   * joins racing it undo themselves. Returns false when there is no such channel.
+   */
+  async deleteChannel(cid: number, actor: string): Promise<boolean> {
+    const ch = await this.channels.byId(cid);
+    if (!ch) return false;
+    await this.channels.delete(cid);
+    await this.store.audit({ cid, action: 'delete', actor, target: ch.name, reason: null });
+    this.event(cid, 'delete', '', actor, null, null);
+    this.chat.hub.flush(); // members must see the event before they are taken out
+    await this.chat.publishControl(encodeControl({ t: 'gone', cid, uid: 0 }));
+    return true;
   }
 
   private event(cid: number, action: keyof typeof ACTION, target: string, actor: string, until: number | null, reason: string | null) {

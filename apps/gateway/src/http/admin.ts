@@ -19,6 +19,8 @@ export interface AdminDeps {
   presence: PresenceStore;
   /** Closes a user's connections on every node (after a rename or a delete). */
   dropEverywhere(uid: number): Promise<void>;
+  /** Deletes a channel, tells its members and takes them out of it on every node; false if none. */
+  deleteChannel(cid: number): Promise<boolean>;
   logger: Logger;
 }
 
@@ -169,6 +171,13 @@ export function mountAdmin(app: uWS.TemplatedApp, d: AdminDeps): void {
     const online = await Promise.all(page.map((c) => d.presence.list(c.cid).then((l) => new Set(l.map((e) => e.user)).size)));
     const channels = page.map((c, i) => ({ ...c, online: online[i] ?? 0 })).filter((c) => active === null || c.online > 0 === active);
     return { status: 200, body: { channels, next: page.length === n ? (page.at(-1)?.cid ?? null) : null } };
+  });
+
+  route('del', '/admin/channels/:cid', async ({ params }) => {
+    const cid = id('cid', params[0] ?? '');
+    if (!(await d.deleteChannel(cid))) throw new HttpError(404, `no channel ${cid}`);
+    d.logger.info({ cid }, 'admin: channel deleted');
+    return { status: 204 };
   });
 
   route('get', '/admin/audit', async ({ query }) => {

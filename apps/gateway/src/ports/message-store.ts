@@ -22,6 +22,14 @@ export interface HistoryQuery {
   limit: number;
 }
 
+/** appendBatch was given a channel id that has no row (never existed, or deleted meanwhile). */
+export class UnknownChannelError extends Error {
+  constructor(readonly cids: number[]) {
+    super(`unknown channel(s): ${cids.join(', ')}`);
+    this.name = 'UnknownChannelError';
+  }
+}
+
 /**
  * MessageStore: the record of every chat message and reaction.
  *
@@ -30,7 +38,8 @@ export interface HistoryQuery {
  *   commit: resolved = durable. Each channel's seq is strictly increasing by 1 with no gaps and no
  *   duplicates, even with many nodes appending to the same channel at once; items of one channel
  *   in one batch get seqs in array order. Duplicates (same user, channel, cmid) get the original
- *   seq back and consume no seq.
+ *   seq back and consume no seq. A batch naming a channel that does not exist (deleted meanwhile)
+ *   rejects with UnknownChannelError and stores nothing.
  * - `history` returns messages in ascending seq order, at most `limit`, with aggregated reactions
  *   (who reacted, in reaction order); `more` says whether another page exists in that direction.
  *   `after` takes precedence when both are set.

@@ -1,4 +1,5 @@
-export type ModKind = 'kick' | 'mute' | 'unmute' | 'ban' | 'unban' | 'mod' | 'unmod';
+/** 'delete': an operator deleted the channel (the audit row's target is the channel's name). */
+export type ModKind = 'kick' | 'mute' | 'unmute' | 'ban' | 'unban' | 'mod' | 'unmod' | 'delete';
 
 export interface Sanction {
   kind: 'mute' | 'ban';

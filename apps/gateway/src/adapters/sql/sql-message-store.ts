@@ -1,14 +1,8 @@
 import type { ChatMessage, ReactionSummary } from '@parley/protocol';
-import type { Appended, AppendInput, HistoryQuery, MessageStore } from '../../ports/message-store.js';
+import { type Appended, type AppendInput, type HistoryQuery, type MessageStore, UnknownChannelError } from '../../ports/message-store.js';
 import type { SqlDb } from './db.js';
 
-/** appendBatch was given a channel id that has no row (never existed, or deleted meanwhile). */
-export class UnknownChannelError extends Error {
-  constructor(readonly cids: number[]) {
-    super(`unknown channel(s): ${cids.join(', ')}`);
-    this.name = 'UnknownChannelError';
-  }
-}
+export { UnknownChannelError };
 
 export const HISTORY_MAX_LIMIT = 100;
 
