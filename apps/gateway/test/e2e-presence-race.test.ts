@@ -66,6 +66,26 @@ describe('presence converges when a connection goes away during its join', () =>
     await new Promise((r) => setTimeout(r, 200));
     expect((await presence.list(cid)).map((p) => p.user)).toEqual(['owner']);
   });
+
+  it('a channel deleted while a join is in flight: the join answers NotFound and leaves nothing behind', async () => {
+    const owner = world.clients[0]!;
+    await owner.create('doomed');
+    await owner.join('doomed');
+    const cid = await world.channelId('doomed');
+    const { hold, reached: inAdd, release } = holdPoint();
+    presence.hold = hold;
+    const late = await world.client(gw, { guestName: 'late' });
+    const joining = late.join('doomed').then(
+      () => 'joined',
+      (e: { code?: number }) => e.code,
+    );
+    await inAdd; // member, subscribed, its presence add in flight
+    await gw.chat.moderation.deleteChannel(cid, 'operator');
+    release();
+    expect(await joining).toBe(ErrorCode.NotFound);
+    expect(gw.chat.hub.localMembers(cid).size).toBe(0);
+    expect(await presence.list(cid)).toEqual([]);
+  });
 });
 
 describe('a ban or kick made on another node while a join is in flight', () => {
@@ -120,5 +140,23 @@ describe('a ban or kick made on another node while a join is in flight', () => {
     expect(await joining).toBe(code);
     const members = await owner.members('arena');
     expect(members.map((m) => m.user)).not.toContain(guest);
+  });
+
+  it('a channel deleted (on node A) while a join on node B is inserting its membership: NotFound', async () => {
+    const owner = world.clients[0]!;
+    await owner.create('arena2');
+    const cid = await world.channelId('arena2');
+    const target = await world.client(b, { guestName: 'latecomer' });
+    const point = holdPoint();
+    hold = point.hold;
+    const joining = target.join('arena2').then(
+      () => 'joined',
+      (e: { code?: number }) => e.code,
+    );
+    await point.reached;
+    await a.chat.moderation.deleteChannel(cid, 'operator');
+    point.release();
+    expect(await joining).toBe(ErrorCode.NotFound);
+    expect(b.chat.hub.localMembers(cid).size).toBe(0);
   });
 });

@@ -257,7 +257,9 @@ export class Chat {
     const joinStarted = performance.now();
     const [ban, lastSeq] = await Promise.all([this.d.sanctions.find(ch.cid, c.userId, 'ban'), this.d.messages.lastSeq(ch.cid)]);
     if (ban) throw new RequestError(ErrorCode.Banned, banMessage(ban.until, ban.reason));
-    const role = await this.d.channels.join(ch.cid, c.userId, c.guest ? Role.Guest : Role.Member);
+    const role = await this.d.channels.join(ch.cid, c.userId, c.guest ? Role.Guest : Role.Member).catch((err: unknown) => {
+      throw err instanceof UnknownChannelError ? new RequestError(ErrorCode.NotFound, `channel "${name}" was deleted`) : err;
+    });
     if (!c.open) return;
     c.channels ??= new Map();
     const already = c.channels.has(ch.cid);
@@ -293,22 +295,24 @@ export class Chat {
     joinStarted: number,
   ): Promise<RequestError | 'closed' | null> {
     const c = ws.getUserData();
+    const gone = (this.goneAt.get(cid) ?? Number.NEGATIVE_INFINITY) >= joinStarted;
+    const goneError = () => new RequestError(ErrorCode.NotFound, `channel "${name}" was deleted while joining`);
     if (!c.open || !c.channels?.has(cid)) {
       await this.d.presence.remove(cid, conn);
-      return c.open ? new RequestError(ErrorCode.NotMember, `removed from "${name}" while joining`) : 'closed';
+      if (!c.open) return 'closed';
+      return gone ? goneError() : new RequestError(ErrorCode.NotMember, `removed from "${name}" while joining`);
     }
     // Every control message bumps the sanction version: none since the ban check, nothing to see.
     if (this.d.sanctions.version === sanctionsSeen) return null;
     const ban = await this.d.sanctions.find(cid, c.userId, 'ban');
     const kicked = (this.kickedAt.get(`${cid}:${c.userId}`) ?? Number.NEGATIVE_INFINITY) >= joinStarted;
-    const gone = (this.goneAt.get(cid) ?? Number.NEGATIVE_INFINITY) >= joinStarted;
     if (!ban && !kicked && !gone) return null;
     await this.d.channels.leave(cid, c.userId);
     if (c.channels?.delete(cid)) {
       this.hub.leave(cid, ws, c.open);
       await this.d.presence.remove(cid, conn);
     }
-    if (gone) return new RequestError(ErrorCode.NotFound, `channel "${name}" was deleted while joining`);
+    if (gone) return goneError();
     return ban
       ? new RequestError(ErrorCode.Banned, banMessage(ban.until, ban.reason))
       : new RequestError(ErrorCode.NotMember, `kicked from "${name}" while joining`);

@@ -17,7 +17,8 @@ export interface Member {
  * Contract:
  * - Channel names are unique; `create` returns null when the name is taken.
  * - The creator becomes a member with role Owner. `join` adds a Member (or keeps an existing
- *   role) and is idempotent; `leave` removes the membership row.
+ *   role) and is idempotent; on a channel that does not exist (deleted since it was looked up)
+ *   it rejects with UnknownChannelError. `leave` removes the membership row.
  * - `list` returns every public channel with its persisted member count, by name.
  */
 export interface ChannelStore {

@@ -1,5 +1,6 @@
 import { Role } from '@parley/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UnknownChannelError } from '../../src/ports/message-store.js';
 import { type StoreFactory, type StoreSet, uniq } from './store-set.js';
 
 /** The ChannelStore contract (ports/channel-store.ts), run against any backend. */
@@ -82,6 +83,8 @@ export function describeChannelStoreContract(name: string, factory: StoreFactory
       expect((await s.messages.history(ch.cid, { before: null, after: null, limit: 10 })).messages).toEqual([]);
       const again = (await s.channels.create(name, owner.id))!;
       expect(again.cid).not.toBe(ch.cid);
+      // A join that looked the channel up before it went is refused with UnknownChannelError.
+      await expect(s.channels.join(ch.cid, owner.id, Role.Member)).rejects.toBeInstanceOf(UnknownChannelError);
     });
   });
 }

@@ -1,5 +1,6 @@
 import { type ChannelInfo, Role } from '@parley/protocol';
 import type { Channel, ChannelStore, Member } from '../../ports/channel-store.js';
+import { UnknownChannelError } from '../../ports/message-store.js';
 import type { SqlDb } from './db.js';
 
 interface ChannelRow {
@@ -52,10 +53,17 @@ export class SqlChannelStore implements ChannelStore {
 
   /** Returns the role the user has afterwards: `role` when newly joined, else the existing one. */
   async join(cid: number, userId: number, role: Role): Promise<Role> {
-    const inserted = await this.db.query<{ role: Role }>(
-      'INSERT INTO memberships (cid, user_id, role) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING role',
-      [cid, userId, role],
-    );
+    const inserted = await this.db
+      .query<{ role: Role }>('INSERT INTO memberships (cid, user_id, role) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING role', [
+        cid,
+        userId,
+        role,
+      ])
+      .catch((err: unknown) => {
+        // The channel was deleted since the caller looked it up.
+        if (/memberships_cid_fkey/.test(String((err as Error)?.message))) throw new UnknownChannelError([cid]);
+        throw err;
+      });
     if (inserted[0]) return inserted[0].role;
     // Already a member. A separate statement: a conflicting row committed by a concurrent join
     // is not visible in the snapshot of the INSERT above.
