@@ -392,6 +392,11 @@ export class Chat {
     return this.publishControl(encodeControl({ t: 'kick', cid, uid }));
   }
 
+  /** After a channel's deletion: the message store's caches of it (best effort: they are only caches). */
+  forgetChannel(cid: number): Promise<void> {
+    return this.d.messages.forgetChannel(cid).catch((err) => this.d.logger.warn({ err, cid }, 'forgetting a deleted channel failed'));
+  }
+
   /** Closes every connection of `uid` on every node (4003): an operator deleted or renamed it. */
   dropEverywhere(uid: number): Promise<void> {
     return this.publishControl(encodeControl({ t: 'drop', cid: 0, uid }));

@@ -115,6 +115,7 @@ export class Moderation {
     const ch = await this.channels.byId(cid);
     if (!ch) return false;
     await this.channels.delete(cid);
+    await this.chat.forgetChannel(cid);
     await this.store.audit({ cid, action: 'delete', actor, target: ch.name, reason: null });
     this.event(cid, 'delete', '', actor, null, null);
     this.chat.hub.flush(); // members must see the event before they are taken out

@@ -44,11 +44,14 @@ export class UnknownChannelError extends Error {
  *   (who reacted, in reaction order); `more` says whether another page exists in that direction.
  *   `after` takes precedence when both are set.
  * - Reactions: one (message, user, emoji) at most; add/remove return whether anything changed.
+ * - `forgetChannel` drops whatever the store keeps about a channel beyond its rows (caches): called
+ *   after the channel was deleted (ChannelStore.delete), after which its history is empty.
  */
 export interface MessageStore {
   appendBatch(items: readonly AppendInput[]): Promise<Appended[]>;
   history(cid: number, q: HistoryQuery): Promise<{ messages: ChatMessage[]; more: boolean }>;
   lastSeq(cid: number): Promise<number>;
+  forgetChannel(cid: number): Promise<void>;
   addReaction(cid: number, seq: number, userId: number, emoji: string): Promise<boolean>;
   removeReaction(cid: number, seq: number, userId: number, emoji: string): Promise<boolean>;
 }

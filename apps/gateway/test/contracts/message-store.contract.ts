@@ -207,5 +207,14 @@ export function describeMessageStoreContract(name: string, factory: StoreFactory
       }
       expect(seen).toBe(total);
     });
+
+    it('a deleted channel, once forgotten, has no history (caches included)', async () => {
+      const { cid, msg } = await setup();
+      await s.messages.appendBatch([msg('one'), msg('two')]);
+      expect((await s.messages.history(cid, { before: null, after: 0, limit: 10 })).messages).toHaveLength(2);
+      await s.channels.delete(cid);
+      await s.messages.forgetChannel(cid);
+      expect((await s.messages.history(cid, { before: null, after: 0, limit: 10 })).messages).toEqual([]);
+    });
   });
 }

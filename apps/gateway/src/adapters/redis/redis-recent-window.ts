@@ -91,6 +91,12 @@ export class RedisRecentWindow implements MessageStore {
     return this.inner.lastSeq(cid);
   }
 
+  /** The channel's window and high mark (one channel's keys share a hash tag: one shard). */
+  async forgetChannel(cid: number): Promise<void> {
+    await this.redis.del(this.keys.recent(cid), this.keys.recentHigh(cid));
+    await this.inner.forgetChannel(cid);
+  }
+
   async addReaction(cid: number, seq: number, userId: number, emoji: string): Promise<boolean> {
     const changed = await this.inner.addReaction(cid, seq, userId, emoji);
     if (changed) await this.forget(cid, seq);

@@ -72,6 +72,9 @@ export class SqlMessageStore implements MessageStore {
     });
   }
 
+  /** Nothing beyond the rows, which ChannelStore.delete removes. */
+  async forgetChannel(_cid: number): Promise<void> {}
+
   async history(cid: number, hq: HistoryQuery): Promise<{ messages: ChatMessage[]; more: boolean }> {
     const limit = Math.max(1, Math.min(HISTORY_MAX_LIMIT, Math.floor(hq.limit) || 1));
     let rows: MessageRow[];
