@@ -154,6 +154,7 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
     presence: ports.presence,
     dropEverywhere: (uid) => chat.dropEverywhere(uid),
     deleteChannel: (cid) => chat.moderation.deleteChannel(cid, 'operator'),
+    count: (route, status) => metrics.adminRequests.inc({ route, status }),
     logger,
   });
 

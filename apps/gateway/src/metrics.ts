@@ -55,6 +55,12 @@ export function createMetrics(nodeId: string, uwsNative: boolean) {
       labelNames: ['code'],
       registers: [registry],
     }),
+    adminRequests: new Counter({
+      name: 'parley_admin_requests_total',
+      help: 'Admin API calls, by route and HTTP status (401/403 = refused)',
+      labelNames: ['route', 'status'],
+      registers: [registry],
+    }),
     closes: new Counter({
       name: 'parley_closes_total',
       help: 'Connections closed by the server, by close code',

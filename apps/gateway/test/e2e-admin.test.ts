@@ -12,12 +12,15 @@ function call(gw: Gateway, method: string, path: string, opts: { token?: string 
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (token !== null) headers.authorization = `Bearer ${token}`;
   // biome-ignore lint/suspicious/noExplicitAny: JSON answers; the assertions check their shape
-  return new Promise<{ status: number; json: any; headers: Record<string, unknown> }>((resolve, reject) => {
+  return new Promise<{ status: number; json: any; text: string; headers: Record<string, unknown> }>((resolve, reject) => {
     const req = request(`${gw.url}${path}`, { method, agent: false, headers });
     req.on('response', (res) => {
       let text = '';
       res.on('data', (d) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : null, headers: res.headers }));
+      res.on('end', () => {
+        const json = text && String(res.headers['content-type']).includes('json') ? JSON.parse(text) : null;
+        resolve({ status: res.statusCode ?? 0, json, text, headers: res.headers });
+      });
     });
     req.on('error', reject);
     req.end(opts.body === undefined ? undefined : JSON.stringify(opts.body));
@@ -48,6 +51,10 @@ describe('admin HTTP API', () => {
     expect(disabled.status).toBe(403);
     expect(disabled.json.error).toContain('PARLEY_ADMIN_TOKEN');
     expect((await call(a, 'GET', '/admin/users')).status).toBe(200);
+    // Operators see the calls, refused ones included, in /metrics.
+    const { text } = await call(a, 'GET', '/metrics', { token: null });
+    expect(text).toMatch(/parley_admin_requests_total\{route="GET \/admin\/users",status="401",node="n1"\} 2/);
+    expect(text).toMatch(/parley_admin_requests_total\{route="GET \/admin\/users",status="200",node="n1"\} 1/);
   });
 
   it('bad input gets a 400 that says what is wrong; unknown routes a 404', async () => {

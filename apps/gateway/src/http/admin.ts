@@ -21,6 +21,8 @@ export interface AdminDeps {
   dropEverywhere(uid: number): Promise<void>;
   /** Deletes a channel, tells its members and takes them out of it on every node; false if none. */
   deleteChannel(cid: number): Promise<boolean>;
+  /** Counts every call: `${method} ${pattern}` and its status. */
+  count(route: string, status: number): void;
   logger: Logger;
 }
 
@@ -86,9 +88,14 @@ export function mountAdmin(app: uWS.TemplatedApp, d: AdminDeps): void {
         if (!authorized(header)) throw new HttpError(401, 'missing or wrong admin token: send Authorization: Bearer <PARLEY_ADMIN_TOKEN>');
         return handler({ params, query, body: await body });
       })()
-        .then((r) => (r.status === 204 ? send(res, st, 204, '') : sendJson(res, st, r.status, r.body)))
+        .then((r) => {
+          d.count(`${method.toUpperCase()} ${pattern}`, r.status);
+          if (r.status === 204) send(res, st, 204, '');
+          else sendJson(res, st, r.status, r.body);
+        })
         .catch((err) => {
           const status = err instanceof HttpError ? err.status : 500;
+          d.count(`${method.toUpperCase()} ${pattern}`, status);
           if (status === 500) d.logger.error({ err, route: pattern }, 'admin route failed');
           const headers: Record<string, string> = status === 401 ? { 'www-authenticate': 'Bearer realm="parley-admin"' } : {};
           send(
