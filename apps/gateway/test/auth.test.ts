@@ -15,9 +15,9 @@ class Users implements UserStore {
   async createAccount(name: string, passwordHash: string): Promise<User | null> {
     this.check();
     if ([...this.rows.values()].some((u) => u.name === name)) return null;
-    const u = { id: this.next++, name, guest: false, passwordHash };
+    const u = { id: this.next++, name, guest: false, passwordHash, tokenEpoch: 0 };
     this.rows.set(u.id, u);
-    return { id: u.id, name, guest: false };
+    return { id: u.id, name, guest: false, tokenEpoch: 0 };
   }
   async openGuest(): Promise<User | null> {
     this.check();
@@ -26,7 +26,12 @@ class Users implements UserStore {
   async openAccount(id: number): Promise<User | null> {
     this.check();
     const u = this.rows.get(id);
-    return u && !u.guest ? { id: u.id, name: u.name, guest: false } : null;
+    return u && !u.guest ? { id: u.id, name: u.name, guest: false, tokenEpoch: u.tokenEpoch } : null;
+  }
+  /** What an operator's password reset does to the row. */
+  revoke(id: number): void {
+    const u = this.rows.get(id);
+    if (u) u.tokenEpoch += 1;
   }
   async byName(name: string) {
     this.check();
@@ -47,6 +52,18 @@ describe('AuthService.account (a WebSocket connecting with a token)', () => {
     await expect(auth.account(`${accessToken}x`)).rejects.toMatchObject({ status: 401 });
     const other = new AuthService(users, 'secret-2', 3600);
     await expect(other.account(accessToken)).rejects.toBeInstanceOf(AuthError);
+  });
+
+  it('tokens issued before a revocation (epoch bump) are refused; the next login works', async () => {
+    const users = new Users();
+    const auth = new AuthService(users, 'secret-1', 3600);
+    const { accessToken, user } = await auth.signup('carol', 'long enough password');
+    users.revoke(user.id);
+    await expect(auth.account(accessToken)).rejects.toMatchObject({ status: 401 });
+    const fresh = await auth.login('carol', 'long enough password');
+    await expect(auth.account(fresh.accessToken)).resolves.toMatchObject({ user: 'carol' });
+    users.revoke(user.id);
+    await expect(auth.account(fresh.accessToken)).rejects.toMatchObject({ status: 401 });
   });
 
   it('a database failure is not a bad token: it is not an AuthError (no sign-out)', async () => {

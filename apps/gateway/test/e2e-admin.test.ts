@@ -158,6 +158,31 @@ describe('admin HTTP API', () => {
     expect(page.messages.map((m) => m.user)).toEqual(['adm_carol']);
   });
 
+  it("a password reset closes the user's connections on every node and revokes its tokens; the new password works", async () => {
+    const token = await world.signup(b, 'adm_erin', 'the old password');
+    const erin = await world.client(b, { token });
+    const uid = (await call(a, 'GET', '/admin/users?prefix=adm_erin')).json.users[0].id;
+    expect(await call(a, 'PATCH', `/admin/users/${uid}`, { body: { password: 'short' } })).toMatchObject({ status: 400 });
+    const guestId = (await call(a, 'GET', '/admin/users?prefix=adm_guest')).json.users[0].id;
+    expect(await call(a, 'PATCH', `/admin/users/${guestId}`, { body: { password: 'a long new one' } })).toMatchObject({
+      status: 400,
+      json: { error: expect.stringContaining('guests') },
+    });
+    const gone = next<{ code: number }>(erin, 'disconnected');
+    expect(await call(a, 'PATCH', `/admin/users/${uid}`, { body: { password: 'the new password' } })).toMatchObject({
+      status: 200,
+      json: { id: uid, name: 'adm_erin' },
+    });
+    expect(await gone).toMatchObject({ code: CloseCode.AccountChanged });
+    await expect(world.client(a, { token, reconnect: false })).rejects.toMatchObject({ code: CloseCode.Unauthorized });
+    const login = (password: string) => call(a, 'POST', '/auth/login', { token: null, body: { username: 'adm_erin', password } });
+    expect((await login('the old password')).status).toBe(401);
+    const fresh = await login('the new password');
+    expect(fresh.status).toBe(200);
+    // A token issued after the reset connects (connect() resolves on the server's Hello).
+    await world.client(b, { token: fresh.json.accessToken, reconnect: false });
+  });
+
   it('deleting a user closes its connections on every node; its messages stay; a second delete is a 404', async () => {
     const dave = await world.user(b, 'adm_dave');
     await dave.create('adm-delete');

@@ -1,10 +1,10 @@
 import type uWS from 'uWebSockets.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Logger } from '../logger.js';
-import type { AdminStore, MessageCursor } from '../ports/admin-store.js';
+import type { AdminStore, MessageCursor, UserRecord } from '../ports/admin-store.js';
 import type { ModerationStore } from '../ports/moderation-store.js';
 import type { PresenceStore } from '../ports/presence-store.js';
-import { AuthService } from './auth.js';
+import { AuthError, AuthService } from './auth.js';
 import { guard, HttpError, readJson, send, sendJson } from './http-util.js';
 
 /**
@@ -94,7 +94,7 @@ export function mountAdmin(app: uWS.TemplatedApp, d: AdminDeps): void {
           else sendJson(res, st, r.status, r.body);
         })
         .catch((err) => {
-          const status = err instanceof HttpError ? err.status : 500;
+          const status = err instanceof HttpError || err instanceof AuthError ? err.status : 500;
           d.count(`${method.toUpperCase()} ${pattern}`, status);
           if (status === 500) d.logger.error({ err, route: pattern }, 'admin route failed');
           const headers: Record<string, string> = status === 401 ? { 'www-authenticate': 'Bearer realm="parley-admin"' } : {};
@@ -147,16 +147,30 @@ export function mountAdmin(app: uWS.TemplatedApp, d: AdminDeps): void {
     '/admin/users/:id',
     async ({ params, body }) => {
       const uid = id('id', params[0] ?? '');
-      const name = (body as { name?: unknown } | null)?.name;
-      if (typeof body !== 'object' || body === null || name === undefined) throw new HttpError(400, 'expected {"name": "<new name>"}');
-      if (!AuthService.validName(name))
+      const { name, password } = (typeof body === 'object' && body !== null ? body : {}) as { name?: unknown; password?: unknown };
+      if (name === undefined && password === undefined) {
+        throw new HttpError(400, 'expected {"name": "<new name>"} and/or {"password": "<new password>"}');
+      }
+      if (name !== undefined && !AuthService.validName(name)) {
         throw new HttpError(400, 'name: 2–32 characters, letters, digits, _ . - (not starting with . or -)');
-      const r = await d.admin.rename(uid, name);
-      if (r === 'taken') throw new HttpError(409, `name "${name}" is taken`);
-      const user = found(r, `user ${uid}`);
-      // Its sessions carry the old name (tokens too: they are refused from now on).
+      }
+      // Everything that can refuse is checked before anything changes (races aside).
+      const hash = password === undefined ? null : await AuthService.hashPassword(password);
+      if (hash !== null && found(await d.admin.user(uid), `user ${uid}`).guest) throw new HttpError(400, 'guests have no password');
+      let user: UserRecord | null = null;
+      if (name !== undefined) {
+        const r = await d.admin.rename(uid, name);
+        if (r === 'taken') throw new HttpError(409, `name "${name}" is taken`);
+        user = found(r, `user ${uid}`);
+      }
+      if (hash !== null) {
+        const r = await d.admin.setPassword(uid, hash);
+        user = found(r === 'guest' ? null : r, `user ${uid}`);
+      }
+      // Its sessions carry the old name, or tokens issued before the reset: closed everywhere, and
+      // those tokens are refused from now on (their name, or their token epoch, no longer matches).
       await d.dropEverywhere(uid);
-      d.logger.info({ uid, name }, 'admin: user renamed');
+      d.logger.info({ uid, renamed: name !== undefined, passwordReset: hash !== null }, 'admin: user updated');
       return { status: 200, body: user };
     },
     true,

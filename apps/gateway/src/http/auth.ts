@@ -38,14 +38,19 @@ export class AuthService {
     return typeof name === 'string' && NAME.test(name);
   }
 
+  /** An argon2id hash of an acceptable password (8–256 characters), or a 400. */
+  static async hashPassword(password: unknown): Promise<string> {
+    if (typeof password !== 'string' || password.length < 8 || password.length > 256) {
+      throw new AuthError(400, 'password: 8–256 characters');
+    }
+    return hash(password, { algorithm: ARGON2ID });
+  }
+
   async signup(name: unknown, password: unknown): Promise<{ accessToken: string; user: User }> {
     if (!AuthService.validName(name)) {
       throw new AuthError(400, 'username: 2–32 characters, letters, digits, _ . - (not starting with . or -)');
     }
-    if (typeof password !== 'string' || password.length < 8 || password.length > 256) {
-      throw new AuthError(400, 'password: 8–256 characters');
-    }
-    const passwordHash = await hash(password, { algorithm: ARGON2ID });
+    const passwordHash = await AuthService.hashPassword(password);
     const user = await this.users.createAccount(name, passwordHash);
     if (!user) throw new AuthError(409, `username "${name}" is taken`);
     return { accessToken: await this.issue(user), user };
@@ -74,7 +79,8 @@ export class AuthService {
     // the token's fault: it propagates (the socket is closed 1013, "try again later"), where a
     // 401 would sign the user out.
     const user = await this.users.openAccount(Number(payload.sub));
-    if (!user || user.name !== payload.name) throw invalid();
+    // Renamed (the token names the old name) or tokens revoked (a password reset bumps the epoch).
+    if (!user || user.name !== payload.name || user.tokenEpoch !== (payload.ep ?? 0)) throw invalid();
     return { userId: user.id, user: user.name, guest: false };
   }
 
@@ -91,7 +97,7 @@ export class AuthService {
   }
 
   private issue(user: User): Promise<string> {
-    return new SignJWT({ name: user.name })
+    return new SignJWT({ name: user.name, ...(user.tokenEpoch ? { ep: user.tokenEpoch } : {}) })
       .setProtectedHeader({ alg: ALG })
       .setSubject(String(user.id))
       .setIssuedAt()

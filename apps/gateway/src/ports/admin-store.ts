@@ -50,6 +50,8 @@ export interface MessageCursor {
  *   is the cursor of the last message of the previous page.
  * - `rename` returns the renamed user, 'taken' when the name belongs to someone else, null when
  *   the user does not exist. Messages keep the author name they were sent with.
+ * - `setPassword` replaces an account's password hash and revokes its access tokens (bumps its
+ *   token epoch); 'guest' for a guest (no password), null when the user does not exist.
  * - `deleteUser` removes the user (memberships, reactions and sanctions go with it; its messages
  *   stay, with their author name and no user id) and returns whether it existed.
  * - `channels` pages by id ascending like `users`.
@@ -59,6 +61,7 @@ export interface AdminStore {
   user(id: number): Promise<UserDetail | null>;
   userMessages(id: number, q: { before: MessageCursor | null; limit: number }): Promise<UserMessage[]>;
   rename(id: number, name: string): Promise<UserRecord | 'taken' | null>;
+  setPassword(id: number, passwordHash: string): Promise<UserRecord | 'guest' | null>;
   deleteUser(id: number): Promise<boolean>;
   channels(q: { after: number; limit: number }): Promise<ChannelRecord[]>;
 }

@@ -2,6 +2,8 @@ export interface User {
   id: number;
   name: string;
   guest: boolean;
+  /** Access tokens are valid only while the epoch they were issued in is the user's (0 for guests). */
+  tokenEpoch: number;
 }
 
 /**

@@ -91,6 +91,18 @@ export function describeAdminStoreContract(name: string, factory: StoreFactory, 
       expect((await s.messages.history(c!.cid, { after: 0, before: null, limit: 10 })).messages[0]?.user).toBe(u!.name);
     });
 
+    it("sets an account's password and bumps its token epoch; guests have none", async () => {
+      const u = await s.users.createAccount(uniq('pw'), 'old-hash');
+      const g = await s.users.openGuest(uniq('pwg'));
+      expect(u?.tokenEpoch).toBe(0);
+      expect(await a.setPassword(u!.id, 'new-hash')).toMatchObject({ id: u!.id, name: u!.name });
+      expect(await s.users.byName(u!.name)).toMatchObject({ passwordHash: 'new-hash', tokenEpoch: 1 });
+      expect(await s.users.openAccount(u!.id)).toMatchObject({ tokenEpoch: 1 });
+      expect(await a.setPassword(g!.id, 'h')).toBe('guest');
+      expect(await s.users.byName(g!.name)).toMatchObject({ passwordHash: null, tokenEpoch: 0 });
+      expect(await a.setPassword(987654321, 'h')).toBeNull();
+    });
+
     it('deletes a user: its memberships go, its messages stay with their author name', async () => {
       const u = await s.users.createAccount(uniq('gone'), 'h');
       const owner = await s.users.createAccount(uniq('owner'), 'h');

@@ -57,6 +57,15 @@ export class SqlAdminStore implements AdminStore {
     return { id: r.id, name: r.name, guest: r.guest, createdAt: r.createdAt, lastSeenAt: r.lastSeenAt };
   }
 
+  async setPassword(id: number, passwordHash: string): Promise<UserRecord | 'guest' | null> {
+    const [r] = await this.db.query<UserRecord>(
+      `UPDATE users SET password_hash = $2, token_epoch = token_epoch + 1 WHERE id = $1 AND NOT guest RETURNING ${USER_COLS}`,
+      [id, passwordHash],
+    );
+    if (r) return r;
+    return (await this.db.query('SELECT 1 FROM users WHERE id = $1', [id])).length ? 'guest' : null;
+  }
+
   async deleteUser(id: number): Promise<boolean> {
     // messages.user_id has no foreign key (migration 004): null it in the same statement.
     const rows = await this.db.query<{ n: number }>(

@@ -6,9 +6,10 @@ interface UserRow {
   name: string;
   guest: boolean;
   password_hash: string | null;
+  token_epoch: number;
 }
 
-const toUser = (r: UserRow): User => ({ id: r.id, name: r.name, guest: r.guest });
+const toUser = (r: UserRow): User => ({ id: r.id, name: r.name, guest: r.guest, tokenEpoch: r.token_epoch });
 
 /**
  * UserStore on SQL. Accounts and guests live in one table whose UNIQUE(name) is the shared
@@ -20,7 +21,7 @@ export class SqlUserStore implements UserStore {
   createAccount(name: string, passwordHash: string): Promise<User | null> {
     return this.oneUser(
       `INSERT INTO users (name, password_hash, guest) VALUES ($1, $2, false)
-       ON CONFLICT (name) DO NOTHING RETURNING id, name, guest, password_hash`,
+       ON CONFLICT (name) DO NOTHING RETURNING id, name, guest, password_hash, token_epoch`,
       [name, passwordHash],
     );
   }
@@ -30,17 +31,20 @@ export class SqlUserStore implements UserStore {
     return this.oneUser(
       `INSERT INTO users (name, guest) VALUES ($1, true)
        ON CONFLICT (name) DO UPDATE SET last_seen_at = now() WHERE users.guest
-       RETURNING id, name, guest, password_hash`,
+       RETURNING id, name, guest, password_hash, token_epoch`,
       [name],
     );
   }
 
   openAccount(id: number): Promise<User | null> {
-    return this.oneUser('UPDATE users SET last_seen_at = now() WHERE id = $1 AND NOT guest RETURNING id, name, guest, password_hash', [id]);
+    return this.oneUser(
+      'UPDATE users SET last_seen_at = now() WHERE id = $1 AND NOT guest RETURNING id, name, guest, password_hash, token_epoch',
+      [id],
+    );
   }
 
   async byName(name: string): Promise<(User & { passwordHash: string | null }) | null> {
-    const rows = await this.db.query<UserRow>('SELECT id, name, guest, password_hash FROM users WHERE name = $1', [name]);
+    const rows = await this.db.query<UserRow>('SELECT id, name, guest, password_hash, token_epoch FROM users WHERE name = $1', [name]);
     const r = rows[0];
     return r ? { ...toUser(r), passwordHash: r.password_hash } : null;
   }
