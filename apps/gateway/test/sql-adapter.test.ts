@@ -18,6 +18,7 @@ const ALL_MIGRATIONS = [
   '003_lean_append.sql',
   '004_messages_user_no_fk.sql',
   '005_reaction_order.sql',
+  '006_token_epoch.sql',
 ];
 
 async function exerciseSqlDb(db: SqlDb): Promise<void> {
