@@ -68,6 +68,7 @@ describe('write coalescing (PARLEY_COALESCE_MS)', () => {
     await owner.create('pump');
     await owner.create('calm');
     await owner.create('steady');
+    await owner.create('order');
   }, 60_000);
   afterAll(async () => {
     for (const r of raws) r.ws.terminate();
@@ -166,5 +167,22 @@ describe('write coalescing (PARLEY_COALESCE_MS)', () => {
     } finally {
       clearInterval(timer);
     }
+  });
+
+  it('a moderation event from another node does not overtake messages a window is holding', async () => {
+    const owner = world.clients[0]!; // on node a, owns every channel here
+    await owner.join('order');
+    const target = raw(b, 'otarget');
+    await target.join('order');
+    // Node b delivers the first message at once, then holds the second for its window; the kick
+    // (a direct event from node a) must flush it first, so the target sees both before the kick.
+    await owner.send('order', 'first');
+    await owner.send('order', 'second');
+    await owner.command('order', '/kick otarget');
+    await expect.poll(() => target.frames.some((f) => f.kind === Kind.Event && f.op === Op.Moderation), { timeout: 5000 }).toBe(true);
+    const order = target.frames
+      .filter((f) => f.kind === Kind.Event && (f.op === Op.Message || f.op === Op.Moderation))
+      .map((f) => (f.op === Op.Message ? (f as { text: string }).text : 'kick'));
+    expect(order).toEqual(['first', 'second', 'kick']);
   });
 });
