@@ -57,9 +57,9 @@ const schema = z.object({
   PARLEY_BAD_FRAME_STRIKES: int(10, 1),
   /**
    * Bearer token of the admin HTTP API (/admin/…, docs/admin-api.md), at least 24 characters.
-   * Unset: the admin API answers 403 on every route.
+   * Unset or empty: the admin API answers 403 on every route.
    */
-  PARLEY_ADMIN_TOKEN: z.string().min(24, 'at least 24 characters').optional(),
+  PARLEY_ADMIN_TOKEN: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(24, 'at least 24 characters').optional()),
   /** Typing indicator lifetime. */
   PARLEY_TYPING_TTL_MS: int(5000, 500),
   /** Guests are removed this long after their last connection ended (their messages stay). */
