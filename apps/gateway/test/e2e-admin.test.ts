@@ -194,6 +194,9 @@ describe('admin HTTP API', () => {
     expect(await gone).toMatchObject({ code: CloseCode.AccountChanged });
     expect((await call(a, 'GET', `/admin/users/${uid}`)).status).toBe(404);
     expect((await call(b, 'DELETE', `/admin/users/${uid}`)).status).toBe(404);
+    expect((await call(b, 'GET', '/metrics', { token: null })).text).toMatch(
+      /parley_admin_requests_total\{route="DELETE \/admin\/users\/:id",status="404",node="n2"\} 1/,
+    );
     const reader = await world.client(a, { guestName: 'adm_reader2' });
     await reader.join('adm-delete');
     expect((await reader.history('adm-delete', { limit: 10 })).messages.map((m) => [m.user, m.text])).toEqual([['adm_dave', 'last words']]);

@@ -75,6 +75,7 @@ export function mountAdmin(app: uWS.TemplatedApp, d: AdminDeps): void {
   };
 
   const route = (method: Method, pattern: string, handler: (c: Call) => Promise<Reply>, withBody = false) => {
+    const label = `${method === 'del' ? 'DELETE' : method.toUpperCase()} ${pattern}`;
     app[method](pattern, (res, req) => {
       const st = guard(res);
       // Everything from `req` now: it is only valid during this call (uWS). The body reader too.
@@ -89,13 +90,13 @@ export function mountAdmin(app: uWS.TemplatedApp, d: AdminDeps): void {
         return handler({ params, query, body: await body });
       })()
         .then((r) => {
-          d.count(`${method.toUpperCase()} ${pattern}`, r.status);
+          d.count(label, r.status);
           if (r.status === 204) send(res, st, 204, '');
           else sendJson(res, st, r.status, r.body);
         })
         .catch((err) => {
           const status = err instanceof HttpError || err instanceof AuthError ? err.status : 500;
-          d.count(`${method.toUpperCase()} ${pattern}`, status);
+          d.count(label, status);
           if (status === 500) d.logger.error({ err, route: pattern }, 'admin route failed');
           const headers: Record<string, string> = status === 401 ? { 'www-authenticate': 'Bearer realm="parley-admin"' } : {};
           send(
