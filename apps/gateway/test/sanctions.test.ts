@@ -31,4 +31,26 @@ describe('SanctionCache', () => {
     expect(await cache.active(1, 7)).toEqual([mute]); // and this one is cached
     expect(calls).toBe(2);
   });
+
+  it("forgets a deleted channel's entries (and only those) and bumps the version", async () => {
+    let calls = 0;
+    const store = {
+      active: async () => {
+        calls += 1;
+        return [mute];
+      },
+    } as unknown as ModerationStore;
+    const cache = new SanctionCache(store);
+    await cache.active(1, 7);
+    await cache.active(1, 8);
+    await cache.active(11, 7); // "11:" must not match the prefix "1:"
+    const v = cache.version;
+    cache.invalidateChannel(1);
+    expect(cache.version).not.toBe(v);
+    await cache.active(11, 7);
+    expect(calls).toBe(3);
+    await cache.active(1, 7);
+    await cache.active(1, 8);
+    expect(calls).toBe(5);
+  });
 });

@@ -5,8 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPglite, openPostgres, type SqlDb } from '../src/adapters/sql/db.js';
 import { migrate } from '../src/adapters/sql/migrate.js';
 import { SqlChannelStore } from '../src/adapters/sql/sql-channel-store.js';
-import { SqlMessageStore, UnknownChannelError } from '../src/adapters/sql/sql-message-store.js';
+import { SqlMessageStore } from '../src/adapters/sql/sql-message-store.js';
 import { SqlUserStore } from '../src/adapters/sql/sql-user-store.js';
+import { UnknownChannelError } from '../src/ports/message-store.js';
 import { provisionPostgres } from './services.js';
 
 // What the SQL adapters promise beyond the port contracts: SqlDb itself, migrations, PGlite on disk.

@@ -257,9 +257,9 @@ export class Chat {
     const joinStarted = performance.now();
     const [ban, lastSeq] = await Promise.all([this.d.sanctions.find(ch.cid, c.userId, 'ban'), this.d.messages.lastSeq(ch.cid)]);
     if (ban) throw new RequestError(ErrorCode.Banned, banMessage(ban.until, ban.reason));
-    const role = await this.d.channels.join(ch.cid, c.userId, c.guest ? Role.Guest : Role.Member).catch((err: unknown) => {
-      throw err instanceof UnknownChannelError ? new RequestError(ErrorCode.NotFound, `channel "${name}" was deleted`) : err;
-    });
+    const role = await this.d.channels
+      .join(ch.cid, c.userId, c.guest ? Role.Guest : Role.Member)
+      .catch((err: unknown) => Promise.reject(deletedChannel(err, `channel "${name}" was deleted`)));
     if (!c.open) return;
     c.channels ??= new Map();
     const already = c.channels.has(ch.cid);
@@ -295,7 +295,7 @@ export class Chat {
     joinStarted: number,
   ): Promise<RequestError | 'closed' | null> {
     const c = ws.getUserData();
-    const gone = (this.goneAt.get(cid) ?? Number.NEGATIVE_INFINITY) >= joinStarted;
+    const gone = happenedSince(this.goneAt, cid, joinStarted);
     const goneError = () => new RequestError(ErrorCode.NotFound, `channel "${name}" was deleted while joining`);
     if (!c.open || !c.channels?.has(cid)) {
       await this.d.presence.remove(cid, conn);
@@ -305,7 +305,7 @@ export class Chat {
     // Every control message bumps the sanction version: none since the ban check, nothing to see.
     if (this.d.sanctions.version === sanctionsSeen) return null;
     const ban = await this.d.sanctions.find(cid, c.userId, 'ban');
-    const kicked = (this.kickedAt.get(`${cid}:${c.userId}`) ?? Number.NEGATIVE_INFINITY) >= joinStarted;
+    const kicked = happenedSince(this.kickedAt, `${cid}:${c.userId}`, joinStarted);
     if (!ban && !kicked && !gone) return null;
     await this.d.channels.leave(cid, c.userId);
     if (c.channels?.delete(cid)) {
@@ -327,8 +327,7 @@ export class Chat {
     try {
       a = await this.committer.append({ cid: r.cid, userId: c.userId, user: c.user, text: r.text, cmid: r.cmid });
     } catch (err) {
-      // The channel was deleted while this send was on its way: not a retryable failure.
-      throw err instanceof UnknownChannelError ? new RequestError(ErrorCode.NotFound, 'this channel was deleted') : err;
+      throw deletedChannel(err, 'this channel was deleted'); // while this send was on its way
     }
     this.d.metrics.ackLatency.observe((performance.now() - started) / 1000);
     // Ack and publish only after commit: whatever anyone sees live is in history.
@@ -411,7 +410,7 @@ export class Chat {
     const ctl = decodeControl(bytes);
     if (!ctl) return;
     if (ctl.t === 'gone') {
-      this.d.sanctions.invalidate(ctl.cid, 0); // bumps the version: joins in flight re-check (removedWhileJoining)
+      this.d.sanctions.invalidateChannel(ctl.cid); // also tells joins in flight to re-check (removedWhileJoining)
       stampRecent(this.goneAt, ctl.cid);
       for (const ws of [...this.hub.localMembers(ctl.cid)]) void this.leaveLocal(ws, ctl.cid, true);
       return;
@@ -461,6 +460,13 @@ function banMessage(until: number | null, reason: string | null): string {
   const when = until === null ? 'permanently' : `until ${new Date(until).toISOString()}`;
   return `you are banned from this channel ${when}${reason ? `: ${reason}` : ''}`;
 }
+
+/** A store's UnknownChannelError (the channel was deleted meanwhile) is the client's NotFound, not a retryable failure. */
+function deletedChannel(err: unknown, message: string): unknown {
+  return err instanceof UnknownChannelError ? new RequestError(ErrorCode.NotFound, message) : err;
+}
+
+const happenedSince = <K>(m: Map<K, number>, key: K, t: number): boolean => (m.get(key) ?? Number.NEGATIVE_INFINITY) >= t;
 
 /** Records when `key` happened, in a map of recent events that forgets entries older than a minute once it grows (no join takes a minute). */
 function stampRecent<K>(m: Map<K, number>, key: K): void {

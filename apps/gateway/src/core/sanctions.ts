@@ -55,4 +55,11 @@ export class SanctionCache {
     this.epoch += 1;
     this.entries.delete(`${cid}:${userId}`);
   }
+
+  /** A deleted channel: its sanctions went with it (rare: a scan is fine). */
+  invalidateChannel(cid: number): void {
+    this.epoch += 1;
+    const prefix = `${cid}:`;
+    for (const key of this.entries.keys()) if (key.startsWith(prefix)) this.entries.delete(key);
+  }
 }

@@ -2,8 +2,6 @@ import type { ChatMessage, ReactionSummary } from '@parley/protocol';
 import { type Appended, type AppendInput, type HistoryQuery, type MessageStore, UnknownChannelError } from '../../ports/message-store.js';
 import type { SqlDb } from './db.js';
 
-export { UnknownChannelError };
-
 export const HISTORY_MAX_LIMIT = 100;
 
 // Fixed statement texts: prepared once per connection by the Postgres driver.
