@@ -1,7 +1,7 @@
 import type uWS from 'uWebSockets.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Logger } from '../logger.js';
-import type { AdminStore, MessageCursor, UserRecord } from '../ports/admin-store.js';
+import type { AdminStore, MessageCursor } from '../ports/admin-store.js';
 import type { ModerationStore } from '../ports/moderation-store.js';
 import type { PresenceStore } from '../ports/presence-store.js';
 import { AuthError, AuthService } from './auth.js';
@@ -137,8 +137,8 @@ export function mountAdmin(app: uWS.TemplatedApp, d: AdminDeps): void {
     const uid = id('id', params[0] ?? '');
     const n = limit(query);
     const before = cursor(query.get('before'));
-    found(await d.admin.user(uid), `user ${uid}`);
     const messages = await d.admin.userMessages(uid, { before, limit: n });
+    if (messages.length === 0) found(await d.admin.user(uid), `user ${uid}`); // none, or no such user?
     const last = messages.at(-1);
     return { status: 200, body: { messages, next: messages.length === n && last ? cursorText(last) : null } };
   });
@@ -155,23 +155,15 @@ export function mountAdmin(app: uWS.TemplatedApp, d: AdminDeps): void {
       if (name !== undefined && !AuthService.validName(name)) {
         throw new HttpError(400, 'name: 2–32 characters, letters, digits, _ . - (not starting with . or -)');
       }
-      // Everything that can refuse is checked before anything changes (races aside).
-      const hash = password === undefined ? null : await AuthService.hashPassword(password);
-      if (hash !== null && found(await d.admin.user(uid), `user ${uid}`).guest) throw new HttpError(400, 'guests have no password');
-      let user: UserRecord | null = null;
-      if (name !== undefined) {
-        const r = await d.admin.rename(uid, name);
-        if (r === 'taken') throw new HttpError(409, `name "${name}" is taken`);
-        user = found(r, `user ${uid}`);
-      }
-      if (hash !== null) {
-        const r = await d.admin.setPassword(uid, hash);
-        user = found(r === 'guest' ? null : r, `user ${uid}`);
-      }
+      const passwordHash = password === undefined ? undefined : await AuthService.hashPassword(password);
+      const r = await d.admin.update(uid, { ...(name !== undefined ? { name } : {}), ...(passwordHash ? { passwordHash } : {}) });
+      if (r === 'taken') throw new HttpError(409, `name "${name}" is taken`);
+      if (r === 'guest') throw new HttpError(400, 'guests have no password');
+      const user = found(r, `user ${uid}`);
       // Its sessions carry the old name, or tokens issued before the reset: closed everywhere, and
       // those tokens are refused from now on (their name, or their token epoch, no longer matches).
       await d.dropEverywhere(uid);
-      d.logger.info({ uid, renamed: name !== undefined, passwordReset: hash !== null }, 'admin: user updated');
+      d.logger.info({ uid, renamed: name !== undefined, passwordReset: passwordHash !== undefined }, 'admin: user updated');
       return { status: 200, body: user };
     },
     true,

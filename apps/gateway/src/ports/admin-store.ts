@@ -48,10 +48,11 @@ export interface MessageCursor {
  * - `user` returns the user with the channels it is a member of (by name), or null.
  * - `userMessages` pages a user's messages newest first (by ts, then channel, then seq); `before`
  *   is the cursor of the last message of the previous page.
- * - `rename` returns the renamed user, 'taken' when the name belongs to someone else, null when
- *   the user does not exist. Messages keep the author name they were sent with.
- * - `setPassword` replaces an account's password hash and revokes its access tokens (bumps its
- *   token epoch); 'guest' for a guest (no password), null when the user does not exist.
+ * - `update` renames the user and/or replaces an account's password hash, all or nothing, in one
+ *   statement: 'taken' when the name belongs to someone else, 'guest' for a password on a guest,
+ *   null when the user does not exist; else the updated user. A new password revokes the
+ *   account's access tokens (bumps its token epoch). Messages keep the author name they were
+ *   sent with.
  * - `deleteUser` removes the user (memberships, reactions and sanctions go with it; its messages
  *   stay, with their author name and no user id) and returns whether it existed.
  * - `channels` pages by id ascending like `users`.
@@ -60,8 +61,7 @@ export interface AdminStore {
   users(q: { after: number; limit: number; prefix: string | null; guest: boolean | null }): Promise<UserRecord[]>;
   user(id: number): Promise<UserDetail | null>;
   userMessages(id: number, q: { before: MessageCursor | null; limit: number }): Promise<UserMessage[]>;
-  rename(id: number, name: string): Promise<UserRecord | 'taken' | null>;
-  setPassword(id: number, passwordHash: string): Promise<UserRecord | 'guest' | null>;
+  update(id: number, change: { name?: string; passwordHash?: string }): Promise<UserRecord | 'taken' | 'guest' | null>;
   deleteUser(id: number): Promise<boolean>;
   channels(q: { after: number; limit: number }): Promise<ChannelRecord[]>;
 }

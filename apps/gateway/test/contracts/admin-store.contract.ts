@@ -82,11 +82,11 @@ export function describeAdminStoreContract(name: string, factory: StoreFactory, 
       const taken = await s.users.openGuest(uniq('taken'));
       const c = await s.channels.create(uniq('chan'), u!.id);
       await s.messages.appendBatch([{ cid: c!.cid, userId: u!.id, user: u!.name, text: 'hi', cmid: null }]);
-      expect(await a.rename(u!.id, taken!.name)).toBe('taken');
+      expect(await a.update(u!.id, { name: taken!.name })).toBe('taken');
       const fresh = uniq('new');
-      expect(await a.rename(u!.id, fresh)).toMatchObject({ id: u!.id, name: fresh, guest: false });
-      expect(await a.rename(u!.id, fresh)).toMatchObject({ id: u!.id, name: fresh }); // its own name: fine
-      expect(await a.rename(987654321, uniq('ghost'))).toBeNull();
+      expect(await a.update(u!.id, { name: fresh })).toMatchObject({ id: u!.id, name: fresh, guest: false });
+      expect(await a.update(u!.id, { name: fresh })).toMatchObject({ id: u!.id, name: fresh }); // its own name: fine
+      expect(await a.update(987654321, { name: uniq('ghost') })).toBeNull();
       expect(await s.users.byName(u!.name)).toBeNull();
       expect((await s.messages.history(c!.cid, { after: 0, before: null, limit: 10 })).messages[0]?.user).toBe(u!.name);
     });
@@ -95,12 +95,12 @@ export function describeAdminStoreContract(name: string, factory: StoreFactory, 
       const u = await s.users.createAccount(uniq('pw'), 'old-hash');
       const g = await s.users.openGuest(uniq('pwg'));
       expect(u?.tokenEpoch).toBe(0);
-      expect(await a.setPassword(u!.id, 'new-hash')).toMatchObject({ id: u!.id, name: u!.name });
+      expect(await a.update(u!.id, { passwordHash: 'new-hash' })).toMatchObject({ id: u!.id, name: u!.name });
       expect(await s.users.byName(u!.name)).toMatchObject({ passwordHash: 'new-hash', tokenEpoch: 1 });
       expect(await s.users.openAccount(u!.id)).toMatchObject({ tokenEpoch: 1 });
-      expect(await a.setPassword(g!.id, 'h')).toBe('guest');
+      expect(await a.update(g!.id, { passwordHash: 'h' })).toBe('guest');
       expect(await s.users.byName(g!.name)).toMatchObject({ passwordHash: null, tokenEpoch: 0 });
-      expect(await a.setPassword(987654321, 'h')).toBeNull();
+      expect(await a.update(987654321, { passwordHash: 'h' })).toBeNull();
     });
 
     it('deletes a user: its memberships go, its messages stay with their author name', async () => {

@@ -43,27 +43,41 @@ export class SqlAdminStore implements AdminStore {
     );
   }
 
-  async rename(id: number, name: string): Promise<UserRecord | 'taken' | null> {
-    const rows = await this.db.query<UserRecord & { taken: boolean }>(
-      `WITH clash AS (SELECT 1 FROM users WHERE name = $2 AND id <> $1),
-       upd AS (UPDATE users SET name = $2 WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM clash) RETURNING ${USER_COLS})
-       SELECT *, false AS taken FROM upd
-       UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, true FROM clash`,
-      [id, name],
-    );
+  async update(id: number, change: { name?: string; passwordHash?: string }): Promise<UserRecord | 'taken' | 'guest' | null> {
+    const name = change.name ?? null;
+    const hash = change.passwordHash ?? null;
+    // One statement: the checks and the change see the same snapshot, and nothing changes unless
+    // every part can (a name taken by a concurrent commit still fails the UNIQUE: 'taken' below).
+    type Row = Partial<UserRecord> & { found: boolean; guestTarget: boolean | null; taken: boolean };
+    const rows = await this.db
+      .query<Row>(
+        `WITH target AS (SELECT guest FROM users WHERE id = $1),
+         clash AS (SELECT 1 FROM users WHERE $2::text IS NOT NULL AND name = $2 AND id <> $1),
+         upd AS (
+           UPDATE users u SET name = coalesce($2, u.name), password_hash = coalesce($3, u.password_hash),
+             token_epoch = u.token_epoch + (CASE WHEN $3::text IS NULL THEN 0 ELSE 1 END)
+           WHERE u.id = $1 AND NOT EXISTS (SELECT 1 FROM clash) AND ($3::text IS NULL OR NOT u.guest)
+           RETURNING ${USER_COLS})
+         SELECT EXISTS (SELECT 1 FROM target) AS found, (SELECT guest FROM target) AS "guestTarget",
+           EXISTS (SELECT 1 FROM clash) AS taken, upd.*
+         FROM (SELECT 1) AS one LEFT JOIN upd ON true`,
+        [id, name, hash],
+      )
+      .catch((err: unknown) => {
+        if (/users_name_key/.test(String((err as Error)?.message))) return [{ found: true, guestTarget: null, taken: true } as Row];
+        throw err;
+      });
     const r = rows[0];
-    if (!r) return null;
+    if (!r?.found) return null;
     if (r.taken) return 'taken';
-    return { id: r.id, name: r.name, guest: r.guest, createdAt: r.createdAt, lastSeenAt: r.lastSeenAt };
-  }
-
-  async setPassword(id: number, passwordHash: string): Promise<UserRecord | 'guest' | null> {
-    const [r] = await this.db.query<UserRecord>(
-      `UPDATE users SET password_hash = $2, token_epoch = token_epoch + 1 WHERE id = $1 AND NOT guest RETURNING ${USER_COLS}`,
-      [id, passwordHash],
-    );
-    if (r) return r;
-    return (await this.db.query('SELECT 1 FROM users WHERE id = $1', [id])).length ? 'guest' : null;
+    if (hash !== null && r.guestTarget) return 'guest';
+    return {
+      id: r.id as number,
+      name: r.name as string,
+      guest: r.guest as boolean,
+      createdAt: r.createdAt as number,
+      lastSeenAt: r.lastSeenAt as number,
+    };
   }
 
   async deleteUser(id: number): Promise<boolean> {
