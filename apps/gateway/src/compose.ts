@@ -60,7 +60,7 @@ export async function buildPorts(
     });
     presence = new RedisPresenceStore({ redis, prefix: config.redisPrefix });
     const keys = new RedisKeys(config.redisPrefix);
-    messages = new RedisRecentWindow(messages, redis, keys, 1000, (err) =>
+    messages = new RedisRecentWindow(messages, redis, keys, (err) =>
       log.warn({ err }, 'recent-message window unavailable; serving history from the database'),
     );
     moderation = new RedisSanctionCache(moderation, redis, keys, (err) =>

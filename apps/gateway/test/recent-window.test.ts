@@ -1,6 +1,8 @@
+import { encodeBatch, encodeEvent, Op } from '@parley/protocol';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { connectRedis, type RedisClient } from '../src/adapters/redis/connect.js';
 import { RedisKeys } from '../src/adapters/redis/keys.js';
+import { RedisBroker } from '../src/adapters/redis/redis-broker.js';
 import { RedisRecentWindow } from '../src/adapters/redis/redis-recent-window.js';
 import { RedisSanctionCache } from '../src/adapters/redis/redis-sanction-cache.js';
 import { openPostgres, type SqlDb } from '../src/adapters/sql/db.js';
@@ -28,14 +30,14 @@ function windowed(redisUrl: () => string): StoreFactory {
     const pools: SqlDb[] = [db];
     await migrate(db);
     return {
-      messages: new RedisRecentWindow(new SqlMessageStore(db), redis, keys, 50),
+      messages: new RedisRecentWindow(new SqlMessageStore(db), redis, keys),
       channels: new SqlChannelStore(db),
       users: new SqlUserStore(db),
       moderation: new RedisSanctionCache(new SqlModerationStore(db), redis, keys),
       peer: async () => {
         const p = openPostgres(pg.url, { max: 2 });
         pools.push(p);
-        return new RedisRecentWindow(new SqlMessageStore(p), redis, keys, 50);
+        return new RedisRecentWindow(new SqlMessageStore(p), redis, keys);
       },
       close: async () => {
         redis.disconnect();
@@ -76,7 +78,7 @@ describeModerationStoreContract(
 );
 
 /** A migrated throwaway Postgres database and a Redis connection with its own key prefix, for one describe block. */
-function realPostgresAndRedis(): { redis: RedisClient; db: SqlDb; scratch: Awaited<ReturnType<typeof provisionRedis>> } {
+function realPostgresAndRedis(url?: () => string): { redis: RedisClient; db: SqlDb; scratch: Awaited<ReturnType<typeof provisionRedis>> } {
   const env = {} as { redis: RedisClient; db: SqlDb; scratch: Awaited<ReturnType<typeof provisionRedis>> };
   let drop: () => Promise<void> = async () => {};
   beforeAll(async () => {
@@ -85,7 +87,7 @@ function realPostgresAndRedis(): { redis: RedisClient; db: SqlDb; scratch: Await
     env.db = openPostgres(pg.url);
     await migrate(env.db);
     env.scratch = await provisionRedis();
-    env.redis = connectRedis(env.scratch.url);
+    env.redis = connectRedis(url?.() ?? env.scratch.url);
   });
   afterAll(async () => {
     env.redis.disconnect();
@@ -96,38 +98,68 @@ function realPostgresAndRedis(): { redis: RedisClient; db: SqlDb; scratch: Await
   return env;
 }
 
-describe('recent window serves resume from Redis only when provably complete', () => {
-  const env = realPostgresAndRedis();
+/**
+ * The window is written by RedisBroker.publish (`retain`: one script adds the committed messages
+ * and publishes them) and read by RedisRecentWindow. Run on Redis standalone and Cluster (where
+ * the script's SPUBLISH must share the keys' slot).
+ */
+function describeWindow(name: string, url: () => string): void {
+  describe(`recent window (${name}) serves resume from Redis only when provably complete`, () => {
+    const env = realPostgresAndRedis(url);
 
-  it('recent ranges come from Redis; holes, reactions and a wiped window fall back to Postgres', async () => {
-    const { redis, db, scratch } = env;
-    const keys = new RedisKeys(scratch.prefix);
-    const inner = new SqlMessageStore(db);
-    const store = new RedisRecentWindow(inner, redis, keys, 100);
-    const owner = (await new SqlUserStore(db).createAccount('win-owner', 'x'))!;
-    const ch = (await new SqlChannelStore(db).create('win', owner.id))!;
-    await store.appendBatch(
-      Array.from({ length: 150 }, (_, i) => ({ cid: ch.cid, userId: owner.id, user: owner.name, text: `m${i + 1}`, cmid: null })),
-    );
-    await vi.waitFor(async () => expect(await redis.zcard(keys.recent(ch.cid))).toBe(100));
-    const spy = vi.spyOn(inner, 'history');
-    const recent = await store.history(ch.cid, { before: null, after: 120, limit: 100 });
-    expect(recent.messages.map((m) => m.seq)).toEqual(Array.from({ length: 30 }, (_, i) => 121 + i));
-    expect(recent.more).toBe(false);
-    expect(spy).not.toHaveBeenCalled(); // served by Redis
-    const old = await store.history(ch.cid, { before: null, after: 10, limit: 20 });
-    expect(old.messages[0]?.seq).toBe(11);
-    expect(spy).toHaveBeenCalledTimes(1); // older than the window: Postgres
-    await store.addReaction(ch.cid, 130, owner.id, '👍');
-    const withReaction = await store.history(ch.cid, { before: null, after: 125, limit: 10 });
-    expect(withReaction.messages.find((m) => m.seq === 130)?.reactions).toEqual([{ emoji: '👍', users: ['win-owner'] }]);
-    expect(spy).toHaveBeenCalledTimes(2); // a message whose reactions changed is served by Postgres
-    await redis.del(keys.recent(ch.cid)); // Redis restarted without persistence
-    const wiped = await store.history(ch.cid, { before: null, after: 140, limit: 100 });
-    expect(wiped.messages.map((m) => m.seq)).toEqual(Array.from({ length: 10 }, (_, i) => 141 + i));
-    expect(spy).toHaveBeenCalledTimes(3);
+    it('recent ranges come from Redis; holes, reactions and a wiped window fall back to Postgres', async () => {
+      const { redis, db, scratch } = env;
+      const keys = new RedisKeys(scratch.prefix);
+      const inner = new SqlMessageStore(db);
+      const store = new RedisRecentWindow(inner, redis, keys);
+      const broker = new RedisBroker({ url: url(), prefix: scratch.prefix, nodeId: 'win-node', windowSize: 100, probeIntervalMs: 0 });
+      const listener = new RedisBroker({ url: url(), prefix: scratch.prefix, nodeId: 'win-peer', probeIntervalMs: 0 });
+      try {
+        const owner = (await new SqlUserStore(db).createAccount(`win-owner-${name}`, 'x'))!;
+        const ch = (await new SqlChannelStore(db).create(`win-${name}`, owner.id))!;
+        const heard: Uint8Array[] = [];
+        listener.onMessage((_t, b) => heard.push(b));
+        await listener.subscribe(`c:${ch.cid}`);
+        const appended = await store.appendBatch(
+          Array.from({ length: 150 }, (_, i) => ({ cid: ch.cid, userId: owner.id, user: owner.name, text: `m${i + 1}`, cmid: null })),
+        );
+        // As the hub does: one publish per channel per tick, in three ticks here.
+        const frames = appended.map((a, i) => ({
+          seq: a.seq,
+          frame: encodeEvent({ op: Op.Message, cid: ch.cid, seq: a.seq, user: owner.name, text: `m${i + 1}`, ts: a.ts }),
+        }));
+        for (let k = 0; k < 150; k += 50) {
+          const part = frames.slice(k, k + 50);
+          await broker.publish(`c:${ch.cid}`, encodeBatch(part.map((f) => f.frame)), { cid: ch.cid, frames: part });
+        }
+        await vi.waitFor(() => expect(heard).toHaveLength(3)); // the publish reached the other node
+        expect(await redis.zcard(keys.recent(ch.cid))).toBe(100);
+        const spy = vi.spyOn(inner, 'history');
+        const recent = await store.history(ch.cid, { before: null, after: 120, limit: 100 });
+        expect(recent.messages.map((m) => m.seq)).toEqual(Array.from({ length: 30 }, (_, i) => 121 + i));
+        expect(recent.messages[0]).toEqual({ cid: ch.cid, seq: 121, user: owner.name, text: 'm121', ts: appended[120]!.ts });
+        expect(recent.more).toBe(false);
+        expect(spy).not.toHaveBeenCalled(); // served by Redis
+        const old = await store.history(ch.cid, { before: null, after: 10, limit: 20 });
+        expect(old.messages[0]?.seq).toBe(11);
+        expect(spy).toHaveBeenCalledTimes(1); // older than the window: Postgres
+        await store.addReaction(ch.cid, 130, owner.id, '👍');
+        const withReaction = await store.history(ch.cid, { before: null, after: 125, limit: 10 });
+        expect(withReaction.messages.find((m) => m.seq === 130)?.reactions).toEqual([{ emoji: '👍', users: [owner.name] }]);
+        expect(spy).toHaveBeenCalledTimes(2); // a message whose reactions changed is served by Postgres
+        await redis.del(keys.recent(ch.cid)); // Redis restarted without persistence
+        const wiped = await store.history(ch.cid, { before: null, after: 140, limit: 100 });
+        expect(wiped.messages.map((m) => m.seq)).toEqual(Array.from({ length: 10 }, (_, i) => 141 + i));
+        expect(spy).toHaveBeenCalledTimes(3);
+      } finally {
+        await broker.close();
+        await listener.close();
+      }
+    });
   });
-});
+}
+describeWindow('standalone', () => standalone);
+describeWindow('cluster', () => cluster!.url);
 
 describe('the Redis sanction cache never keeps an answer read before a change', () => {
   const env = realPostgresAndRedis();

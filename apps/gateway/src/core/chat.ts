@@ -333,7 +333,7 @@ export class Chat {
     // Ack and publish only after commit: whatever anyone sees live is in history.
     this.d.outbox.reply(ws, { op: Op.Message, rid: r.rid, seq: a.seq, ts: a.ts });
     if (a.duplicate) return;
-    this.hub.publish(r.cid, encodeEvent({ op: Op.Message, cid: r.cid, seq: a.seq, user: c.user, text: r.text, ts: a.ts }));
+    this.hub.publishMessage(r.cid, a.seq, encodeEvent({ op: Op.Message, cid: r.cid, seq: a.seq, user: c.user, text: r.text, ts: a.ts }));
     if (this.typingTimers.has(r.cid)) {
       this.d.presence
         .clearTyping(r.cid, c.user)

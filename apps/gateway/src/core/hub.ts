@@ -1,7 +1,7 @@
 import type uWS from 'uWebSockets.js';
 import { CloseCode, encodeBatch } from '@parley/protocol';
 import type { Metrics } from '../metrics.js';
-import type { Broker } from '../ports/broker.js';
+import type { Broker, Retained } from '../ports/broker.js';
 import type { Conn } from './conn.js';
 
 /**
@@ -32,6 +32,8 @@ const DIRECT = 2;
 interface Pending {
   /** This node's frames not yet forwarded to the other nodes (next tick). */
   outDurable: Uint8Array[];
+  /** The chat messages among them: kept in the broker's recent window by the same publish. */
+  outRetain: Retained[];
   outEphemeral: Uint8Array[];
   /** Latest typing frame only: typing is coalesced to one per channel per tick. */
   typing: Uint8Array | null;
@@ -117,6 +119,13 @@ export class Hub {
     p.outDurable.push(frame);
     p.durable.push(frame);
   }
+  /** A committed chat message (`frame` = its Message event): published, and retained for resume. */
+  publishMessage(cid: number, seq: number, frame: Uint8Array): void {
+    const p = this.own(cid);
+    p.outDurable.push(frame);
+    p.outRetain.push({ seq, frame });
+    p.durable.push(frame);
+  }
   publishEphemeral(cid: number, frame: Uint8Array): void {
     const p = this.own(cid);
     p.outEphemeral.push(frame);
@@ -186,8 +195,9 @@ export class Hub {
       p.typing = null;
     }
     if (p.outDurable.length) {
-      this.forward(cid, DURABLE, encodeBatch(p.outDurable));
+      this.forward(cid, DURABLE, encodeBatch(p.outDurable), p.outRetain.length ? p.outRetain : undefined);
       p.outDurable = [];
+      if (p.outRetain.length) p.outRetain = [];
     }
     if (p.outEphemeral.length) {
       this.forward(cid, EPHEMERAL, encodeBatch(p.outEphemeral));
@@ -235,7 +245,16 @@ export class Hub {
   private slot(cid: number): Pending {
     let p = this.pending.get(cid);
     if (!p) {
-      p = { outDurable: [], outEphemeral: [], typing: null, durable: [], ephemeral: [], direct: [], dueAt: Number.POSITIVE_INFINITY };
+      p = {
+        outDurable: [],
+        outRetain: [],
+        outEphemeral: [],
+        typing: null,
+        durable: [],
+        ephemeral: [],
+        direct: [],
+        dueAt: Number.POSITIVE_INFINITY,
+      };
       this.pending.set(cid, p);
     }
     return p;
@@ -277,11 +296,11 @@ export class Hub {
     this.sweepAt = Math.max(1024, 2 * this.lastFlush.size);
   }
 
-  private forward(cid: number, flag: number, batch: Uint8Array): void {
+  private forward(cid: number, flag: number, batch: Uint8Array, retain?: Retained[]): void {
     const bytes = new Uint8Array(batch.byteLength + 1);
     bytes[0] = flag;
     bytes.set(batch, 1);
-    this.broker.publish(channelTopic(cid), bytes).catch(this.onBrokerError);
+    this.broker.publish(channelTopic(cid), bytes, retain && { cid, frames: retain }).catch(this.onBrokerError);
   }
 
   private sendEach(cid: number, batch: Uint8Array, shed: boolean): void {

@@ -1,5 +1,12 @@
+/** A chat message event to keep in the topic's recent-message window: its seq and its encoded frame. */
+export interface Retained {
+  seq: number;
+  frame: Uint8Array;
+}
+
 /**
- * Broker: moves already-encoded frames between gateway nodes. Nothing else.
+ * Broker: moves already-encoded frames between gateway nodes, and keeps the recent messages it
+ * moved (the recent-message window resume is served from, when the adapter has one).
  *
  * Contract:
  * - `publish(topic, bytes)` delivers `bytes` to every OTHER node that is subscribed to `topic`
@@ -11,9 +18,15 @@
  *   when a topic gains its first local member, `unsubscribe` when it loses its last.
  * - After a reconnect, the adapter restores every subscription by itself.
  * - `healthy()` is false while the broker cannot deliver; readiness reports it.
+ * - `publish(topic, bytes, retain)`: an adapter with a recent-message window (Redis) adds the
+ *   `retain.frames` (committed chat messages of channel `retain.cid`) to that channel's window in
+ *   the SAME round trip as the publish — one call per channel per tick instead of two, measured
+ *   as the largest per-message cost of the Redis client (bench/README.md). Best effort like the
+ *   publish: a failure leaves the window incomplete, which its reader detects (it only serves
+ *   ranges it can prove complete). Adapters without a window ignore `retain`.
  */
 export interface Broker {
-  publish(topic: string, bytes: Uint8Array): Promise<void>;
+  publish(topic: string, bytes: Uint8Array, retain?: { cid: number; frames: readonly Retained[] }): Promise<void>;
   subscribe(topic: string): Promise<void>;
   unsubscribe(topic: string): Promise<void>;
   /** One handler for every topic this node subscribes to. */

@@ -1,9 +1,15 @@
+import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
 import pino from 'pino';
 import type { Logger } from '../../logger.js';
-import type { Broker } from '../../ports/broker.js';
+import type { Broker, Retained } from '../../ports/broker.js';
 import { connectRedis, isCluster, type RedisClient } from './connect.js';
 import { hashSlot, RedisKeys } from './keys.js';
+
+const PUBLISH_RETAIN = readFileSync(new URL('./lua/publish-retain.lua', import.meta.url), 'utf8');
+interface RetainScript {
+  parleyPublishRetain(recent: string, high: string, ...args: (string | number | Buffer)[]): Promise<number>;
+}
 
 export interface RedisBrokerOptions {
   /** `redis://…` (PUBLISH/SUBSCRIBE) or `redis+cluster://…` (SPUBLISH/SSUBSCRIBE); see connect.ts. */
@@ -11,6 +17,8 @@ export interface RedisBrokerOptions {
   prefix: string;
   /** At most 255 bytes of UTF-8: it travels in front of every payload. */
   nodeId: string;
+  /** Messages kept per channel in the recent-message window (`publish` with `retain`). Default 1000. */
+  windowSize?: number;
   /** How often the subscriber's liveness is probed; 0 disables the probe. Default 2000. */
   probeIntervalMs?: number;
   /** How long a probe may take before the broker counts as dead. Default max(interval, 1000). */
@@ -50,6 +58,7 @@ export class RedisBroker implements Broker {
   private readonly pub: RedisClient;
   private readonly sub: RedisClient;
   private readonly cluster: boolean;
+  private readonly windowSize: number;
   /** [length][node id bytes]: the header of every payload this node publishes. */
   private readonly origin: Buffer;
   /** Redis channel → topic, for every topic subscribed (or being subscribed). */
@@ -82,6 +91,8 @@ export class RedisBroker implements Broker {
     this.pub = connectRedis(opts.url, { role: 'publisher', name: `parley:${opts.nodeId}:pub` });
     this.sub = connectRedis(opts.url, { role: 'subscriber', name: `parley:${opts.nodeId}:sub` });
     this.cluster = isCluster(this.sub);
+    this.windowSize = opts.windowSize ?? 1000;
+    this.pub.defineCommand('parleyPublishRetain', { numberOfKeys: 2, lua: PUBLISH_RETAIN });
 
     for (const [conn, role] of [
       [this.pub, 'publisher'],
@@ -129,12 +140,22 @@ export class RedisBroker implements Broker {
     }
   }
 
-  async publish(topic: string, bytes: Uint8Array): Promise<void> {
+  /** With `retain`: one script (lua/publish-retain.lua) adds the frames to the window and publishes. */
+  async publish(topic: string, bytes: Uint8Array, retain?: { cid: number; frames: readonly Retained[] }): Promise<void> {
     const payload = Buffer.allocUnsafe(this.origin.length + bytes.byteLength);
     this.origin.copy(payload, 0);
     payload.set(bytes, this.origin.length);
     const channel = this.keys.topic(topic);
-    if (this.cluster) await this.pub.spublish(channel, payload);
+    if (retain?.frames.length) {
+      const args: (string | number | Buffer)[] = [this.windowSize, channel, payload, this.cluster ? '1' : '0'];
+      // ioredis sends Buffers as bytes (anything else as its String()): a view, no copy.
+      for (const r of retain.frames) args.push(r.seq, Buffer.from(r.frame.buffer, r.frame.byteOffset, r.frame.byteLength));
+      await (this.pub as unknown as RetainScript).parleyPublishRetain(
+        this.keys.recent(retain.cid),
+        this.keys.recentHigh(retain.cid),
+        ...args,
+      );
+    } else if (this.cluster) await this.pub.spublish(channel, payload);
     else await this.pub.publish(channel, payload);
   }
 

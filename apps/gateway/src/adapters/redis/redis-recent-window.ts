@@ -1,18 +1,15 @@
-import { readFileSync } from 'node:fs';
-import type { ChatMessage } from '@parley/protocol';
+import { type ChatMessage, decodeServer, Kind, Op } from '@parley/protocol';
 import type { Appended, AppendInput, HistoryQuery, MessageStore } from '../../ports/message-store.js';
 import type { RedisClient } from './connect.js';
 import type { RedisKeys } from './keys.js';
 
-const RECENT_APPEND = readFileSync(new URL('./lua/recent-append.lua', import.meta.url), 'utf8');
-interface RecentScript {
-  parleyRecentAppend(recent: string, high: string, ...args: (string | number)[]): Promise<number>;
-}
-
 /**
- * A MessageStore that keeps each channel's most recent messages in Redis (a ZSET scored by seq,
- * capped at `size`), in front of the real store (Postgres). Resume — "everything after seq N" —
- * is served from Redis when the window holds the whole range, and from Postgres otherwise.
+ * A MessageStore that serves each channel's most recent messages from Redis (a ZSET scored by
+ * seq, holding the encoded Message event frames), in front of the real store (Postgres). Resume —
+ * "everything after seq N" — is served from Redis when the window holds the whole range, and from
+ * Postgres otherwise. The window is WRITTEN by RedisBroker.publish (`retain`), in the same round
+ * trip that publishes the committed messages to the other nodes (lua/publish-retain.lua); this
+ * class reads it and drops entries whose reactions changed.
  *
  * Correctness never depends on Redis: the window is only ever used when it is provably complete
  * for the requested range (contiguous seqs from after+1, up to the channel's highest known seq or
@@ -24,37 +21,12 @@ export class RedisRecentWindow implements MessageStore {
     private readonly inner: MessageStore,
     private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
-    private readonly size = 1000,
     private readonly onError: (err: unknown) => void = () => {},
-  ) {
-    if (typeof (redis as unknown as Partial<RecentScript>).parleyRecentAppend !== 'function') {
-      redis.defineCommand('parleyRecentAppend', { numberOfKeys: 2, lua: RECENT_APPEND });
-    }
-  }
+  ) {}
 
-  async appendBatch(items: readonly AppendInput[]): Promise<Appended[]> {
-    const results = await this.inner.appendBatch(items);
-    // After commit, best effort: a failure here only makes the window incomplete.
-    const byChannel = new Map<number, { seq: number; entry: string }[]>();
-    results.forEach((r, i) => {
-      const it = items[i];
-      if (!it || r.duplicate) return;
-      let list = byChannel.get(it.cid);
-      if (!list) byChannel.set(it.cid, (list = []));
-      list.push({ seq: r.seq, entry: JSON.stringify([r.seq, it.user, it.text, r.ts]) });
-    });
-    if (byChannel.size) {
-      // One channel's keys share a hash tag, so each channel's commands can go to its shard.
-      Promise.all([...byChannel].map(([cid, list]) => this.remember(cid, list))).catch(this.onError);
-    }
-    return results;
-  }
-
-  /** One script call per channel per batch (lua/recent-append.lua): add, trim, raise the high mark. */
-  private async remember(cid: number, list: { seq: number; entry: string }[]): Promise<void> {
-    const args: (string | number)[] = [this.size];
-    for (const { seq, entry } of list) args.push(seq, entry);
-    await (this.redis as unknown as RecentScript).parleyRecentAppend(this.keys.recent(cid), this.keys.recentHigh(cid), ...args);
+  /** Pass-through: the window is filled by the broker's publish of the committed messages. */
+  appendBatch(items: readonly AppendInput[]): Promise<Appended[]> {
+    return this.inner.appendBatch(items);
   }
 
   async history(cid: number, q: HistoryQuery): Promise<{ messages: ChatMessage[]; more: boolean }> {
@@ -70,16 +42,16 @@ export class RedisRecentWindow implements MessageStore {
 
   private async fromWindow(cid: number, after: number, limit: number) {
     const [entries, highRaw] = await Promise.all([
-      this.redis.zrangebyscore(this.keys.recent(cid), `(${after}`, '+inf', 'LIMIT', 0, limit + 1),
+      this.redis.zrangebyscoreBuffer(this.keys.recent(cid), `(${after}`, '+inf', 'LIMIT', 0, limit + 1),
       this.redis.get(this.keys.recentHigh(cid)),
     ]);
     const high = Number(highRaw ?? 0);
     if (entries.length === 0) return after >= high && high > 0 ? { messages: [], more: false } : null;
     const messages: ChatMessage[] = [];
     for (const [i, raw] of entries.entries()) {
-      const [seq, user, text, ts] = JSON.parse(raw) as [number, string, string, number];
-      if (seq !== after + 1 + i) return null; // a hole: not provably complete
-      messages.push({ cid, seq, user, text, ts });
+      const m = messageOf(raw);
+      if (!m || m.cid !== cid || m.seq !== after + 1 + i) return null; // a hole (or a foreign entry): not provably complete
+      messages.push(m);
     }
     const more = messages.length > limit;
     if (more) messages.length = limit;
@@ -113,4 +85,12 @@ export class RedisRecentWindow implements MessageStore {
   private async forget(cid: number, seq: number): Promise<void> {
     await this.redis.zremrangebyscore(this.keys.recent(cid), seq, seq).catch(this.onError);
   }
+}
+
+/** The chat message in a window entry (an encoded Message event frame), or null. */
+function messageOf(frame: Uint8Array): ChatMessage | null {
+  const d = decodeServer(frame);
+  const f = d.ok && d.value.length === 1 ? d.value[0] : undefined;
+  if (f?.kind !== Kind.Event || f.op !== Op.Message) return null;
+  return { cid: f.cid, seq: f.seq, user: f.user, text: f.text, ts: f.ts };
 }
