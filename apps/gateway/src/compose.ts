@@ -33,14 +33,17 @@ import type { PresenceStore } from './ports/presence-store.js';
 export async function buildPorts(
   config: Config,
   logger: Logger,
-  shared?: { bus?: MemoryBus; presence?: PresenceStore; db?: SqlDb },
+  shared?: { bus?: MemoryBus; presence?: PresenceStore; db?: SqlDb; appendDb?: SqlDb },
 ): Promise<Ports> {
   const db = shared?.db ?? (config.databaseUrl ? openPostgres(config.databaseUrl) : await openPglite(config.dataDir));
   await migrate(db);
   logger.info({ store: db.kind, dataDir: db.kind === 'pglite' ? config.dataDir : undefined }, 'database ready');
   let broker: Broker;
   let presence: PresenceStore;
-  let messages: MessageStore = new SqlMessageStore(db);
+  // Sends commit on connections of their own (one per commit lane): reads never make them wait.
+  const appendDb =
+    db.kind === 'postgres' && config.databaseUrl && !shared?.db ? openPostgres(config.databaseUrl, { max: config.commitLanes }) : db;
+  let messages: MessageStore = new SqlMessageStore(db, Date.now, appendDb);
   let moderation: ModerationStore = new SqlModerationStore(db);
   let closeRedis = async () => {};
   if (config.redisUrl && !shared?.bus) {
@@ -89,6 +92,7 @@ export async function buildPorts(
       await broker.close();
       if (!shared?.presence) await presence.close();
       await closeRedis();
+      if (appendDb !== db && !shared?.appendDb) await appendDb.close();
       if (!shared?.db) await db.close();
     },
   };

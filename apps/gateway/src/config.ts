@@ -53,8 +53,16 @@ const schema = z.object({
   PARLEY_RATE_BURST: int(40, 1),
   /** Rate-limit violations within 10 s before the connection is closed with 4008. */
   PARLEY_RATE_STRIKES: int(50, 1),
-  /** Malformed frames within 10 s before the connection is closed with 4002. */
+  /** Malformed frames (undecodable, text, wrong fields) within 10 s before the connection is closed with 4002. */
   PARLEY_BAD_FRAME_STRIKES: int(10, 1),
+  /**
+   * Costly requests (history, members, list, join, create) in flight at once, per node and per
+   * connection; beyond either the request is refused at once with error 401 Busy and a
+   * retry-after. Keep the node cap below the database pool (10 connections), so other work
+   * (sanction checks, moderation, sign-ins) always finds a free connection.
+   */
+  PARLEY_COSTLY_PER_NODE: int(8, 1),
+  PARLEY_COSTLY_PER_CONN: int(2, 1),
   /**
    * Bearer token of the admin HTTP API (/admin/…, docs/admin-api.md), at least 24 characters.
    * Unset or empty: the admin API answers 403 on every route.
@@ -98,6 +106,8 @@ export interface Config {
   rateBurst: number;
   rateStrikes: number;
   badFrameStrikes: number;
+  costlyPerNode: number;
+  costlyPerConn: number;
   typingTtlMs: number;
   guestTtlS: number;
   commitBatch: number;
@@ -153,6 +163,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     rateBurst: e.PARLEY_RATE_BURST,
     rateStrikes: e.PARLEY_RATE_STRIKES,
     badFrameStrikes: e.PARLEY_BAD_FRAME_STRIKES,
+    costlyPerNode: e.PARLEY_COSTLY_PER_NODE,
+    costlyPerConn: e.PARLEY_COSTLY_PER_CONN,
     typingTtlMs: e.PARLEY_TYPING_TTL_MS,
     guestTtlS: e.PARLEY_GUEST_TTL_S,
     commitBatch: e.PARLEY_COMMIT_BATCH,

@@ -1,5 +1,6 @@
 import { CloseCode, ErrorCode, Op, SUBPROTOCOL, SUBPROTOCOL_PREFIX } from '@parley/protocol';
 import type { Config } from './config.js';
+import { RequestBudget, StallClock } from './core/budget.js';
 import { Chat } from './core/chat.js';
 import type { Conn } from './core/conn.js';
 import { Hub } from './core/hub.js';
@@ -18,6 +19,7 @@ import type { MessageStore } from './ports/message-store.js';
 import type { ModerationStore } from './ports/moderation-store.js';
 import type { PresenceStore } from './ports/presence-store.js';
 import type { UserStore } from './ports/user-store.js';
+import { ProtectionLog } from './protection-log.js';
 import { requireNativeUws, uWS } from './uws.js';
 
 export interface Ports {
@@ -55,6 +57,11 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
   const sanctions = new SanctionCache(ports.moderation);
   const auth = new AuthService(ports.users, config.jwtSecret, config.jwtTtlS);
   const hub = new Hub(app, ports.broker, metrics, config, (err) => logger.warn({ err }, 'broker operation failed'));
+  const stall = new StallClock();
+  stall.start();
+  const protections = new ProtectionLog(logger);
+  const warn = (event: string, ws: uWS.WebSocket<Conn>, detail?: Record<string, unknown>) =>
+    protections.warn(event, ws.getUserData(), addressOf(ws), detail);
   const chat = new Chat(
     {
       nodeId: config.nodeId,
@@ -76,6 +83,10 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
         rateStrikes: config.rateStrikes,
         badFrameStrikes: config.badFrameStrikes,
       },
+      budget: new RequestBudget(config.costlyPerNode, config.costlyPerConn),
+      stall,
+      maxBackpressure: config.maxBackpressure,
+      warn,
     },
     hub,
   );
@@ -163,9 +174,11 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
     if (size > config.maxPayload) {
       const reason = `message too big: ${size} bytes, max ${config.maxPayload}`;
       outbox.error(ws, { op: Op.None, rid: 0, code: ErrorCode.TooLarge, message: reason });
+      warn('frame too large: closing', ws, { size });
       chat.closeFor(ws, 1009, reason);
     } else if (!bytes) {
-      outbox.error(ws, { op: Op.None, rid: 0, code: ErrorCode.BadFrame, message: 'binary msgpack frames only' });
+      // Text frames are answered, and count as malformed like any other frame we cannot read.
+      chat.badFrame(ws, { op: Op.None, rid: 0, code: ErrorCode.BadFrame, message: 'binary msgpack frames only' });
     } else void chat.onFrame(ws, bytes);
   };
 
@@ -218,6 +231,7 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
         guest: false,
         channels: undefined,
         limits: undefined,
+        costly: 0,
         open: true,
       };
       res.upgrade(conn, key, SUBPROTOCOL, extensions, context);
@@ -327,6 +341,7 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
     closed = true;
     clearInterval(beatTimer);
     clearInterval(guestTimer);
+    stall.stop();
     stopListening();
     outbox.flush();
     for (const ws of chat.allSockets()) ws.end(CloseCode.GoingAway, 'server stopping');
@@ -355,4 +370,13 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
       await stop();
     },
   };
+}
+
+/** The peer's address, for warnings (read when needed: nothing is kept per connection). */
+function addressOf(ws: uWS.WebSocket<Conn>): string {
+  try {
+    return Buffer.from(ws.getRemoteAddressAsText()).toString();
+  } catch {
+    return '?';
+  }
 }

@@ -3,6 +3,7 @@ import { MemoryBus } from '../src/adapters/memory/memory-broker.js';
 import { MemoryPresenceStore } from '../src/adapters/memory/memory-presence-store.js';
 import { openPglite, openPostgres, type SqlDb } from '../src/adapters/sql/db.js';
 import { SqlChannelStore } from '../src/adapters/sql/sql-channel-store.js';
+import { SqlMessageStore } from '../src/adapters/sql/sql-message-store.js';
 import { SqlModerationStore } from '../src/adapters/sql/sql-moderation-store.js';
 import { buildPorts } from '../src/compose.js';
 import { type Config, parseConfig } from '../src/config.js';
@@ -26,6 +27,9 @@ export class World {
   /** Set by `withRedis`: nodes then use the Redis broker, presence and recent window. */
   redis: { url: string; prefix: string; cleanup(): Promise<void> } | null = null;
 
+  /** Postgres: the pool appends commit on, as a gateway in production has (compose.ts). */
+  private appendDb: SqlDb | undefined;
+
   private constructor(
     readonly backend: Backend,
     private db: SqlDb,
@@ -43,7 +47,9 @@ export class World {
   static async create(backend: Backend): Promise<World> {
     if (backend === 'postgres') {
       const pg = await provisionPostgres();
-      return new World(backend, openPostgres(pg.url), async () => openPostgres(pg.url), pg.drop);
+      const w = new World(backend, openPostgres(pg.url), async () => openPostgres(pg.url), pg.drop);
+      w.appendDb = openPostgres(pg.url, { max: 4 });
+      return w;
     }
     const { mkdtemp, rm } = await import('node:fs/promises');
     const { tmpdir } = await import('node:os');
@@ -70,7 +76,8 @@ export class World {
     });
     const logger = createLogger(config.logLevel, config.nodeId);
     const db = wrapDb ? wrapDb(this.db) : this.db;
-    const shared = this.redis ? { db } : { bus: this.bus, presence: this.presence, db };
+    const appendDb = wrapDb ? undefined : this.appendDb;
+    const shared = this.redis ? { db, appendDb } : { bus: this.bus, presence: this.presence, db, appendDb };
     const ports = await buildPorts(config, logger, shared);
     const gw = await startGateway(config, ports, logger);
     this.gateways.push(gw);
@@ -117,6 +124,11 @@ export class World {
     return this.client(gw, { token: await this.signup(gw, name) });
   }
 
+  /** The message store on the shared database, behind every node's back (seeding history). */
+  messageStore(): SqlMessageStore {
+    return new SqlMessageStore(this.db);
+  }
+
   /** The channel store on the shared database, behind every node's back (races, set-ups). */
   channelStore(): SqlChannelStore {
     return new SqlChannelStore(this.db);
@@ -136,6 +148,7 @@ export class World {
   async close(): Promise<void> {
     for (const c of this.clients) c.close();
     for (const g of this.gateways.splice(0)) await g.close();
+    await this.appendDb?.close();
     await this.db.close();
     await this.drop();
     await this.redis?.cleanup();

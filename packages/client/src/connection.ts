@@ -1,4 +1,4 @@
-import { CloseCode, decodeServer, Kind, Op, type ServerFrame, SUBPROTOCOL } from '@parley/protocol';
+import { CloseCode, closeRetryAfterMs, decodeServer, Kind, Op, type ServerFrame, SUBPROTOCOL } from '@parley/protocol';
 import { backoffDelay, shouldReconnect } from './backoff.js';
 import { ParleyError } from './errors.js';
 import type { DisconnectInfo, Hello, ReconnectOptions } from './types.js';
@@ -262,7 +262,9 @@ export class Connection {
       if (wasReady) this.hooks.down({ code, reason, willReconnect: false });
       return;
     }
-    const drain = this.drainDelay;
+    // A rate-abuse close (4008) names when we may come back: then, not before, and not never.
+    const told = code === CloseCode.RateLimitAbuse ? closeRetryAfterMs(reason) : null;
+    const drain = this.drainDelay ?? (told === null ? undefined : told + Math.floor(Math.random() * 1000));
     this.drainDelay = undefined;
     const retry = this.opts.reconnect;
     if (!retry || (drain === undefined && !shouldReconnect(code))) {

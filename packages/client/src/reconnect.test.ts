@@ -1,4 +1,4 @@
-import { CloseCode, ErrorCode, Op } from '@parley/protocol';
+import { CloseCode, ErrorCode, Op, rateAbuseReason } from '@parley/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeServer, sleep, until } from '../test/fake-server.js';
 import { type DisconnectInfo, type Message, ParleyClient } from './index.js';
@@ -124,6 +124,22 @@ describe('reconnect', () => {
     await sleep(150);
     expect(server.connections).toBe(1);
     expect(c.channels).toEqual([]);
+  });
+
+  it('comes back after a rate-abuse close (4008) only once the wait it names has passed', async () => {
+    const { c, downs, connects } = client();
+    await c.connect();
+    await c.join('general');
+    const closedAt = Date.now();
+    server.only().ws.close(CloseCode.RateLimitAbuse, rateAbuseReason(300));
+    await until(() => connects() === 2);
+    expect(Date.now() - closedAt).toBeGreaterThanOrEqual(290);
+    expect(downs).toEqual([
+      { code: CloseCode.RateLimitAbuse, reason: rateAbuseReason(300), willReconnect: true, delayMs: expect.any(Number) },
+    ]);
+    expect(downs[0]!.delayMs).toBeGreaterThanOrEqual(300);
+    await until(() => server.requestsOf(Op.Join).length === 2);
+    expect(c.channels).toEqual(['general']);
   });
 
   it('keeps retrying with backoff while reconnect attempts fail, then resumes', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CloseCode, ErrorCode, isRetryable } from './codes.js';
+import { CloseCode, closeRetryAfterMs, ErrorCode, isRetryable, rateAbuseReason } from './codes.js';
 
 const errorCodes = Object.entries(ErrorCode);
 const closeCodes = Object.entries(CloseCode);
@@ -30,6 +30,7 @@ describe('error code registry', () => {
       Conflict: 300,
       UnknownCommand: 300,
       RateLimited: 400,
+      Busy: 400,
       Internal: 500,
       Unavailable: 500,
     };
@@ -81,8 +82,18 @@ describe('isRetryable', () => {
 
   it('matches the documented ranges for every integer around them', () => {
     for (let code = 0; code < 5000; code++) {
-      const expected = code === 400 || (code >= 500 && code <= 599) || (code >= 4100 && code <= 4199);
+      const expected = code === 400 || code === 401 || (code >= 500 && code <= 599) || (code >= 4100 && code <= 4199);
       expect(isRetryable(code)).toBe(expected);
     }
+  });
+});
+
+describe('rate-abuse close reason', () => {
+  it('carries the wait the client must respect, and round-trips', () => {
+    expect(rateAbuseReason(30_000)).toBe('rate limit exceeded repeatedly; retry after 30000 ms');
+    expect(closeRetryAfterMs(rateAbuseReason(30_000))).toBe(30_000);
+    expect(closeRetryAfterMs(rateAbuseReason(1.2))).toBe(2);
+    expect(closeRetryAfterMs('too many malformed frames')).toBeNull();
+    expect(closeRetryAfterMs('retry after 99999999999 ms')).toBeNull(); // absurd waits are not trusted
   });
 });

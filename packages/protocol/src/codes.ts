@@ -27,6 +27,11 @@ export const ErrorCode = {
   Conflict: 301,
   UnknownCommand: 302,
   RateLimited: 400,
+  /**
+   * The node's budget for costly requests (history, members, list, join, create) is spent, or this
+   * connection already has its share in flight. Retry after `retryAfterMs`.
+   */
+  Busy: 401,
   Internal: 500,
   Unavailable: 503,
 } as const;
@@ -39,7 +44,10 @@ export const CloseCode = {
   ProtocolAbuse: 4002,
   /** An operator deleted or renamed this account: sign in again (a guest may reconnect). */
   AccountChanged: 4003,
-  /** Kept flooding after being rate limited. */
+  /**
+   * Kept flooding after being rate limited. The reason ends with "retry after <ms> ms"
+   * (`closeRetryAfterMs`): the client may reconnect after that long, not before.
+   */
   RateLimitAbuse: 4008,
   /** Subprotocol version not supported (also refused with HTTP 426 at upgrade where possible). */
   UnsupportedVersion: 4010,
@@ -54,5 +62,16 @@ export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
 /** Codes a client may retry after backoff without changing anything. */
 export function isRetryable(code: number): boolean {
-  return code === ErrorCode.RateLimited || (code >= 500 && code < 600) || (code >= 4100 && code < 4200);
+  return code === ErrorCode.RateLimited || code === ErrorCode.Busy || (code >= 500 && code < 600) || (code >= 4100 && code < 4200);
+}
+
+/** The close reason of a RateLimitAbuse (4008) close: says when the client may come back. */
+export function rateAbuseReason(retryAfterMs: number): string {
+  return `rate limit exceeded repeatedly; retry after ${Math.ceil(retryAfterMs)} ms`;
+}
+
+/** The wait a close reason asks for ("… retry after <ms> ms"), or null when it names none. */
+export function closeRetryAfterMs(reason: string): number | null {
+  const m = /retry after (\d{1,9}) ms$/.exec(reason);
+  return m ? Number(m[1]) : null;
 }

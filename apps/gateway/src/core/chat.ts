@@ -5,6 +5,7 @@ import {
   decodeControl,
   decodeRequest,
   ErrorCode,
+  type ErrorFrame,
   encodeControl,
   encodeEvent,
   Op,
@@ -12,6 +13,7 @@ import {
   type Reply,
   type Request,
   Role,
+  rateAbuseReason,
 } from '@parley/protocol';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
@@ -20,6 +22,7 @@ import type { ChannelStore } from '../ports/channel-store.js';
 import { type Appended, type MessageStore, UnknownChannelError } from '../ports/message-store.js';
 import type { PresenceConn, PresenceStore } from '../ports/presence-store.js';
 import type { UserStore } from '../ports/user-store.js';
+import type { RequestBudget, StallClock } from './budget.js';
 import type { Conn } from './conn.js';
 import { GroupCommitter } from './group-commit.js';
 import { Groups } from './groups.js';
@@ -47,7 +50,18 @@ export interface ChatDeps {
   commitBatch: number;
   commitLanes: number;
   limits: FramePolicy;
+  /** Costly requests (history, members, list, join, create): per-connection and node-wide caps. */
+  budget: RequestBudget;
+  /** Server stalls, so their backlog of honest frames is not counted as a flood. */
+  stall: StallClock;
+  /** A socket whose send buffer is above this is not read from: it is closed (4101) and resumes. */
+  maxBackpressure: number;
+  /** Warnings about protections firing (rate-limited): the connection's id and address. */
+  warn: (event: string, ws: WS, detail?: Record<string, unknown>) => void;
 }
+
+/** How long a client closed for flooding (4008) is told to stay away. */
+export const RATE_ABUSE_BACKOFF_MS = 30_000;
 
 const OP_NAMES: Record<number, string> = Object.fromEntries(Object.entries(Op).map(([k, v]) => [v, k]));
 
@@ -130,21 +144,25 @@ export class Chat {
    */
   async onFrame(ws: WS, bytes: Uint8Array): Promise<void> {
     const c = ws.getUserData();
-    c.limits ??= new FrameLimits(this.d.limits);
+    // A client that does not read what it asked for gets nothing more read from it.
+    if (ws.getBufferedAmount() > this.d.maxBackpressure) return this.slowConsumer(ws);
     const decoded = decodeRequest(bytes); // before any await (see above)
     if (!decoded.ok) {
       this.d.metrics.framesIn.inc('invalid');
       const e = decoded.error;
-      this.d.outbox.error(ws, { op: e.op, rid: e.rid, code: e.code, message: e.message });
-      if (c.limits.badFrame()) this.closeFor(ws, CloseCode.ProtocolAbuse, 'too many malformed frames');
-      return;
+      return this.badFrame(ws, { op: e.op, rid: e.rid, code: e.code, message: e.message });
     }
     const req = decoded.value;
     this.d.metrics.framesIn.inc(OP_NAMES[req.op] ?? 'unknown');
     // Decode before limiting so the refusal answers the request (the SDK rejects that promise).
-    const wait = c.limits.take();
+    c.limits ??= new FrameLimits(this.d.limits);
+    const now = Date.now();
+    const wait = c.limits.take(now, this.d.stall.creditMs(now));
     if (wait > 0) {
-      if (c.limits.rateStrike()) return this.closeFor(ws, CloseCode.RateLimitAbuse, 'rate limit exceeded repeatedly');
+      if (c.limits.rateStrike(now)) {
+        this.d.warn('rate abuse: closing', ws);
+        return this.closeFor(ws, CloseCode.RateLimitAbuse, rateAbuseReason(RATE_ABUSE_BACKOFF_MS));
+      }
       const message = `rate limited: at most ${this.d.limits.ratePerS} frames/s; retry in ${wait} ms`;
       this.d.outbox.error(ws, { op: req.op, rid: req.rid, code: ErrorCode.RateLimited, message, retryAfterMs: wait });
       return;
@@ -168,6 +186,45 @@ export class Chat {
     }
   }
 
+  /** A frame that is not a request (undecodable, text, oversized): an error frame, and a strike. */
+  badFrame(ws: WS, e: ErrorFrame): void {
+    const c = ws.getUserData();
+    this.d.outbox.error(ws, e);
+    c.limits ??= new FrameLimits(this.d.limits);
+    if (c.limits.badFrame()) {
+      this.d.warn('malformed frames: closing', ws, { code: e.code });
+      this.closeFor(ws, CloseCode.ProtocolAbuse, 'too many malformed frames');
+    }
+  }
+
+  slowConsumer(ws: WS): void {
+    const c = ws.getUserData();
+    if (!c.open) return;
+    c.open = false; // nothing more is queued behind the close frame
+    this.d.metrics.closes.inc({ code: CloseCode.SlowConsumer });
+    this.d.warn('send buffer over the cap: closing', ws, { buffered: ws.getBufferedAmount() });
+    ws.end(CloseCode.SlowConsumer, 'slow consumer: reconnect and resume');
+  }
+
+  /**
+   * Runs a costly request inside the budget (RequestBudget): refused at once with 401 Busy and a
+   * retry-after when this connection or this node has too many in flight; skipped when the
+   * socket closed before its turn.
+   */
+  private async costly(ws: WS, op: number, fn: (c: Conn) => Promise<void>): Promise<void> {
+    const c = ws.getUserData();
+    const wait = this.d.budget.take(c);
+    if (wait !== null) {
+      this.d.warn('costly request refused: busy', ws, { op, retryAfterMs: wait });
+      throw new RequestError(ErrorCode.Busy, `server busy: retry in ${wait} ms`, wait);
+    }
+    try {
+      if (c.open) await fn(c);
+    } finally {
+      this.d.budget.release(c);
+    }
+  }
+
   closeFor(ws: WS, code: number, reason: string): void {
     const c = ws.getUserData();
     if (!c.open) return;
@@ -183,12 +240,14 @@ export class Chat {
     switch (r.op) {
       case Op.Create: {
         if (c.guest) throw new RequestError(ErrorCode.GuestNotAllowed, 'guests cannot create channels: sign up');
-        const ch = await this.d.channels.create(r.name, c.userId);
-        if (!ch) throw new RequestError(ErrorCode.Conflict, `channel "${r.name}" already exists`);
-        return out.reply(ws, { op: r.op, rid: r.rid, cid: ch.cid, name: ch.name });
+        return this.costly(ws, r.op, async () => {
+          const ch = await this.d.channels.create(r.name, c.userId);
+          if (!ch) throw new RequestError(ErrorCode.Conflict, `channel "${r.name}" already exists`);
+          out.reply(ws, { op: r.op, rid: r.rid, cid: ch.cid, name: ch.name });
+        });
       }
       case Op.Join:
-        return this.join(ws, r.rid, r.name);
+        return this.costly(ws, r.op, () => this.join(ws, r.rid, r.name));
       case Op.Leave: {
         this.member(c, r.cid);
         await this.d.channels.leave(r.cid, c.userId);
@@ -196,23 +255,27 @@ export class Chat {
         return out.reply(ws, { op: r.op, rid: r.rid });
       }
       case Op.List:
-        return out.reply(ws, { op: r.op, rid: r.rid, channels: await this.d.channels.list() });
+        return this.costly(ws, r.op, async () => out.reply(ws, { op: r.op, rid: r.rid, channels: await this.d.channels.list() }));
       case Op.Members: {
         this.member(c, r.cid);
-        const [members, online] = await Promise.all([this.d.channels.members(r.cid), this.d.presence.list(r.cid)]);
-        const on = new Set(online.map((p) => p.user));
-        return out.reply(ws, {
-          op: r.op,
-          rid: r.rid,
-          members: members.map((m) => ({ user: m.user, role: m.role, online: on.has(m.user) })),
+        return this.costly(ws, r.op, async () => {
+          const [members, online] = await Promise.all([this.d.channels.members(r.cid), this.d.presence.list(r.cid)]);
+          const on = new Set(online.map((p) => p.user));
+          out.reply(ws, {
+            op: r.op,
+            rid: r.rid,
+            members: members.map((m) => ({ user: m.user, role: m.role, online: on.has(m.user) })),
+          });
         });
       }
       case Op.Message:
         return this.send(ws, r);
       case Op.History: {
         this.member(c, r.cid);
-        const page = await this.d.messages.history(r.cid, r);
-        return out.reply(ws, { op: r.op, rid: r.rid, cid: r.cid, ...page });
+        return this.costly(ws, r.op, async () => {
+          const page = await this.d.messages.history(r.cid, r);
+          out.reply(ws, { op: r.op, rid: r.rid, cid: r.cid, ...page });
+        });
       }
       case Op.Typing: {
         this.member(c, r.cid);

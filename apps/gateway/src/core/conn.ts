@@ -27,5 +27,7 @@ export interface Conn {
   channels: Map<number, Role> | undefined;
   /** Rate and abuse limits; created on the first frame. */
   limits: FrameLimits | undefined;
+  /** Costly requests of this connection in flight (RequestBudget). */
+  costly: number;
   open: boolean;
 }

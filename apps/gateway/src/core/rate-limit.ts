@@ -15,9 +15,14 @@ export class TokenBucket {
     this.last = now;
   }
 
-  /** Takes one token; returns 0 when allowed, else ms until a token is available. */
-  take(now = Date.now()): number {
-    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) * this.ratePerS) / 1000);
+  /**
+   * Takes one token; returns 0 when allowed, else ms until a token is available. `creditMs`: a
+   * server stall of that long just ended (StallClock), so the bucket may hold what the client was
+   * entitled to send during it on top of its burst.
+   */
+  take(now = Date.now(), creditMs = 0): number {
+    const cap = this.burst + (creditMs * this.ratePerS) / 1000;
+    this.tokens = Math.min(cap, this.tokens + ((now - this.last) * this.ratePerS) / 1000);
     this.last = now;
     if (this.tokens >= 1) {
       this.tokens -= 1;
@@ -72,8 +77,8 @@ export class FrameLimits {
   }
 
   /** Takes a token for one frame; returns 0 when allowed, else ms until a token is available. */
-  take(now = Date.now()): number {
-    return this.bucket.take(now);
+  take(now = Date.now(), stallCreditMs = 0): number {
+    return this.bucket.take(now, stallCreditMs);
   }
 
   /** A frame refused by the bucket; true when too many were refused within the window. */

@@ -24,9 +24,14 @@ interface MessageRow {
  * Postgres SEQUENCE could not promise (rolled-back nextval leaves a gap).
  */
 export class SqlMessageStore implements MessageStore {
+  /**
+   * @param appendDb where appends commit: a pool of its own in production (compose.ts), so sends
+   *   never queue behind reads (history pages, member lists) for a free connection; defaults to `db`.
+   */
   constructor(
     private readonly db: SqlDb,
     private readonly now: () => number = Date.now,
+    private readonly appendDb: SqlDb = db,
   ) {}
 
   /** One statement, one round trip: see infra/migrations/003_lean_append.sql. */
@@ -48,7 +53,7 @@ export class SqlMessageStore implements MessageStore {
     }
     let rows: { idx: number; seq: number; ts: number; duplicate: boolean }[];
     try {
-      rows = await this.db.query(APPEND, [
+      rows = await this.appendDb.query(APPEND, [
         sent.map((i) => i.cid),
         sent.map((i) => i.userId),
         sent.map((i) => i.user),

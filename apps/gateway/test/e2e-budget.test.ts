@@ -1,0 +1,240 @@
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import { CloseCode, decodeServer, ErrorCode, encodeRequest, Op, SUBPROTOCOL } from '@parley/protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import type { Gateway } from '../src/gateway.js';
+import { World } from './harness.js';
+
+// Issue 10, items 2 and 3: costly requests have a budget, text frames count as malformed, and
+// an honest client's backlog after a server stall is not punished as a flood.
+
+interface Raw {
+  ws: WebSocket;
+  frames: { kind: number; rid?: number; code?: number; retryAfterMs?: number }[];
+  closed: Promise<{ code: number; reason: string }>;
+}
+
+/**
+ * A bare protocol client. `light`: history pages (large) are counted, not decoded — this process
+ * also runs the gateway, and decoding 600 pages a second here would be load the test adds, not
+ * load the clients put on the server.
+ */
+async function raw(gw: Gateway, query: string, light = false): Promise<Raw> {
+  const ws = new WebSocket(`${gw.url.replace('http', 'ws')}/ws?${query}`, SUBPROTOCOL);
+  const frames: Raw['frames'] = [];
+  ws.on('message', (d: Buffer) => {
+    if (light && d.length > 1000) return void frames.push({ kind: 1, rid: 1_000_000 });
+    const r = decodeServer(new Uint8Array(d));
+    if (r.ok) frames.push(...(r.value as Raw['frames']));
+  });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  return { ws, frames, closed };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Error frames with code 401 (Busy) the node has sent, from its /metrics. */
+async function busyCount(gw: Gateway): Promise<number> {
+  const text = await (await fetch(`${gw.url}/metrics`)).text();
+  return Number(/parley_errors_total\{[^}]*code="401"[^}]*\} (\d+)/.exec(text)?.[1] ?? 0);
+}
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil(s.length * p) - 1)] ?? Number.NaN;
+}
+
+describe('costly requests have a budget (Postgres)', () => {
+  let world: World;
+  let gw: Gateway;
+  beforeAll(async () => {
+    world = await World.create('postgres');
+    gw = await world.start();
+  });
+  afterAll(() => world.close());
+
+  it('150 guests asking for 100-message history pages 4×/s for 20 s: a canary pair keeps chatting (p99 < 250 ms), memory stays bounded', async () => {
+    const owner = await world.user(gw, 'archivist');
+    await owner.create('archive');
+    const archive = await world.channelId('archive');
+    await world
+      .messageStore()
+      .appendBatch(
+        Array.from({ length: 300 }, (_, k) => ({
+          cid: archive,
+          userId: 1,
+          user: 'archivist',
+          text: `old ${k} ${'x'.repeat(80)}`,
+          cmid: null,
+        })),
+      );
+    await owner.create('canary');
+    await owner.join('canary');
+    const listener = await world.client(gw, { guestName: 'canary-listener' });
+    await listener.join('canary');
+    const sentAt = new Map<string, number>();
+    const latencies: number[] = [];
+    listener.on('message', (m) => {
+      const t = sentAt.get(m.text);
+      if (t !== undefined) latencies.push(performance.now() - t);
+    });
+
+    // The 150 readers run in a thread of their own: their sockets and replies must not load the
+    // gateway's event loop (this thread) beyond what the server itself has to do for them.
+    const cid = await world.channelId('archive');
+    const readers = new Worker(
+      `
+      const { parentPort, workerData: w } = require('node:worker_threads');
+      const WebSocket = require(w.ws);
+      let pages = 0, joined = 0;
+      const socks = [];
+      for (let i = 0; i < w.n; i++) {
+        const ws = new WebSocket(w.url + i, w.protocol);
+        ws.on('message', (d) => { if (d.length > 1000) pages++; }); // history pages; errors are small
+        ws.on('open', () => { ws.send(Buffer.from(w.join)); joined++; });
+        socks.push(ws);
+      }
+      parentPort.on('message', (m) => {
+        if (m === 'start') {
+          const t = setInterval(() => {
+            for (const ws of socks) if (ws.readyState === 1) ws.send(Buffer.from(w.history));
+          }, 250);
+          setTimeout(() => { clearInterval(t); parentPort.postMessage({ pages }); }, w.ms);
+        } else parentPort.postMessage({ joined });
+      });
+      `,
+      {
+        eval: true,
+        workerData: {
+          ws: createRequire(import.meta.url).resolve('ws'),
+          url: `${gw.url.replace('http', 'ws')}/ws?guest=reader`,
+          protocol: SUBPROTOCOL,
+          n: 150,
+          ms: 20_000,
+          join: encodeRequest({ op: Op.Join, rid: 1, name: 'archive' }),
+          history: encodeRequest({ op: Op.History, rid: 2, cid, before: null, after: null, limit: 100 }),
+        },
+      },
+    );
+    const ask = <T>(m: string) =>
+      new Promise<T>((resolve) => {
+        readers.once('message', resolve);
+        readers.postMessage(m);
+      });
+    await expect.poll(async () => (await ask<{ joined: number }>('?')).joined, { timeout: 20_000 }).toBe(150);
+    await sleep(500);
+
+    const busyBefore = await busyCount(gw);
+    const rss0 = process.memoryUsage().rss;
+    let rssMax = rss0;
+    const sampler = setInterval(() => {
+      rssMax = Math.max(rssMax, process.memoryUsage().rss);
+    }, 250);
+    const done = ask<{ pages: number }>('start');
+    const canaryErrors: unknown[] = [];
+    const deadline = performance.now() + 20_000;
+    let n = 0;
+    while (performance.now() < deadline) {
+      const text = `canary ${n++}`;
+      sentAt.set(text, performance.now());
+      owner.send('canary', text).catch((e: unknown) => canaryErrors.push(e));
+      await sleep(100);
+    }
+    const { pages } = await done;
+    clearInterval(sampler);
+    await readers.terminate();
+    await expect.poll(() => latencies.length, { timeout: 10_000 }).toBe(n);
+    expect(canaryErrors).toEqual([]);
+    expect(pct(latencies, 0.99)).toBeLessThan(250);
+    // The budget fired (401 Busy, counted in /metrics), and the pages it let through were answered.
+    expect((await busyCount(gw)) - busyBefore).toBeGreaterThan(0);
+    expect(pages).toBeGreaterThan(1000);
+    expect(rssMax - rss0).toBeLessThan(300 * 1024 * 1024);
+  }, 120_000);
+
+  it('at most two costly requests of one connection are in flight; the rest are refused with 401 Busy', async () => {
+    const g = await raw(gw, 'guest=eager');
+    g.ws.send(encodeRequest({ op: Op.Join, rid: 1, name: 'archive' }));
+    await expect.poll(() => g.frames.some((f) => f.rid === 1)).toBe(true);
+    const cid = await world.channelId('archive');
+    for (let i = 0; i < 6; i++) g.ws.send(encodeRequest({ op: Op.History, rid: 100 + i, cid, before: null, after: null, limit: 100 }));
+    await expect.poll(() => g.frames.filter((f) => (f.rid ?? 0) >= 100).length).toBe(6);
+    const answers = g.frames.filter((f) => (f.rid ?? 0) >= 100);
+    expect(answers.filter((f) => f.kind === 1).length).toBeGreaterThanOrEqual(2);
+    expect(answers.filter((f) => f.code === ErrorCode.Busy).length).toBeGreaterThanOrEqual(1);
+    g.ws.close();
+  });
+
+  it('text frames are answered and count as malformed: ten close the connection with 4002', async () => {
+    const g = await raw(gw, 'guest=texter');
+    for (let i = 0; i < 12; i++) g.ws.send(`{"type":"message","text":"hello ${i}"}`);
+    expect((await g.closed).code).toBe(CloseCode.ProtocolAbuse);
+    expect(g.frames.filter((f) => f.code === ErrorCode.BadFrame).length).toBeGreaterThanOrEqual(9);
+  });
+
+  it('an honest client whose sends pile up during a 5 s server stall is not closed for flooding', async () => {
+    const owner = await world.user(gw, 'stall-owner');
+    await owner.create('stall');
+    const cid = await world.channelId('stall');
+    // The client runs in its own thread, so it keeps sending (18/s, under the 20/s limit) while
+    // this thread — the gateway's — is blocked; ~100 sends then arrive at once, 60 beyond the
+    // burst: without the stall credit they are refused and their 50 strikes close it (4008).
+    const worker = new Worker(
+      `
+      const { parentPort, workerData } = require('node:worker_threads');
+      const WebSocket = require(workerData.ws);
+      const ws = new WebSocket(workerData.url, workerData.protocol);
+      let closed = null;
+      const replies = [];
+      ws.on('message', (d) => replies.push(d.length));
+      ws.on('close', (code, reason) => { closed = { code, reason: reason.toString() }; });
+      ws.on('open', () => {
+        ws.send(Buffer.from(workerData.join));
+        setTimeout(() => {
+          let i = 0;
+          const t = setInterval(() => {
+            if (i >= workerData.sends.length) { clearInterval(t); return; }
+            ws.send(Buffer.from(workerData.sends[i++]));
+          }, 55);
+        }, 500);
+      });
+      parentPort.on('message', () => parentPort.postMessage({ closed, replies: replies.length }));
+      `,
+      {
+        eval: true,
+        workerData: {
+          ws: createRequire(import.meta.url).resolve('ws'),
+          url: `${gw.url.replace('http', 'ws')}/ws?guest=steady`,
+          protocol: SUBPROTOCOL,
+          join: encodeRequest({ op: Op.Join, rid: 1, name: 'stall' }),
+          sends: Array.from({ length: 150 }, (_, i) =>
+            encodeRequest({ op: Op.Message, rid: 10 + i, cid, text: `steady ${i}`, cmid: `s${i}` }),
+          ),
+        },
+      },
+    );
+    const ask = () =>
+      new Promise<{ closed: { code: number } | null; replies: number }>((resolve) => {
+        worker.once('message', resolve);
+        worker.postMessage('?');
+      });
+    try {
+      await sleep(1500); // joined, sending steadily
+      const until = Date.now() + 5500;
+      while (Date.now() < until) {} // the stall: this thread (the gateway) reads nothing for 5.5 s
+      await sleep(6000); // the backlog is read, then the rest of the sends
+      expect((await ask()).closed).toBeNull();
+      const h = await owner.join('stall').then(() => owner.history('stall', { limit: 100 }));
+      expect(h.messages.length).toBe(100); // all 150 stored (the page is 100)
+    } finally {
+      await worker.terminate();
+    }
+  }, 60_000);
+});
