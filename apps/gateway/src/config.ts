@@ -64,6 +64,11 @@ const schema = z.object({
   PARLEY_COSTLY_PER_NODE: int(8, 1),
   PARLEY_COSTLY_PER_CONN: int(2, 1),
   /**
+   * Connections one account may hold on one node (tabs, devices); one more is closed with 4009.
+   * Per node: behind a load balancer an account can reach this many on each node.
+   */
+  PARLEY_MAX_CONNS_PER_USER: int(10, 1),
+  /**
    * Bearer token of the admin HTTP API (/admin/…, docs/admin-api.md), at least 24 characters.
    * Unset or empty: the admin API answers 403 on every route.
    */
@@ -81,6 +86,8 @@ const schema = z.object({
   /** Drain: how long clients are spread over when told to reconnect elsewhere. */
   PARLEY_DRAIN_SPREAD_MS: int(2000, 0),
   PARLEY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Human-readable coloured log lines (pino-pretty) instead of JSON: for development. */
+  PARLEY_LOG_PRETTY: bool.default(false),
   /** Allow running on the uWebSockets.js JS fallback (never in production; for debugging only). */
   PARLEY_ALLOW_UWS_FALLBACK: bool.default(false),
   NODE_ENV: z.string().default('development'),
@@ -108,6 +115,7 @@ export interface Config {
   badFrameStrikes: number;
   costlyPerNode: number;
   costlyPerConn: number;
+  maxConnsPerUser: number;
   typingTtlMs: number;
   guestTtlS: number;
   commitBatch: number;
@@ -115,6 +123,7 @@ export interface Config {
   allowedOrigins: string[];
   drainSpreadMs: number;
   logLevel: string;
+  logPretty: boolean;
   allowUwsFallback: boolean;
   /** Null: the admin API is disabled. */
   adminToken: string | null;
@@ -165,6 +174,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     badFrameStrikes: e.PARLEY_BAD_FRAME_STRIKES,
     costlyPerNode: e.PARLEY_COSTLY_PER_NODE,
     costlyPerConn: e.PARLEY_COSTLY_PER_CONN,
+    maxConnsPerUser: e.PARLEY_MAX_CONNS_PER_USER,
     typingTtlMs: e.PARLEY_TYPING_TTL_MS,
     guestTtlS: e.PARLEY_GUEST_TTL_S,
     commitBatch: e.PARLEY_COMMIT_BATCH,
@@ -174,6 +184,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       .filter(Boolean),
     drainSpreadMs: e.PARLEY_DRAIN_SPREAD_MS,
     logLevel: e.PARLEY_LOG_LEVEL,
+    logPretty: e.PARLEY_LOG_PRETTY,
     allowUwsFallback: e.PARLEY_ALLOW_UWS_FALLBACK,
     adminToken: e.PARLEY_ADMIN_TOKEN ?? null,
   };

@@ -158,6 +158,18 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
     }, 200),
   );
 
+  // Everything no route above (or below) takes: a clear answer instead of a dropped connection.
+  // `/ws` without an Upgrade header reaches this too (uWS hands only upgrades to the ws route).
+  app.any('/*', (res, req) => {
+    const url = req.getUrl();
+    if (url === '/ws') {
+      res.cork(() => {
+        res.writeStatus('426 Upgrade Required').writeHeader('upgrade', 'websocket').writeHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ error: `WebSocket upgrade required (subprotocol ${SUBPROTOCOL})` }));
+      });
+    } else sendJson(res, { aborted: false }, 404, { error: `no route ${req.getMethod().toUpperCase()} ${url}` });
+  });
+
   mountAdmin(app, {
     token: config.adminToken,
     admin: ports.admin,
@@ -244,6 +256,13 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
       c.authenticated = who.then(
         (id) => {
           if (!c.open) return false; // closed while we checked
+          if (chat.localSockets(id.userId).length >= config.maxConnsPerUser) {
+            c.open = false;
+            metrics.closes.inc({ code: CloseCode.TooManyConnections });
+            warn('too many connections for one account: refusing', ws, { user: id.user, max: config.maxConnsPerUser });
+            ws.end(CloseCode.TooManyConnections, `at most ${config.maxConnsPerUser} connections per account on this server`);
+            return false;
+          }
           c.userId = id.userId;
           c.user = id.user;
           c.guest = id.guest;

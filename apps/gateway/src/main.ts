@@ -15,7 +15,7 @@ async function main(): Promise<void> {
     }
     throw e;
   }
-  const logger = createLogger(config.logLevel, config.nodeId);
+  const logger = createLogger(config.logLevel, config.nodeId, config.logPretty);
   requireNativeUws(logger, config.allowUwsFallback); // before touching any store
   const ports = await buildPorts(config, logger);
   const gw = await startGateway(config, ports, logger);

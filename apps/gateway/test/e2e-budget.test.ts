@@ -64,17 +64,15 @@ describe('costly requests have a budget (Postgres)', () => {
     const owner = await world.user(gw, 'archivist');
     await owner.create('archive');
     const archive = await world.channelId('archive');
-    await world
-      .messageStore()
-      .appendBatch(
-        Array.from({ length: 300 }, (_, k) => ({
-          cid: archive,
-          userId: 1,
-          user: 'archivist',
-          text: `old ${k} ${'x'.repeat(80)}`,
-          cmid: null,
-        })),
-      );
+    await world.messageStore().appendBatch(
+      Array.from({ length: 300 }, (_, k) => ({
+        cid: archive,
+        userId: 1,
+        user: 'archivist',
+        text: `old ${k} ${'x'.repeat(80)}`,
+        cmid: null,
+      })),
+    );
     await owner.create('canary');
     await owner.join('canary');
     const listener = await world.client(gw, { guestName: 'canary-listener' });

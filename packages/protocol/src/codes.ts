@@ -49,6 +49,8 @@ export const CloseCode = {
    * (`closeRetryAfterMs`): the client may reconnect after that long, not before.
    */
   RateLimitAbuse: 4008,
+  /** This account already holds the most connections a node allows (PARLEY_MAX_CONNS_PER_USER): close one first. */
+  TooManyConnections: 4009,
   /** Subprotocol version not supported (also refused with HTTP 426 at upgrade where possible). */
   UnsupportedVersion: 4010,
   /** The server is draining (deploy, scale-in): reconnect elsewhere after the jittered delay given. */
