@@ -79,8 +79,18 @@ const schema = z.object({
   PARLEY_GUEST_TTL_S: int(86_400, 1),
   /** Largest group-commit batch. */
   PARLEY_COMMIT_BATCH: int(500, 1),
-  /** Group-commit lanes: transactions in flight at once per node (channels are spread over them). */
-  PARLEY_COMMIT_LANES: int(4, 1),
+  /**
+   * Group-commit lanes: transactions in flight at once per node (channels are spread over them).
+   * One lane puts every channel's pending sends in one transaction: fewest commits per message.
+   */
+  PARLEY_COMMIT_LANES: int(1, 1),
+  /**
+   * How long a group commit waits for more sends, in ms (fractions allowed), and only while sends
+   * arrive less than twice this apart (≥ 250/s per node at 2 ms): a commit then carries ~2 or more
+   * messages instead of 1, which is what a message costs the database most at moderate rates, for
+   * this much latency. 0 = never wait (commit on the next tick).
+   */
+  PARLEY_COMMIT_MAX_WAIT_MS: z.coerce.number().min(0).max(50).default(2),
   /** Comma-separated allowed Origins for browser WebSocket upgrades; empty = allow all. */
   PARLEY_ALLOWED_ORIGINS: z.string().default(''),
   /** Drain: how long clients are spread over when told to reconnect elsewhere. */
@@ -120,6 +130,7 @@ export interface Config {
   guestTtlS: number;
   commitBatch: number;
   commitLanes: number;
+  commitMaxWaitMs: number;
   allowedOrigins: string[];
   drainSpreadMs: number;
   logLevel: string;
@@ -179,6 +190,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     guestTtlS: e.PARLEY_GUEST_TTL_S,
     commitBatch: e.PARLEY_COMMIT_BATCH,
     commitLanes: e.PARLEY_COMMIT_LANES,
+    commitMaxWaitMs: e.PARLEY_COMMIT_MAX_WAIT_MS,
     allowedOrigins: e.PARLEY_ALLOWED_ORIGINS.split(',')
       .map((s) => s.trim())
       .filter(Boolean),

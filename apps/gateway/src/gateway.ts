@@ -77,6 +77,7 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
       typingTtlMs: config.typingTtlMs,
       commitBatch: config.commitBatch,
       commitLanes: config.commitLanes,
+      commitMaxWaitMs: config.commitMaxWaitMs,
       limits: {
         ratePerS: config.ratePerS,
         rateBurst: config.rateBurst,

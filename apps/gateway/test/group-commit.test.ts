@@ -68,3 +68,46 @@ describe('GroupCommitter', () => {
     await gc.flush();
   });
 });
+
+describe('GroupCommitter: waiting for company', () => {
+  /** A store that commits at once (a fast database): batches form only if the committer waits. */
+  class QuickStore {
+    readonly batches: number[] = [];
+    private seq = 0;
+    async appendBatch(items: readonly AppendInput[]): Promise<Appended[]> {
+      this.batches.push(items.length);
+      return items.map(() => ({ seq: ++this.seq, ts: 0, duplicate: false }));
+    }
+  }
+  async function steady(maxWaitMs: number, gapMs: number, n: number): Promise<number[]> {
+    const store = new QuickStore();
+    const gc = new GroupCommitter(store as unknown as MessageStore, 100, () => {}, 1, maxWaitMs);
+    const sends: Promise<Appended>[] = [];
+    for (let i = 0; i < n; i++) {
+      sends.push(gc.append(item(1, i)));
+      await new Promise((r) => setTimeout(r, gapMs)); // a steady stream, one send per gap
+    }
+    const seqs = (await Promise.all(sends)).map((a) => a.seq);
+    expect(seqs).toEqual(seqs.map((_, i) => i + 1)); // order kept
+    return store.batches;
+  }
+
+  it('sends closer together than the wait share commits; without the wait each is alone', async () => {
+    // Timers, not a busy loop: on a loaded machine the gaps stretch, but stay well under 2 × 20 ms.
+    const waited = await steady(20, 4, 60);
+    const alone = await steady(0, 4, 60);
+    expect(60 / waited.length).toBeGreaterThan(2);
+    expect(60 / alone.length).toBeLessThan(1.2);
+  });
+
+  it('sends further apart than the wait are not held back', async () => {
+    const store = new QuickStore();
+    const gc = new GroupCommitter(store as unknown as MessageStore, 100, () => {}, 1, 2);
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      await gc.append(item(1, i));
+      expect(performance.now() - t0).toBeLessThan(1.5);
+      await new Promise((r) => setTimeout(r, 10)); // 10 ms apart: more than twice the wait
+    }
+  });
+});

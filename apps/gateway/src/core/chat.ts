@@ -49,6 +49,7 @@ export interface ChatDeps {
   typingTtlMs: number;
   commitBatch: number;
   commitLanes: number;
+  commitMaxWaitMs: number;
   limits: FramePolicy;
   /** Costly requests (history, members, list, join, create): per-connection and node-wide caps. */
   budget: RequestBudget;
@@ -90,7 +91,13 @@ export class Chat {
     private readonly d: ChatDeps,
     readonly hub: Hub,
   ) {
-    this.committer = new GroupCommitter(d.messages, d.commitBatch, (n) => d.metrics.commitBatch.observe(n), d.commitLanes);
+    this.committer = new GroupCommitter(
+      d.messages,
+      d.commitBatch,
+      (n) => d.metrics.commitBatch.observe(n),
+      d.commitLanes,
+      d.commitMaxWaitMs,
+    );
     d.broker.onMessage((topic, bytes) => this.onBroker(topic, bytes));
     this.controlReady = d.broker.subscribe(CONTROL_TOPIC).catch((e) => d.logger.error({ err: e }, 'control subscribe failed'));
   }

@@ -11,14 +11,19 @@ interface Waiting {
  * together in the next one (at most `maxBatch` per transaction).
  *
  * Channels are spread over `lanes` (by cid); each lane has at most one transaction in flight, so
- * one channel's messages from this node are committed in arrival order while different channels
- * commit in parallel (a single lane leaves Postgres idle while the node prepares the next batch).
+ * one channel's messages from this node are committed in arrival order. One lane (the default)
+ * takes every channel's pending sends in one statement: the fewest commits per message, which is
+ * what a message costs the database most at moderate rates (measured: bench/README.md); more lanes
+ * let different channels commit in parallel, for a database with cores to spare.
  */
 export class GroupCommitter {
   private readonly lanes: Lane[];
 
-  constructor(store: MessageStore, maxBatch: number, onBatch: (size: number) => void = () => {}, lanes = 4) {
-    this.lanes = Array.from({ length: lanes }, () => new Lane(store, maxBatch, onBatch));
+  /**
+   * @param maxWaitMs the most a commit may wait for company (see Lane.run); 0 = never wait.
+   */
+  constructor(store: MessageStore, maxBatch: number, onBatch: (size: number) => void = () => {}, lanes = 1, maxWaitMs = 0) {
+    this.lanes = Array.from({ length: lanes }, () => new Lane(store, maxBatch, onBatch, maxWaitMs));
   }
 
   append(item: AppendInput): Promise<Appended> {
@@ -34,14 +39,22 @@ export class GroupCommitter {
 class Lane {
   private queue: Waiting[] = [];
   private inFlight: Promise<void> | null = null;
+  /** Mean gap between arrivals (ms), smoothed: how long until the next send, roughly. */
+  private gapMs = Number.POSITIVE_INFINITY;
+  private lastArrival = 0;
 
   constructor(
     private readonly store: MessageStore,
     private readonly maxBatch: number,
     private readonly onBatch: (size: number) => void,
+    private readonly maxWaitMs: number,
   ) {}
 
   append(item: AppendInput): Promise<Appended> {
+    const now = performance.now();
+    const gap = now - this.lastArrival;
+    this.lastArrival = now;
+    this.gapMs = this.gapMs === Number.POSITIVE_INFINITY ? gap : 0.8 * this.gapMs + 0.2 * gap;
     return new Promise((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
       if (!this.inFlight) this.inFlight = this.run();
@@ -53,8 +66,13 @@ class Lane {
   }
 
   private async run(): Promise<void> {
-    // Let the current tick's sends join the first batch.
-    await new Promise((r) => setImmediate(r));
+    // Let the current tick's sends join the first batch. A commit costs the database about the
+    // same for one message as for several, so when the next send is due within twice the wait
+    // (a busy node, where one commit per send is what costs most), wait `maxWaitMs` for company;
+    // when sends are further apart, waiting would only add latency. While a commit is in flight
+    // the queue fills by itself.
+    if (this.maxWaitMs > 0 && this.gapMs < 2 * this.maxWaitMs) await new Promise((r) => setTimeout(r, this.maxWaitMs));
+    else await new Promise((r) => setImmediate(r));
     while (this.queue.length) {
       const batch = this.queue.splice(0, this.maxBatch);
       this.onBatch(batch.length);
