@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CloseCode, ErrorCode, isRetryable, retryAfterOf, withRetryAfter } from './codes.js';
-import { isValidText } from './text.js';
+import { CloseCode, ErrorCode, isRetryable } from './codes.js';
 
 const errorCodes = Object.entries(ErrorCode);
 const closeCodes = Object.entries(CloseCode);
@@ -31,7 +30,6 @@ describe('error code registry', () => {
       Conflict: 300,
       UnknownCommand: 300,
       RateLimited: 400,
-      Busy: 400,
       Internal: 500,
       Unavailable: 500,
     };
@@ -65,7 +63,6 @@ describe('close code registry', () => {
 describe('isRetryable', () => {
   it('rate limits, server errors and 41xx closes are retryable', () => {
     expect(isRetryable(ErrorCode.RateLimited)).toBe(true);
-    expect(isRetryable(ErrorCode.Busy)).toBe(true);
     expect(isRetryable(ErrorCode.Internal)).toBe(true);
     expect(isRetryable(ErrorCode.Unavailable)).toBe(true);
     expect(isRetryable(CloseCode.GoingAway)).toBe(true);
@@ -84,30 +81,8 @@ describe('isRetryable', () => {
 
   it('matches the documented ranges for every integer around them', () => {
     for (let code = 0; code < 5000; code++) {
-      const expected = code === 400 || code === 401 || (code >= 500 && code <= 599) || (code >= 4100 && code <= 4199);
+      const expected = code === 400 || (code >= 500 && code <= 599) || (code >= 4100 && code <= 4199);
       expect(isRetryable(code)).toBe(expected);
     }
-  });
-});
-
-describe('retry-after in a close reason', () => {
-  it('round-trips through withRetryAfter and retryAfterOf', () => {
-    const reason = withRetryAfter('rate limit exceeded repeatedly', 5000);
-    expect(reason).toBe('rate limit exceeded repeatedly; retry after 5000 ms');
-    expect(retryAfterOf(reason)).toBe(5000);
-    expect(retryAfterOf(withRetryAfter('x', 12.2))).toBe(13);
-  });
-
-  it('a reason without one reads as null', () => {
-    expect(retryAfterOf('rate limit exceeded repeatedly')).toBeNull();
-    expect(retryAfterOf('')).toBeNull();
-    expect(retryAfterOf('retry after 5 ms; but not at the end')).toBeNull();
-  });
-
-  it('fits the 123 bytes RFC 6455 allows, cutting the reason, never the retry-after', () => {
-    const reason = withRetryAfter('é😀'.repeat(60), 86_400_000);
-    expect(new TextEncoder().encode(reason).byteLength).toBeLessThanOrEqual(123);
-    expect(retryAfterOf(reason)).toBe(86_400_000);
-    expect(isValidText(reason)).toBe(true); // no half surrogate pair left
   });
 });

@@ -27,11 +27,6 @@ export const ErrorCode = {
   Conflict: 301,
   UnknownCommand: 302,
   RateLimited: 400,
-  /**
-   * The node is out of budget for this kind of request (e.g. concurrent history reads); nothing
-   * is wrong with the request. Carries retryAfterMs; retry the same request after it.
-   */
-  Busy: 401,
   Internal: 500,
   Unavailable: 503,
 } as const;
@@ -44,10 +39,7 @@ export const CloseCode = {
   ProtocolAbuse: 4002,
   /** An operator deleted or renamed this account: sign in again (a guest may reconnect). */
   AccountChanged: 4003,
-  /**
-   * Kept flooding after being rate limited. When the reason carries a retry-after
-   * (`withRetryAfter`), the client may reconnect once that long has passed.
-   */
+  /** Kept flooding after being rate limited. */
   RateLimitAbuse: 4008,
   /** Subprotocol version not supported (also refused with HTTP 426 at upgrade where possible). */
   UnsupportedVersion: 4010,
@@ -62,32 +54,5 @@ export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
 /** Codes a client may retry after backoff without changing anything. */
 export function isRetryable(code: number): boolean {
-  return code === ErrorCode.RateLimited || code === ErrorCode.Busy || (code >= 500 && code < 600) || (code >= 4100 && code < 4200);
+  return code === ErrorCode.RateLimited || (code >= 500 && code < 600) || (code >= 4100 && code < 4200);
 }
-
-/**
- * A close reason saying when the client may come back, e.g. `rate limit exceeded repeatedly;
- * retry after 5000 ms`. A close frame has no field for it, so the reason carries it in this one
- * fixed form, which `retryAfterOf` reads. RFC 6455 allows 123 bytes of reason: the text before
- * the suffix is cut to fit.
- */
-export function withRetryAfter(reason: string, retryAfterMs: number): string {
-  const suffix = `; retry after ${Math.max(0, Math.ceil(retryAfterMs))} ms`;
-  let head = reason;
-  while (utf8Length(head) + suffix.length > MAX_CLOSE_REASON) {
-    // Never leave half a surrogate pair behind.
-    const last = head.charCodeAt(head.length - 1);
-    head = head.slice(0, last >= 0xdc00 && last < 0xe000 ? -2 : -1);
-  }
-  return head + suffix;
-}
-
-/** The retry-after in ms of a reason written by `withRetryAfter`, or null when it has none. */
-export function retryAfterOf(reason: string): number | null {
-  const m = RETRY_AFTER.exec(reason);
-  return m ? Number(m[1]) : null;
-}
-
-const MAX_CLOSE_REASON = 123;
-const RETRY_AFTER = /; retry after (\d{1,12}) ms$/;
-const utf8Length = (s: string): number => new TextEncoder().encode(s).byteLength;
