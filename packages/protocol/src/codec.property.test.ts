@@ -34,18 +34,45 @@ const ts = fc.oneof(int(1_600_000_000_000, 2_000_000_000_000), nat);
  * characters take two units) up to max/2 code points, plus ASCII strings up to max so the
  * boundary length itself is exercised.
  */
-const str = (max: number, min = 1) =>
+const rawStr = (max: number, min = 1) =>
   fc.oneof(
     fc.string({ unit: 'binary', minLength: min, maxLength: Math.max(min, Math.floor(max / 2)) }),
     fc.string({ unit: 'binary-ascii', minLength: min, maxLength: max }),
     fc.string({ unit: 'binary-ascii', minLength: max, maxLength: max }),
   );
+/** Characters text.ts refuses (in names; text allows TAB and LF), replaced by one of the same length. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: replacing control characters is the point.
+const REFUSED = /[\0-\x1f\x7f-\x9f\ufffe\uffff]/g;
+/** Valid request text or names (text.ts): control characters replaced, so lengths stay as drawn. */
+const str = (max: number, min = 1) => rawStr(max, min).map((s) => s.replace(REFUSED, '_'));
+/** Any UTF-16 code units, lone surrogates included (what a hostile client can put on the wire). */
+const units = (max: number) => fc.array(fc.integer({ min: 0, max: 0xffff }), { maxLength: max }).map((a) => String.fromCharCode(...a));
+/** Strings around every rule of text.ts, valid and not. */
+const edgy = fc.constantFrom(
+  '\0',
+  'bad\u0000reason',
+  '\ud800',
+  'x\udc00',
+  '\ud83d\ude00',
+  'a\r\nb',
+  '\r',
+  '\x7f',
+  '\u0085',
+  '\u009f',
+  '\u00a0',
+  '\ufffe',
+  '\uffff',
+  '\ufffd',
+  'line one\nline two\ttabbed',
+  '👨‍👩‍👧',
+  '❤️',
+);
 /** Server-side strings have no request limit; any well-formed Unicode string, empty included. */
 const anyStr = fc.string({ unit: 'binary', maxLength: 40 });
 const userName = fc.oneof(fc.stringMatching(/^[A-Za-z0-9_]{1,24}$/), anyStr);
 const channelName = fc.stringMatching(/^[a-z0-9][a-z0-9_-]{0,63}$/);
 const emoji = fc.oneof(fc.constantFrom('👍', '❤️', '🎉', '👨‍👩‍👧', '+1'), str(Limits.emoji));
-const text = str(Limits.text);
+const text = fc.oneof(str(Limits.text), fc.constantFrom('line one\nline two\ttabbed', '\t', '\n\n'));
 
 const requestArb: fc.Arbitrary<Request> = fc.oneof(
   fc.record({ op: fc.constant(Op.Create), rid, name: channelName }),
@@ -202,8 +229,9 @@ const checkServerDecode = (bytes: Uint8Array) => {
 };
 
 // ---------- round trips ----------
+// Property runs take a few seconds on an idle machine; the timeouts leave room for a loaded one.
 
-describe('round trips', () => {
+describe('round trips', { timeout: 60_000 }, () => {
   it('every Request variant: encodeRequest → decodeRequest', () => {
     fc.assert(
       fc.property(requestArb, (req) => {
@@ -296,7 +324,7 @@ describe('round trips', () => {
 
 // ---------- hostile input ----------
 
-describe('hostile input never throws', () => {
+describe('hostile input never throws', { timeout: 60_000 }, () => {
   it('random bytes', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
@@ -424,7 +452,7 @@ describe('hostile input never throws', () => {
   });
 });
 
-describe('the Message fast path agrees with its zod schema', () => {
+describe('the Message fast path agrees with its zod schema', { timeout: 60_000 }, () => {
   const schema = requestSchemas[Op.Message];
   const type = T.req(Op.Message);
   // Values around every bound the schema has, plus values of the wrong kind.
@@ -435,27 +463,45 @@ describe('the Message fast path agrees with its zod schema', () => {
     fc.constantFrom(MAX + 2, 1.5, -0, Number.NaN, Number.POSITIVE_INFINITY, null, undefined, true, '', 'x', [], {}),
     str(Limits.text + 1, 0),
     str(Limits.clientMsgId + 1, 0),
+    rawStr(Limits.clientMsgId + 1, 0),
+    units(Limits.clientMsgId + 1),
+    edgy,
+    fc.tuple(str(Limits.clientMsgId), edgy, str(Limits.clientMsgId)).map(([a, b, c]) => a + b + c),
   );
   const near = fc.oneof(rid, cid, str(Limits.text), str(Limits.clientMsgId), fc.constant(null), any);
 
-  it('accepts only what zod accepts, with the same fields', () => {
+  it('accepts exactly what zod accepts, with the same fields', () => {
     fc.assert(
       fc.property(fc.array(near, { minLength: 1, maxLength: 6 }), (rest) => {
         const raw = [type, ...rest];
         const fast = fastMessage(raw);
         const slow = schema.safeParse(raw);
-        if (fast) {
-          expect(slow.success).toBe(true);
-          expect(fast).toEqual({ op: Op.Message, rid: raw[1], cid: raw[2], text: raw[3], cmid: raw[4] ?? null });
-        }
+        expect(fast !== null).toBe(slow.success);
+        if (fast) expect(fast).toEqual({ op: Op.Message, rid: raw[1], cid: raw[2], text: raw[3], cmid: raw[4] ?? null });
       }),
       { numRuns: 20_000 },
     );
   });
 
+  it('refuses exactly the text and client ids zod refuses: controls, lone surrogates, U+FFFE/U+FFFF', () => {
+    const texty = fc.oneof(
+      edgy,
+      units(40),
+      rawStr(40, 0),
+      fc.tuple(str(40, 0), edgy, str(40, 0)).map(([a, b, c]) => a + b + c),
+    );
+    fc.assert(
+      fc.property(texty, fc.option(texty, { nil: undefined }), (t, cmid) => {
+        const raw = cmid === undefined ? [type, 1, 2, t] : [type, 1, 2, t, cmid];
+        expect(fastMessage(raw) !== null).toBe(schema.safeParse(raw).success);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
   it('takes every well-formed message (so sends do not fall back to zod)', () => {
     fc.assert(
-      fc.property(rid, cid, str(Limits.text), fc.option(str(Limits.clientMsgId), { nil: undefined }), (r, c, text, cmid) => {
+      fc.property(rid, cid, text, fc.option(str(Limits.clientMsgId), { nil: undefined }), (r, c, text, cmid) => {
         const raw = cmid === undefined ? [type, r, c, text] : [type, r, c, text, cmid];
         expect(schema.safeParse(raw).success).toBe(true);
         expect(fastMessage(raw)).not.toBeNull();
@@ -464,7 +510,7 @@ describe('the Message fast path agrees with its zod schema', () => {
   });
 });
 
-describe('hot frames are byte for byte what the generic msgpack Encoder writes', () => {
+describe('hot frames are byte for byte what the generic msgpack Encoder writes', { timeout: 60_000 }, () => {
   const generic = new Encoder({ ignoreUndefined: true });
   // Unsigned integers at every msgpack width boundary, and strings of every header size
   // (fixstr, str8, str16), ASCII and not (the writer takes a different path for each).

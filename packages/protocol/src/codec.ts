@@ -3,7 +3,9 @@ import { ErrorCode } from './codes.js';
 import type { ChatMessage, ErrorFrame, Event, PresenceEntry, ReactionSummary, Reply, Request, ServerFrame } from './frames.js';
 import { T } from './frames.js';
 import { writeMessageAck, writeMessageEvent } from './hot-frames.js';
+import { MaxDepth, scanMsgpack } from './scan.js';
 import { type RequestOp, requestSchemas } from './schemas.js';
+import { isValidName, isValidText } from './text.js';
 import { Kind, kindOf, Limits, Op, opOf } from './types.js';
 
 export type Result<V, E> = { ok: true; value: V } | { ok: false; error: E };
@@ -77,6 +79,9 @@ export function encodeRequest(r: Request): Uint8Array {
 
 /** Decode and validate one client frame. Never throws. */
 export function decodeRequest(bytes: Uint8Array): Result<Request, DecodeError> {
+  // Bounds what the Decoder may allocate before it allocates anything (scan.ts).
+  const bad = scanMsgpack(bytes, 0, MaxDepth.request, false);
+  if (bad !== null) return fail(ErrorCode.BadFrame, `frame is not valid msgpack: ${bad}`, 0, Op.None);
   let raw: unknown;
   try {
     raw = decoder.decode(bytes);
@@ -149,8 +154,12 @@ export function fastMessage(raw: unknown[]): Extract<Request, { op: typeof Op.Me
   const cmid = raw[4];
   if (typeof rid !== 'number' || !Number.isInteger(rid) || rid < 0 || rid > 0xffff_ffff) return null;
   if (typeof cid !== 'number' || !Number.isInteger(cid) || cid < 1 || cid > Number.MAX_SAFE_INTEGER) return null;
-  if (typeof text !== 'string' || text.length < 1 || text.length > Limits.text) return null;
-  if (cmid !== undefined && cmid !== null && (typeof cmid !== 'string' || cmid.length < 1 || cmid.length > Limits.clientMsgId)) {
+  if (typeof text !== 'string' || text.length < 1 || text.length > Limits.text || !isValidText(text)) return null;
+  if (
+    cmid !== undefined &&
+    cmid !== null &&
+    (typeof cmid !== 'string' || cmid.length < 1 || cmid.length > Limits.clientMsgId || !isValidName(cmid))
+  ) {
     return null;
   }
   return { op: Op.Message, rid, cid, text, cmid: cmid ?? null };
@@ -260,7 +269,11 @@ export function encodeBatch(parts: readonly Uint8Array[]): Uint8Array {
 /** Decode one server WebSocket message (a frame or a batch) into frames. Never throws. */
 export function decodeServer(bytes: Uint8Array): Result<ServerFrame[], string> {
   try {
-    if (bytes[0] === BATCH_TYPE) {
+    // Bounds what the Decoder may allocate (scan.ts): a hostile server cannot freeze the SDK either.
+    const batch = bytes[0] === BATCH_TYPE;
+    const bad = scanMsgpack(bytes, batch ? 1 : 0, MaxDepth.server, batch);
+    if (bad !== null) return { ok: false, error: `not a valid frame: ${bad}` };
+    if (batch) {
       const out: ServerFrame[] = [];
       for (const v of decoder.decodeMulti(bytes.subarray(1))) out.push(toServerFrame(v));
       return ok(out);

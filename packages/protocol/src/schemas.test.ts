@@ -99,3 +99,48 @@ describe('limits are enforced at their boundary', () => {
     ).toEqual([Op.Create, Op.Join, Op.Leave, Op.List, Op.Members, Op.Message, Op.History, Op.Typing, Op.React, Op.Unreact, Op.Command]);
   });
 });
+
+describe('invalid text is refused up front with 102, naming the field (text.ts)', () => {
+  const bad = ['\u0000', 'a\ud800b', 'x\udc00', '\r', '\x1b[2J', '\x7f', '\u0085', '\ufffe', '\uffff'];
+  it.each(bad.map((c) => [JSON.stringify(c), c]))('%s', (_, c) => {
+    const cases: [unknown[], string][] = [
+      [[T.req(Op.Message), 1, 3, `hi${c}there`], 'field 3 (text)'],
+      [[T.req(Op.Message), 1, 3, 'hi', `id${c}`], 'field 4 (cmid)'],
+      [[T.req(Op.Command), 1, 3, `/kick alice bad${c}reason`], 'field 3 (text)'],
+      [[T.req(Op.React), 1, 3, 9, `👍${c}`], 'field 4 (emoji)'],
+      [[T.req(Op.Unreact), 1, 3, 9, c], 'field 4 (emoji)'],
+      [[T.req(Op.Join), 1, `general${c}`], 'field 2 (name)'],
+      [[T.req(Op.Create), 1, `general${c}`], 'field 2 (name)'],
+    ];
+    for (const [frame, field] of cases) {
+      const e = refused(frame);
+      expect(e.code, field).toBe(ErrorCode.InvalidFields);
+      expect(e.message).toContain(field);
+    }
+  });
+
+  it('newlines and tabs are text, not names', () => {
+    expect(decode([T.req(Op.Message), 1, 3, 'line one\nline two\tand a tab']).ok).toBe(true);
+    expect(decode([T.req(Op.Command), 1, 3, '/kick alice\tspamming\nagain']).ok).toBe(true);
+    expect(refused([T.req(Op.React), 1, 3, 9, '👍\n']).message).toContain('field 4 (emoji)');
+    expect(refused([T.req(Op.Message), 1, 3, 'hi', 'a\tb']).message).toContain('field 4 (cmid)');
+  });
+
+  it('real text passes: emoji sequences, variation selectors, RTL, combining marks, U+FFFD', () => {
+    for (const t of ['👨‍👩‍👧', '❤️', 'مرحبا', 'e\u0301', 'Ä\u00a0b', '\ufffd', '\u200c']) {
+      expect(decode([T.req(Op.Message), 1, 3, t]).ok, t).toBe(true);
+      expect(decode([T.req(Op.React), 1, 3, 9, t]).ok, t).toBe(true);
+    }
+  });
+});
+
+describe('lengths are UTF-16 code units, as documented and as the SDK counts', () => {
+  // zod 4.6 counts code points in .max(): 4000 astral characters (8000 units) got through.
+  it('an astral character counts 2', () => {
+    expect(decode([T.req(Op.Message), 1, 3, '😀'.repeat(Limits.text / 2)]).ok).toBe(true);
+    expect(refused([T.req(Op.Message), 1, 3, `x${'😀'.repeat(Limits.text / 2)}`]).message).toContain('<=4000');
+    expect(refused([T.req(Op.React), 1, 3, 9, '😀'.repeat(Limits.emoji / 2 + 1)]).message).toContain('<=32');
+    expect(refused([T.req(Op.Message), 1, 3, 'x', '😀'.repeat(Limits.clientMsgId / 2 + 1)]).code).toBe(ErrorCode.InvalidFields);
+    expect(refused([T.req(Op.Command), 1, 3, '😀'.repeat(Limits.command / 2 + 1)]).code).toBe(ErrorCode.InvalidFields);
+  });
+});
