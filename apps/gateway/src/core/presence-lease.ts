@@ -45,9 +45,10 @@ const key = (cid: number, connId: string) => `${cid}|${connId}`;
  * This process's presence lease (docs/architecture.md, "Presence that converges after a crash").
  *
  * - The lease owner is `<nodeId>#<incarnation>`, new per process: a node restarted at once under
- *   the same id does not renew its previous life's lease, and it reaps that life's entries on
- *   start (one leave per user who did not come back; counting per connection keeps users who
- *   already reconnected, here or elsewhere, online).
+ *   the same id does not renew its previous life's lease, and it reaps that life's entries one
+ *   heartbeat after start, without waiting for the lease to lapse (one leave per user who did not
+ *   come back; counting per connection keeps users who reconnected meanwhile, here or elsewhere,
+ *   online).
  * - It knows every entry this node put in the store (`store` wraps the chat's presence calls) and
  *   re-asserts them on every heartbeat, idempotently: whatever the store lost (Redis restarted
  *   without persistence, a failover, one Cluster shard wiped) is back within one heartbeat of the
@@ -139,7 +140,10 @@ export class PresenceLease {
     }
     await this.reassert(state === 'reaped');
     if (Date.now() >= this.settleUntil) await this.settle();
-    if (!this.previousReaped) {
+    // Our previous life (same node id, killed -9 and restarted at once) is reaped on the second
+    // heartbeat, not the first: its clients that come straight back (to us or elsewhere) have
+    // landed by then and count as present, so only users who did not come back get a leave.
+    if (!this.previousReaped && !first) {
       for (const o of await this.inner.owners()) {
         if (o !== this.owner && ownedByNode(o, this.opts.nodeId)) await this.reap(o, 'reaped the previous life of this node');
       }
