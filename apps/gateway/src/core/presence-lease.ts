@@ -134,7 +134,11 @@ export class PresenceLease {
         { nodeId: this.opts.nodeId },
         'this node was reaped as dead while alive (paused longer than the lease, or another process runs with the same node id): announcing its users again',
       );
-      this.departed.clear(); // the reaper announced their leaves
+      // The reaper announced their leaves; take out what a heartbeat of ours may have put back meanwhile.
+      for (const [k, d] of [...this.departed]) {
+        await this.inner.release(d.cid, d.conn);
+        if (this.departed.get(k) === d) this.departed.delete(k);
+      }
     } else if (state === 'new' && !first) {
       this.lost("the presence store lost this node's lease (Redis restarted without persistence?)");
     }
@@ -176,14 +180,19 @@ export class PresenceLease {
             list.map((x) => x.conn),
           );
           restoredCount += restored.length;
-          const toAnnounce = new Set(list.filter((x) => x.announce || announceAll).map((x) => x.conn.user));
+          const toAnnounce = new Set(list.filter((x) => x.announce).map((x) => x.conn.user));
           for (const x of list) {
             const h = this.held.get(x.k);
             if (h) h.announce = false;
             const d = this.departed.get(x.k);
             if (d) d.asserted = true; // the store holds it now: its removal decides the leave
           }
-          const joins = joined.filter((e) => toAnnounce.has(e.user));
+          // Reaped: every user here was (or may have been: a heartbeat of ours can land between the
+          // reaper's steps and re-add entries silently) announced leaving. A join of a user shown
+          // online changes no view, so all are announced; otherwise only those nobody was told of.
+          const joins = announceAll
+            ? [...new Map(list.map((x) => [x.conn.user, { user: x.conn.user, guest: x.conn.guest }])).values()]
+            : joined.filter((e) => toAnnounce.has(e.user));
           if (joins.length) this.announcer.diff(cid, joins, []);
         }),
       );
