@@ -128,6 +128,23 @@ describe('PresenceLease', () => {
     expect(await n1.store.remove(7, conn('c4', 'carol'))).toBe(true);
   });
 
+  it('a partial loss (one Cluster shard wiped, the lease intact) is found by the re-assert and settles the same way', async () => {
+    const t = new TestStore();
+    const n = lease(t, 'n');
+    const a = announcer();
+    await n.start(a);
+    n.stop();
+    await n.store.join(11, conn('s1', 'sam'));
+    await n.store.join(11, conn('s2', 'tess'));
+    await t.target.release(11, { ...conn('s1', 'sam'), nodeId: n.owner }); // the shard lost it
+    await n.beat();
+    expect(await users(t.target, 11)).toEqual(['sam', 'tess']);
+    expect(await n.store.remove(11, conn('s2', 'tess'))).toBe(false); // waits for the loss to settle
+    await new Promise((r) => setTimeout(r, 1050));
+    await n.beat();
+    expect(a.said).toEqual({ joins: [], leaves: ['tess'], states: [[{ user: 'sam', guest: false }]] });
+  });
+
   it('a node reaped as dead while it was alive announces its users again', async () => {
     const t = new TestStore();
     const n = lease(t, 'paused');
