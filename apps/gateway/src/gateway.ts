@@ -6,6 +6,7 @@ import type { Conn } from './core/conn.js';
 import { Hub } from './core/hub.js';
 import { Moderation } from './core/moderation.js';
 import { Outbox } from './core/outbox.js';
+import { LEASE_TTL_MS, PresenceLease } from './core/presence-lease.js';
 import { SanctionCache } from './core/sanctions.js';
 import { mountAdmin } from './http/admin.js';
 import { AuthError, AuthService, type Identity } from './http/auth.js';
@@ -47,8 +48,6 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-const LEASE_TTL_MS = 10_000;
-
 export async function startGateway(config: Config, ports: Ports, logger: Logger): Promise<Gateway> {
   const native = requireNativeUws(logger, config.allowUwsFallback);
   const metrics = createMetrics(config.nodeId, native);
@@ -62,13 +61,15 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
   const protections = new ProtectionLog(logger);
   const warn = (event: string, ws: uWS.WebSocket<Conn>, detail?: Record<string, unknown>) =>
     protections.warn(event, ws.getUserData(), addressOf(ws), detail);
+  // This process's presence lease (core/presence-lease.ts): the chat's presence calls go through it.
+  const lease = new PresenceLease({ store: ports.presence, nodeId: config.nodeId, logger });
   const chat = new Chat(
     {
       nodeId: config.nodeId,
       logger,
       metrics,
       broker: ports.broker,
-      presence: ports.presence,
+      presence: lease.store,
       messages: ports.messages,
       channels: ports.channels,
       users: ports.users,
@@ -322,6 +323,12 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
 
   // Presence lease: this node's presence entries live as long as it heartbeats; survivors reap
   // the entries of a node that stopped (kill -9) and broadcast one leave per user.
+  await lease.start({
+    diff: (cid, joins, leaves) => chat.presenceDiff(cid, joins, leaves),
+    state: (cid, members) => {
+      for (const ws of hub.localMembers(cid)) outbox.event(ws, { op: Op.PresenceState, cid, members });
+    },
+  });
   let brokerWasUp = ports.broker.healthy();
   const beat = async () => {
     const brokerUp = ports.broker.healthy();
@@ -330,16 +337,9 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
     // re-read sanctions from the record instead of trusting what we cached before it.
     if (brokerUp && !brokerWasUp) sanctions.clear();
     brokerWasUp = brokerUp;
-    await ports.presence.heartbeat(config.nodeId, LEASE_TTL_MS);
-    for (const dead of await ports.presence.deadNodes()) {
-      if (dead === config.nodeId) continue;
-      const leaves = await ports.presence.reapNode(dead);
-      if (leaves.length) logger.warn({ dead, leaves: leaves.length }, 'reaped presence of a dead node');
-      for (const l of leaves) chat.presenceDiff(l.cid, [], [l.user]);
-    }
   };
   await beat();
-  const beatTimer = setInterval(() => beat().catch((err) => logger.warn({ err }, 'presence heartbeat failed')), LEASE_TTL_MS / 3);
+  const beatTimer = setInterval(() => beat().catch((err) => logger.warn({ err }, 'broker check failed')), LEASE_TTL_MS / 3);
   const reapGuests = async () => {
     // Connected guests are seen now: one statement for all of them.
     await ports.users.touch(chat.allSockets().flatMap((ws) => (ws.getUserData().guest ? [ws.getUserData().userId] : [])));
@@ -360,6 +360,7 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
     if (closed) return;
     closed = true;
     clearInterval(beatTimer);
+    lease.stop();
     clearInterval(guestTimer);
     stall.stop();
     stopListening();

@@ -149,6 +149,85 @@ export function describePresenceStoreContract(name: string, factory: PresenceFac
       expect(await s.reapNode(dead)).toEqual([]); // nothing twice
     });
 
+    it("heartbeat says whether the lease was held, new, or reaped while its owner wasn't looking", async () => {
+      const owner = id('node#inc');
+      expect(await s.heartbeat(owner, 30_000)).toBe('new');
+      expect(await s.heartbeat(owner, 30_000)).toBe('held');
+      expect(await s.owners()).toContain(owner);
+      // Reaped as dead (a pause past the lease): its next heartbeat learns it, once.
+      await s.add(cidBase(), conn('paused', owner));
+      expect(leaveKeys(await s.reapNode(owner))).toHaveLength(1);
+      expect(await s.owners()).not.toContain(owner);
+      expect(await s.heartbeat(owner, 30_000)).toBe('reaped');
+      expect(await s.heartbeat(owner, 30_000)).toBe('held');
+      // Reaping an owner without a lease records nothing.
+      const never = id('never');
+      await s.reapNode(never);
+      expect(await s.heartbeat(never, 30_000)).toBe('new');
+    });
+
+    it('release tells the last connection, a remaining one, and a missing one apart', async () => {
+      const cid = cidBase();
+      const node = id('node');
+      const [t1, t2] = [conn('alice', node), conn('alice', node)];
+      await s.add(cid, t1);
+      await s.add(cid, t2);
+      expect(await s.release(cid, t1)).toBe('more');
+      expect(await s.release(cid, t1)).toBe('missing');
+      expect(await s.release(cid, t2)).toBe('last');
+      expect(await s.release(cid, conn('nobody', node))).toBe('missing');
+      expect(await s.list(cid)).toEqual([]);
+    });
+
+    it('reassert puts lost connections back once: idempotent, counted once, reapable', async () => {
+      const cid = cidBase();
+      const [n1, n2] = [id('node'), id('node')];
+      const present = conn('alice', n1);
+      await s.add(cid, present);
+      // As if the store had lost these: never added (or wiped).
+      const lost = [conn('alice', n1), conn('bob', n1, true), conn('bob', n1, true), conn('carol', n1)];
+      const r = await s.reassert(cid, [present, ...lost]);
+      expect([...r.restored].sort()).toEqual(lost.map((c) => c.connId).sort());
+      expect(byUser(r.joined)).toEqual([
+        { user: 'bob', guest: true },
+        { user: 'carol', guest: false },
+      ]);
+      expect(await s.reassert(cid, [present, ...lost])).toEqual({ restored: [], joined: [] }); // again: nothing
+      expect(await s.add(cid, lost[1]!)).toBe(false); // a re-asserted connection is present
+      expect(byUser(await s.list(cid))).toEqual([
+        { user: 'alice', guest: false },
+        { user: 'bob', guest: true },
+        { user: 'carol', guest: false },
+      ]);
+      // Counted once each: bob leaves on his second release, alice on her second.
+      expect(await s.release(cid, lost[1]!)).toBe('more');
+      expect(await s.release(cid, lost[2]!)).toBe('last');
+      expect(await s.release(cid, present)).toBe('more');
+      expect(await s.release(cid, lost[0]!)).toBe('last');
+      // Re-asserted connections belong to their owner: reaping it finds them.
+      await s.reassert(cid, [conn('dave', n2)]);
+      expect(leaveKeys(await s.reapNode(n2))).toEqual([`${cid}/dave`]);
+      expect(await s.list(cid)).toEqual([{ user: 'carol', guest: false }]);
+      expect(await s.reassert(cid, [])).toEqual({ restored: [], joined: [] });
+    });
+
+    it('reassert racing adds and other re-asserts of the same user counts every connection once', async () => {
+      const cid = cidBase();
+      const other = await backend.store();
+      const tabs = Array.from({ length: 12 }, (_, i) => conn('erin', id(`node${i % 3}`)));
+      const results = await Promise.all([
+        s.reassert(cid, tabs.slice(0, 8)),
+        other.reassert(cid, tabs.slice(4)),
+        ...tabs.slice(2, 10).map((t, i) => (i % 2 ? s : other).add(cid, t)),
+      ]);
+      const joined = results.slice(0, 2).flatMap((r) => (r as { joined: unknown[] }).joined).length;
+      const firsts = results.slice(2).filter((x) => x === true).length;
+      expect(joined + firsts).toBe(1); // one became present; everyone else found it so
+      const leaves = await Promise.all(tabs.map((t) => s.release(cid, t)));
+      expect(leaves.filter((x) => x === 'last')).toHaveLength(1);
+      expect(leaves.filter((x) => x === 'missing')).toHaveLength(0);
+    });
+
     it('reports each leave once when two nodes reap the same dead node at once', async () => {
       const base = cidBase();
       const dead = id('dead');

@@ -1,5 +1,8 @@
 import type { PresenceEntry } from '@parley/protocol';
-import type { PresenceConn, PresenceStore } from '../../ports/presence-store.js';
+import type { LeaseState, PresenceConn, PresenceStore, Release } from '../../ports/presence-store.js';
+
+/** How long a reaped owner is remembered (its `heartbeat` answers `reaped` within this time). */
+const REAPED_MEMORY_MS = 24 * 3600_000;
 
 /** In-process presence, shareable by several nodes in one process (tests). */
 export class MemoryPresenceStore implements PresenceStore {
@@ -8,6 +11,8 @@ export class MemoryPresenceStore implements PresenceStore {
   /** cid → user → typing expiry (ms) */
   private readonly typers = new Map<number, Map<string, number>>();
   private readonly leases = new Map<string, number>();
+  /** owner → when it was reaped */
+  private readonly reaped = new Map<string, number>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -27,13 +32,29 @@ export class MemoryPresenceStore implements PresenceStore {
   }
 
   async remove(cid: number, conn: PresenceConn): Promise<boolean> {
+    return (await this.release(cid, conn)) === 'last';
+  }
+
+  async release(cid: number, conn: PresenceConn): Promise<Release> {
     const users = this.channels.get(cid);
     const conns = users?.get(conn.user);
-    if (!users || !conns?.delete(conn.connId)) return false;
-    if (conns.size > 0) return false;
+    if (!users || !conns?.delete(conn.connId)) return 'missing';
+    if (conns.size > 0) return 'more';
     users.delete(conn.user);
     if (users.size === 0) this.channels.delete(cid);
-    return true;
+    return 'last';
+  }
+
+  async reassert(cid: number, conns: readonly PresenceConn[]): Promise<{ restored: string[]; joined: PresenceEntry[] }> {
+    const restored: string[] = [];
+    const joined: PresenceEntry[] = [];
+    for (const conn of conns) {
+      const present = this.channels.get(cid)?.get(conn.user);
+      if (present?.has(conn.connId)) continue;
+      if (await this.add(cid, conn)) joined.push({ user: conn.user, guest: conn.guest });
+      restored.push(conn.connId);
+    }
+    return { restored, joined };
   }
 
   async list(cid: number): Promise<PresenceEntry[]> {
@@ -72,8 +93,15 @@ export class MemoryPresenceStore implements PresenceStore {
     return out;
   }
 
-  async heartbeat(nodeId: string, ttlMs: number): Promise<void> {
-    this.leases.set(nodeId, this.now() + ttlMs);
+  async heartbeat(owner: string, ttlMs: number): Promise<LeaseState> {
+    const held = this.leases.has(owner);
+    this.leases.set(owner, this.now() + ttlMs);
+    if (held) return 'held';
+    return this.reaped.delete(owner) ? 'reaped' : 'new';
+  }
+
+  async owners(): Promise<string[]> {
+    return [...this.leases.keys()];
   }
 
   async deadNodes(): Promise<string[]> {
@@ -81,12 +109,11 @@ export class MemoryPresenceStore implements PresenceStore {
     return [...this.leases].filter(([, until]) => until <= now).map(([id]) => id);
   }
 
-  async reapNode(nodeId: string): Promise<{ cid: number; user: string }[]> {
-    this.leases.delete(nodeId);
+  async reapNode(owner: string): Promise<{ cid: number; user: string }[]> {
     const leaves: { cid: number; user: string }[] = [];
     for (const [cid, users] of this.channels) {
       for (const [user, conns] of users) {
-        for (const [connId, c] of conns) if (c.nodeId === nodeId) conns.delete(connId);
+        for (const [connId, c] of conns) if (c.nodeId === owner) conns.delete(connId);
         if (conns.size === 0) {
           users.delete(user);
           leaves.push({ cid, user });
@@ -94,6 +121,9 @@ export class MemoryPresenceStore implements PresenceStore {
       }
       if (users.size === 0) this.channels.delete(cid);
     }
+    const now = this.now();
+    if (this.leases.delete(owner)) this.reaped.set(owner, now);
+    for (const [o, at] of this.reaped) if (now - at > REAPED_MEMORY_MS) this.reaped.delete(o);
     return leaves;
   }
 

@@ -6,8 +6,9 @@
  * - `{c:<cid>}`: everything about one chat channel (presence, typing, the recent-message window,
  *   and its pub/sub channel, the broker topic `c:<cid>`), so per-channel Lua scripts touch one slot and SPUBLISH for a channel
  *   goes to the shard that holds its keys.
- * - `{n:<nodeId>}`: one gateway node's bookkeeping (which connections it owns, for reaping).
- * - `{nodes}`: the lease table of all nodes (one small sorted set).
+ * - `{n:<owner>}`: one lease owner's bookkeeping (which connections it owns, for reaping); an owner
+ *   is one process lifetime of a node, `<nodeId>#<incarnation>` (ports/presence-store.ts).
+ * - `{nodes}`: the lease table of all owners and the owners recently reaped (small sorted sets).
  * - `{probe:<nodeId>:<k>}`: a node-private liveness-probe channel; `k` lets the broker pick one
  *   channel per cluster shard.
  *
@@ -19,7 +20,7 @@ export class RedisKeys {
     if (/[{}]/.test(prefix)) throw new Error(`Redis key prefix must not contain '{' or '}': ${prefix}`);
   }
 
-  /** HASH connId → "nodeId|guest(0/1)|user": the channel's connections. */
+  /** HASH connId → "owner|guest(0/1)|user": the channel's connections. */
   presenceConns(cid: number): string {
     return `${this.prefix}{c:${cid}}:presence`;
   }
@@ -43,13 +44,17 @@ export class RedisKeys {
   sanctions(cid: number, userId: number): string {
     return `${this.prefix}{c:${cid}}:sanctions:${userId}`;
   }
-  /** SET of "cid|connId" a node has added: what a survivor reaps when the node dies. */
-  nodeConns(nodeId: string): string {
-    return `${this.prefix}{n:${nodeId}}:conns`;
+  /** SET of "cid|connId" a lease owner has added: what a survivor reaps when the owner dies. */
+  nodeConns(owner: string): string {
+    return `${this.prefix}{n:${owner}}:conns`;
   }
-  /** ZSET nodeId → lease expiry (ms, Redis server clock). */
+  /** ZSET owner → lease expiry (ms, Redis server clock). */
   nodes(): string {
     return `${this.prefix}{nodes}:leases`;
+  }
+  /** ZSET owner → when it was reaped (ms): its next heartbeat, had it been alive, learns it (pruned after a day). */
+  reaped(): string {
+    return `${this.prefix}{nodes}:reaped`;
   }
 
   /**

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { PresenceEntry } from '@parley/protocol';
-import type { PresenceConn, PresenceStore } from '../../ports/presence-store.js';
+import type { LeaseState, PresenceConn, PresenceStore, Release } from '../../ports/presence-store.js';
 import type { RedisClient } from './connect.js';
 import { RedisKeys } from './keys.js';
 
@@ -11,14 +11,16 @@ const SCRIPTS = {
   parleyPresenceAdd: { file: 'presence-add', keys: 2 },
   parleyPresenceRemove: { file: 'presence-remove', keys: 2 },
   parleyPresenceReap: { file: 'presence-reap', keys: 2 },
+  parleyPresenceAssert: { file: 'presence-assert', keys: 2 },
   parleyTyping: { file: 'typing', keys: 1 },
-  parleyNodeHeartbeat: { file: 'node-heartbeat', keys: 1 },
+  parleyNodeHeartbeat: { file: 'node-heartbeat', keys: 2 },
   parleyNodeDead: { file: 'node-dead', keys: 1 },
+  parleyNodeReaped: { file: 'node-reaped', keys: 2 },
 } as const;
 type ScriptName = keyof typeof SCRIPTS;
 type Scripts = Record<ScriptName, (...args: (string | number)[]) => Promise<unknown>>;
 
-/** A channel's users, once each, from its conns hash values ("nodeId|guest|user"). */
+/** A channel's users, once each, from its conns hash values ("owner|guest|user"). */
 function members(values: readonly string[]): PresenceEntry[] {
   const users = new Map<string, boolean>();
   for (const v of values) {
@@ -29,8 +31,14 @@ function members(values: readonly string[]): PresenceEntry[] {
   return [...users].map(([user, guest]) => ({ user, guest }));
 }
 
-/** Connections per reap script call: keeps one script run short on a node with a huge channel. */
+/** Connections per reap (or re-assert) script call: keeps one script run short on a node with a huge channel. */
 const REAP_CHUNK = 500;
+
+/** How long a reaped owner is remembered (its `heartbeat` answers `reaped` within this time). */
+const REAPED_MEMORY_MS = 24 * 3600_000;
+
+const RELEASE: Record<number, Release> = { 1: 'last', 0: 'more', [-1]: 'missing' };
+const LEASE: Record<number, LeaseState> = { 1: 'held', 0: 'new', [-1]: 'reaped' };
 
 export interface RedisPresenceStoreOptions {
   /** Standalone or Cluster; the store does not close it (the composition root owns it). */
@@ -41,18 +49,20 @@ export interface RedisPresenceStoreOptions {
 /**
  * Presence and typing in Redis (layout in keys.ts):
  *
- * - per channel, under `{c:<cid>}`: `presence` HASH connId → "nodeId|guest|user" and
+ * - per channel, under `{c:<cid>}`: `presence` HASH connId → "owner|guest|user" and
  *   `presence:users` HASH user → connection count. Join/leave are decided atomically in Lua
  *   (0→1 is a join, 1→0 a leave), so concurrent tabs on different nodes never race.
- * - per node, under `{n:<nodeId>}`: SET of "cid|connId" the node added, read by whoever reaps it.
- *   It lives in another slot than the channel keys, so it is written in its own command: added
- *   BEFORE the channel entry and removed AFTER it. A crash in between leaves at worst a stale
- *   set member (reaping it finds nothing), never a channel entry no reaper can find.
- * - `{nodes}:leases` ZSET nodeId → lease expiry on the Redis clock; `deadNodes` is one range read.
+ * - per lease owner (one process lifetime of a node), under `{n:<owner>}`: SET of "cid|connId" the
+ *   owner added, read by whoever reaps it. It lives in another slot than the channel keys, so it
+ *   is written in its own command: added BEFORE the channel entry and removed AFTER it. A crash in
+ *   between leaves at worst a stale set member (reaping it finds nothing), never a channel entry no
+ *   reaper can find.
+ * - `{nodes}:leases` ZSET owner → lease expiry on the Redis clock; `deadNodes` is one range read.
+ *   `{nodes}:reaped` ZSET owner → when it was reaped, read (and cleared) by that owner's heartbeat.
  * - `{c:<cid>}:typing` ZSET user → expiry, pruned on every access, PEXPIREd with its newest entry.
  *
  * Works unchanged on Redis Cluster: every script touches keys of one hash tag only.
- * Node ids must not contain '|'.
+ * Lease owners (node ids) must not contain '|'.
  */
 export class RedisPresenceStore implements PresenceStore {
   private readonly redis: RedisClient;
@@ -95,9 +105,41 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   async remove(cid: number, conn: PresenceConn): Promise<boolean> {
-    const last = await this.scripts.parleyPresenceRemove(this.keys.presenceConns(cid), this.keys.presenceUsers(cid), conn.connId);
+    return (await this.release(cid, conn)) === 'last';
+  }
+
+  async release(cid: number, conn: PresenceConn): Promise<Release> {
+    const r = await this.scripts.parleyPresenceRemove(this.keys.presenceConns(cid), this.keys.presenceUsers(cid), conn.connId);
     await this.redis.srem(this.keys.nodeConns(conn.nodeId), `${cid}|${conn.connId}`);
-    return last === 1;
+    return RELEASE[Number(r)] ?? 'missing';
+  }
+
+  async reassert(cid: number, conns: readonly PresenceConn[]): Promise<{ restored: string[]; joined: PresenceEntry[] }> {
+    const restored: string[] = [];
+    const joined: PresenceEntry[] = [];
+    // The owners' sets first, as in `add`: a channel entry is never there without its reaping record.
+    const byOwner = new Map<string, string[]>();
+    for (const c of conns) {
+      if (c.nodeId.includes('|')) throw new Error(`node id must not contain '|': ${c.nodeId}`);
+      let members = byOwner.get(c.nodeId);
+      if (!members) byOwner.set(c.nodeId, (members = []));
+      members.push(`${cid}|${c.connId}`);
+    }
+    for (const [owner, members] of byOwner) {
+      for (let i = 0; i < members.length; i += REAP_CHUNK)
+        await this.redis.sadd(this.keys.nodeConns(owner), ...members.slice(i, i + REAP_CHUNK));
+    }
+    for (let i = 0; i < conns.length; i += REAP_CHUNK) {
+      const args = conns.slice(i, i + REAP_CHUNK).flatMap((c) => [c.connId, `${c.nodeId}|${c.guest ? 1 : 0}|${c.user}`, c.user]);
+      const [added, users] = (await this.scripts.parleyPresenceAssert(
+        this.keys.presenceConns(cid),
+        this.keys.presenceUsers(cid),
+        ...args,
+      )) as [string[], string[]];
+      restored.push(...added);
+      for (const u of users) joined.push({ user: u.slice(2), guest: u[0] === '1' });
+    }
+    return { restored, joined };
   }
 
   async list(cid: number): Promise<PresenceEntry[]> {
@@ -117,16 +159,21 @@ export class RedisPresenceStore implements PresenceStore {
     return this.typingScript(cid, '', 0);
   }
 
-  async heartbeat(nodeId: string, ttlMs: number): Promise<void> {
-    await this.scripts.parleyNodeHeartbeat(this.keys.nodes(), nodeId, Math.ceil(ttlMs));
+  async heartbeat(owner: string, ttlMs: number): Promise<LeaseState> {
+    const r = await this.scripts.parleyNodeHeartbeat(this.keys.nodes(), this.keys.reaped(), owner, Math.ceil(ttlMs));
+    return LEASE[Number(r)] ?? 'new';
+  }
+
+  async owners(): Promise<string[]> {
+    return this.redis.zrange(this.keys.nodes(), '0', '-1');
   }
 
   async deadNodes(): Promise<string[]> {
     return (await this.scripts.parleyNodeDead(this.keys.nodes())) as string[];
   }
 
-  async reapNode(nodeId: string): Promise<{ cid: number; user: string }[]> {
-    const setKey = this.keys.nodeConns(nodeId);
+  async reapNode(owner: string): Promise<{ cid: number; user: string }[]> {
+    const setKey = this.keys.nodeConns(owner);
     const byChannel = new Map<number, string[]>();
     for (const m of await this.redis.smembers(setKey)) {
       const bar = m.indexOf('|');
@@ -142,7 +189,7 @@ export class RedisPresenceStore implements PresenceStore {
           const users = (await this.scripts.parleyPresenceReap(
             this.keys.presenceConns(cid),
             this.keys.presenceUsers(cid),
-            nodeId,
+            owner,
             ...conns.slice(i, i + REAP_CHUNK),
           )) as string[];
           for (const user of users) leaves.push({ cid, user });
@@ -151,7 +198,7 @@ export class RedisPresenceStore implements PresenceStore {
     );
     // Only after every channel is clean: a reaper that dies halfway leaves the set for the next.
     await this.redis.del(setKey);
-    await this.redis.zrem(this.keys.nodes(), nodeId);
+    await this.scripts.parleyNodeReaped(this.keys.nodes(), this.keys.reaped(), owner, REAPED_MEMORY_MS);
     return leaves;
   }
 

@@ -1,8 +1,8 @@
 -- Add one connection to a chat channel's presence.
--- KEYS[1]  conns hash of the channel: connId -> "nodeId|guest(0/1)|user"
+-- KEYS[1]  conns hash of the channel: connId -> "owner|guest(0/1)|user"
 -- KEYS[2]  users hash of the channel: user -> number of connections
 -- ARGV[1]  connId
--- ARGV[2]  "nodeId|guest|user"
+-- ARGV[2]  "owner|guest|user"
 -- ARGV[3]  user
 -- ARGV[4]  "1" to also return the channel's conns (a join's presence state, same round trip)
 -- Returns 1 when this is the user's first connection in the channel (a join), else 0

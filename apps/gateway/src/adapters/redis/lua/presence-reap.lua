@@ -1,10 +1,10 @@
--- Remove a dead node's connections from one chat channel.
+-- Remove a dead lease owner's connections from one chat channel.
 -- Atomic per channel: when several survivors reap the same node at once, each connection is
 -- deleted by exactly one of them (HDEL happens once), so each user's count reaches 0 once and
 -- each leave is returned to exactly one caller.
--- KEYS[1]  conns hash of the channel: connId -> "nodeId|guest(0/1)|user"
+-- KEYS[1]  conns hash of the channel: connId -> "owner|guest(0/1)|user"
 -- KEYS[2]  users hash of the channel: user -> number of connections
--- ARGV[1]  nodeId of the dead node
+-- ARGV[1]  the dead lease owner
 -- ARGV[2..n]  connIds the node had added to this channel
 -- Returns the users whose last connection in the channel was removed (the leaves).
 local owner = ARGV[1] .. '|'
