@@ -19,12 +19,14 @@ import { toAppEvent } from './events.js';
 import { Outbox, type OutgoingMessage } from './outbox.js';
 import { PendingRequests, RidSource, toError } from './requests.js';
 import type {
+  ChannelPage,
   ChannelSummary,
   DisconnectInfo,
   Hello,
   HistoryOptions,
   HistoryPage,
   JoinResult,
+  ListOptions,
   Member,
   ParleyClientOptions,
   ParleyEvents,
@@ -182,10 +184,22 @@ export class ParleyClient {
     return { messages: r.messages.map((m) => toMessage(channel, m)), more: r.more };
   }
 
+  /** The first page of public channels by name (up to 100); `listPage` for the next ones. */
   async list(): Promise<ChannelSummary[]> {
-    const r = await this.call(Op.List, (rid) => ({ op: Op.List, rid }));
+    return (await this.listPage()).channels;
+  }
+
+  /** One page of public channels by name: `after` = the previous page's last name; `prefix` to search. */
+  async listPage(opts: ListOptions = {}): Promise<ChannelPage> {
+    const r = await this.call(Op.List, (rid) => ({
+      op: Op.List,
+      rid,
+      after: opts.after ?? null,
+      limit: opts.limit,
+      prefix: opts.prefix ?? null,
+    }));
     for (const c of r.channels) this.remember(c.cid, c.name);
-    return r.channels.map((c) => ({ name: c.name, members: c.members }));
+    return { channels: r.channels.map((c) => ({ name: c.name, members: c.members })), more: r.more === true };
   }
 
   async members(channel: string): Promise<Member[]> {
@@ -240,7 +254,7 @@ export class ParleyClient {
   private async cidOf(name: string): Promise<number> {
     const known = this.joined.get(name)?.cid ?? this.cids.get(name);
     if (known !== undefined) return known;
-    await this.list();
+    await this.listPage({ prefix: name, limit: 1 }); // the name itself sorts first among its prefix
     const cid = this.cids.get(name);
     if (cid === undefined) throw new ParleyError(ErrorCode.NotFound, `no channel #${name}`);
     return cid;

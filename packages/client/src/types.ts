@@ -125,6 +125,21 @@ export interface ChannelSummary {
   members: number;
 }
 
+export interface ListOptions {
+  /** Names after this one: the last name of the previous page. */
+  after?: string;
+  /** 1–100, default 100. */
+  limit?: number;
+  /** Only names starting with this. */
+  prefix?: string;
+}
+
+export interface ChannelPage {
+  channels: ChannelSummary[];
+  /** Another page follows (ask with `after` = the last name of this one). */
+  more: boolean;
+}
+
 export type RoleName = 'guest' | 'member' | 'moderator' | 'owner';
 
 export interface Member {

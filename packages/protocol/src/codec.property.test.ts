@@ -78,7 +78,13 @@ const requestArb: fc.Arbitrary<Request> = fc.oneof(
   fc.record({ op: fc.constant(Op.Create), rid, name: channelName }),
   fc.record({ op: fc.constant(Op.Join), rid, name: channelName }),
   fc.record({ op: fc.constant(Op.Leave), rid, cid }),
-  fc.record({ op: fc.constant(Op.List), rid }),
+  fc.record({
+    op: fc.constant(Op.List),
+    rid,
+    after: fc.option(channelName, { nil: null }),
+    limit: fc.integer({ min: 1, max: Limits.listPage }),
+    prefix: fc.option(channelName, { nil: null }),
+  }),
   fc.record({ op: fc.constant(Op.Members), rid, cid }),
   fc.record({
     op: fc.constant(Op.Message),
@@ -151,6 +157,7 @@ const replyArb: fc.Arbitrary<Reply> = fc.oneof(
     op: fc.constant(Op.List),
     rid,
     channels: fc.array(fc.record({ cid, name: channelName, members: nat }), { maxLength: 6 }),
+    more: fc.boolean(),
   }),
   fc.record({
     op: fc.constant(Op.Members),
@@ -541,5 +548,17 @@ describe('hot frames are byte for byte what the generic msgpack Encoder writes',
         expect(bytes(encodeReply(r))).toBe(bytes(generic.encode([T.reply(Op.Message), rid, seq, ts])));
       }),
     );
+  });
+});
+
+describe('List paging on the wire', () => {
+  it('a bare List (older clients) is the first page of the default size', () => {
+    const bare = encodeRequest({ op: Op.List, rid: 3 });
+    expect(bare.byteLength).toBe(3); // [type, rid]: what servers before paging accept
+    expect(decodeRequest(bare)).toEqual({ ok: true, value: { op: Op.List, rid: 3, after: null, limit: Limits.listPage, prefix: null } });
+  });
+  it('a page size above the cap is refused with 102', () => {
+    const r = decodeRequest(encodeRequest({ op: Op.List, rid: 3, after: null, limit: Limits.listPage + 1, prefix: null }));
+    expect(r.ok ? null : r.error.code).toBe(ErrorCode.InvalidFields);
   });
 });

@@ -64,7 +64,10 @@ export function encodeRequest(r: Request): Uint8Array {
     case Op.Typing:
       return pack([type, r.rid, r.cid]);
     case Op.List:
-      return pack([type, r.rid]);
+      // The bare form (first page, default size) stays two fields: what older servers accept.
+      return pack(
+        r.after || r.limit || r.prefix ? [type, r.rid, r.after ?? null, r.limit ?? Limits.listPage, r.prefix ?? null] : [type, r.rid],
+      );
     case Op.Message:
       return pack(r.cmid ? [type, r.rid, r.cid, r.text, r.cmid] : [type, r.rid, r.cid, r.text]);
     case Op.History:
@@ -119,7 +122,13 @@ export function decodeRequest(bytes: Uint8Array): Result<Request, DecodeError> {
     case Op.Typing:
       return ok({ op, rid, cid: f[2] as number });
     case Op.List:
-      return ok({ op, rid });
+      return ok({
+        op,
+        rid,
+        after: (f[2] as string | null | undefined) ?? null,
+        limit: (f[3] as number | undefined) ?? Limits.listPage,
+        prefix: (f[4] as string | null | undefined) ?? null,
+      });
     case Op.Message:
       return ok({ op, rid, cid: f[2] as number, text: f[3] as string, cmid: (f[4] as string | null | undefined) ?? null });
     case Op.History:
@@ -227,7 +236,7 @@ export function encodeReply(r: Reply): Uint8Array {
     case Op.Unreact:
       return pack([type, r.rid]);
     case Op.List:
-      return pack([type, r.rid, r.channels.map((c) => [c.cid, c.name, c.members])]);
+      return pack([type, r.rid, r.channels.map((c) => [c.cid, c.name, c.members]), r.more ? 1 : 0]);
     case Op.Members:
       return pack([type, r.rid, r.members.map((m) => [m.user, m.role, m.online ? 1 : 0])]);
     case Op.Message:
@@ -361,6 +370,7 @@ function toServerFrame(raw: unknown): ServerFrame {
           op,
           rid,
           channels: (f[2] as [number, string, number][]).map(([cid, name, members]) => ({ cid, name, members })),
+          more: f[3] === 1,
         };
       case Op.Members:
         return {

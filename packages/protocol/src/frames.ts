@@ -34,7 +34,11 @@ export type Request =
   | { op: typeof Op.Create; rid: number; name: string }
   | { op: typeof Op.Join; rid: number; name: string }
   | { op: typeof Op.Leave; rid: number; cid: number }
-  | { op: typeof Op.List; rid: number }
+  /**
+   * One page of public channels by name: names after `after` (a cursor: the last name of the
+   * previous page), starting with `prefix` when given; at most `limit` (≤ Limits.listPage).
+   */
+  | { op: typeof Op.List; rid: number; after?: string | null; limit?: number; prefix?: string | null }
   | { op: typeof Op.Members; rid: number; cid: number }
   | { op: typeof Op.Message; rid: number; cid: number; text: string; cmid: string | null }
   | {
@@ -74,7 +78,7 @@ export interface ReplyBodies {
   [Op.Create]: { cid: number; name: string };
   [Op.Join]: { cid: number; name: string; lastSeq: number; members: PresenceEntry[] };
   [Op.Leave]: Record<never, never>;
-  [Op.List]: { channels: ChannelInfo[] };
+  [Op.List]: { channels: ChannelInfo[]; more?: boolean };
   [Op.Members]: { members: MemberInfo[] };
   [Op.Message]: { seq: number; ts: number };
   [Op.History]: { cid: number; messages: ChatMessage[]; more: boolean };

@@ -65,6 +65,8 @@ export const Limits = {
   text: 4000,
   emoji: 32,
   historyPage: 100,
+  /** Channels per List reply. */
+  listPage: 100,
   clientMsgId: 64,
   command: 600,
 } as const;

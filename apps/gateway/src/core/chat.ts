@@ -8,6 +8,7 @@ import {
   type ErrorFrame,
   encodeControl,
   encodeEvent,
+  Limits,
   Op,
   type PresenceEntry,
   type Reply,
@@ -262,7 +263,10 @@ export class Chat {
         return out.reply(ws, { op: r.op, rid: r.rid });
       }
       case Op.List:
-        return this.costly(ws, r.op, async () => out.reply(ws, { op: r.op, rid: r.rid, channels: await this.d.channels.list() }));
+        return this.costly(ws, r.op, async () => {
+          const page = await this.d.channels.list({ after: r.after ?? null, limit: r.limit ?? Limits.listPage, prefix: r.prefix ?? null });
+          out.reply(ws, { op: r.op, rid: r.rid, ...page });
+        });
       case Op.Members: {
         this.member(c, r.cid);
         return this.costly(ws, r.op, async () => {

@@ -11,6 +11,12 @@ export interface Member {
   role: Role;
 }
 
+export interface ListQuery {
+  after?: string | null;
+  limit?: number;
+  prefix?: string | null;
+}
+
 /**
  * ChannelStore: channels and persisted membership with roles.
  *
@@ -19,13 +25,15 @@ export interface Member {
  * - The creator becomes a member with role Owner. `join` adds a Member (or keeps an existing
  *   role) and is idempotent; on a channel that does not exist (deleted since it was looked up)
  *   it rejects with UnknownChannelError. `leave` removes the membership row.
- * - `list` returns every public channel with its persisted member count, by name.
+ * - `list` returns one page of public channels with their persisted member counts, by name:
+ *   at most `limit`, names after `after` (the previous page's last name), starting with `prefix`
+ *   when given; `more` says whether another page follows.
  */
 export interface ChannelStore {
   create(name: string, ownerId: number): Promise<Channel | null>;
   byName(name: string): Promise<Channel | null>;
   byId(cid: number): Promise<Channel | null>;
-  list(): Promise<ChannelInfo[]>;
+  list(q?: ListQuery): Promise<{ channels: ChannelInfo[]; more: boolean }>;
   join(cid: number, userId: number, role: Role): Promise<Role>;
   leave(cid: number, userId: number): Promise<void>;
   role(cid: number, userId: number): Promise<Role | null>;

@@ -65,11 +65,27 @@ export function describeChannelStoreContract(name: string, factory: StoreFactory
       const b = (await s.channels.create(`${prefix}_b`, owner.id))!;
       const a = (await s.channels.create(`${prefix}_a`, owner.id))!;
       await s.channels.join(b.cid, u.id, Role.Member);
-      const mine = (await s.channels.list()).filter((c) => c.name.startsWith(prefix));
+      const mine = (await s.channels.list({ prefix })).channels;
       expect(mine).toEqual([
         { cid: a.cid, name: `${prefix}_a`, members: 1 },
         { cid: b.cid, name: `${prefix}_b`, members: 2 },
       ]);
+    });
+
+    it('pages the list by name: a cursor, a limit, a prefix, and whether more follow', async () => {
+      const owner = await user();
+      const prefix = uniq('page');
+      for (const k of ['c', 'a', 'e', 'b', 'd']) await s.channels.create(`${prefix}_${k}`, owner.id);
+      const names = (p: { channels: { name: string }[] }) => p.channels.map((c) => c.name.slice(prefix.length + 1));
+      const first = await s.channels.list({ prefix, limit: 2 });
+      expect([names(first), first.more]).toEqual([['a', 'b'], true]);
+      const second = await s.channels.list({ prefix, limit: 2, after: first.channels.at(-1)!.name });
+      expect([names(second), second.more]).toEqual([['c', 'd'], true]);
+      const last = await s.channels.list({ prefix, limit: 2, after: second.channels.at(-1)!.name });
+      expect([names(last), last.more]).toEqual([['e'], false]);
+      // A prefix is matched literally (no LIKE patterns), and a page is never above 100.
+      expect((await s.channels.list({ prefix: `${prefix}%` })).channels).toEqual([]);
+      expect((await s.channels.list({ limit: 10_000 })).channels.length).toBeLessThanOrEqual(100);
     });
 
     it('deletes a channel with its memberships and history; the name is free again', async () => {

@@ -1,5 +1,5 @@
-import { type ChannelInfo, Role } from '@parley/protocol';
-import type { Channel, ChannelStore, Member } from '../../ports/channel-store.js';
+import { type ChannelInfo, Limits, Role } from '@parley/protocol';
+import type { Channel, ChannelStore, ListQuery, Member } from '../../ports/channel-store.js';
 import { UnknownChannelError } from '../../ports/message-store.js';
 import type { SqlDb } from './db.js';
 
@@ -43,12 +43,18 @@ export class SqlChannelStore implements ChannelStore {
     return r ? toChannel(r) : null;
   }
 
-  list(): Promise<ChannelInfo[]> {
-    return this.db.query<ChannelInfo>(
-      `SELECT c.id AS cid, c.name, count(m.user_id) AS members
-       FROM channels c LEFT JOIN memberships m ON m.cid = c.id
-       WHERE c.public GROUP BY c.id ORDER BY c.name`,
+  /** Pages walk the name index (`channels_name_key`); members are counted for the page only. */
+  async list(q: ListQuery = {}): Promise<{ channels: ChannelInfo[]; more: boolean }> {
+    const limit = Math.max(1, Math.min(Limits.listPage, Math.floor(q.limit ?? Limits.listPage)));
+    const rows = await this.db.query<ChannelInfo>(
+      `SELECT c.id AS cid, c.name, (SELECT count(*) FROM memberships m WHERE m.cid = c.id) AS members
+       FROM channels c
+       WHERE c.public AND c.name > $1 AND starts_with(c.name, $2)
+       ORDER BY c.name LIMIT $3`,
+      [q.after ?? '', q.prefix ?? '', limit + 1],
     );
+    const more = rows.length > limit;
+    return { channels: more ? rows.slice(0, limit) : rows, more };
   }
 
   /** Returns the role the user has afterwards: `role` when newly joined, else the existing one. */
