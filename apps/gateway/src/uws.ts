@@ -141,7 +141,10 @@ export function loadUws(
       continue;
     }
     if (isNative(mod)) return { uWS: mod as typeof UwsApi, build, info: infoOf(build, true), skipped };
-    skipped.push({ package: build.package, reason: 'its native binary did not load; it fell back to its JavaScript implementation' });
+    const reason = forcedFallback(env)
+      ? 'UWS_USE_FALLBACK is set: it runs its JavaScript implementation'
+      : 'its native binary did not load; it fell back to its JavaScript implementation';
+    skipped.push({ package: build.package, reason });
     fallback ??= { uWS: mod as typeof UwsApi, build, info: infoOf(build, false) };
   }
   if (fallback) return { ...fallback, skipped };
