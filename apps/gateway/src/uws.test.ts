@@ -151,12 +151,13 @@ describe('the uWS API the gateway and the bench use is the same in both builds',
   });
 
   it('the two differences the code touches', () => {
-    // closeOnBackpressureLimit: number in v20.30, boolean in v20.57. The native code reads either
-    // as a truth value, so the gateway's `0` means "off" on both (it closes with 4101 itself).
+    // closeOnBackpressureLimit: number in v20.30, boolean in v20.57. The gateway's `0` leaves it
+    // off on both (the hub closes with 4101 itself; e2e-resilience sees that on both builds).
     expectTypeOf<Legacy.WebSocketBehavior<0>['closeOnBackpressureLimit']>().toEqualTypeOf<number | undefined>();
     expectTypeOf<Modern.WebSocketBehavior<0>['closeOnBackpressureLimit']>().toEqualTypeOf<boolean | undefined>();
-    // getQuery(key) / getParameter(i): '' for a missing value in v20.30, undefined in v20.57. The
-    // code treats both as "absent" (`token ? … : …`, `?? ''`).
+    // getParameter(i) (and getQuery(key)) may be undefined in v20.57's types; at run time both
+    // builds return undefined for a missing query key. The code treats '' and undefined alike
+    // (`token ? … : …`, `?? ''`).
     expectTypeOf<ReturnType<Legacy.HttpRequest['getParameter']>>().toEqualTypeOf<string>();
     expectTypeOf<ReturnType<Modern.HttpRequest['getParameter']>>().toEqualTypeOf<string | undefined>();
   });
