@@ -16,7 +16,7 @@ const glibcError = new Error(
   'This version of uWS.js (v20.57.0) supports only Node.js versions 20, 22, 24 and 25 on (glibc) Linux, macOS and Windows.\n\n' +
     "Error: /lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.38' not found (required by /x/uws_linux_x64_127.node)",
 );
-const notInstalled = () => Object.assign(new Error("Cannot find module 'uws-modern'"), { code: 'MODULE_NOT_FOUND' });
+const notInstalled = (alias: string) => Object.assign(new Error(`Cannot find module '${alias}'`), { code: 'MODULE_NOT_FOUND' });
 
 function resolver(byAlias: Record<string, () => unknown>): UwsResolver & { loaded: string[] } {
   const loaded: string[] = [];
@@ -25,7 +25,7 @@ function resolver(byAlias: Record<string, () => unknown>): UwsResolver & { loade
     load(alias) {
       loaded.push(alias);
       const load = byAlias[alias];
-      if (!load) throw notInstalled();
+      if (!load) throw notInstalled(alias);
       return load();
     },
     version: (alias) => (alias === 'uws-modern' ? '20.57.0' : '20.30.0-unofficial.0'),

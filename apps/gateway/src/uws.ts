@@ -95,9 +95,10 @@ function isNative(mod: unknown): boolean {
 }
 
 /** The first line that says what went wrong (the modern build prefixes the dlopen error with a paragraph). */
-function reasonOf(err: unknown): string {
+function reasonOf(alias: string, err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
-  if ((err as { code?: string }).code === 'MODULE_NOT_FOUND') return 'not installed (npm skipped the optional dependency)';
+  if ((err as { code?: string } | null)?.code === 'MODULE_NOT_FOUND' && text.includes(`'${alias}'`))
+    return 'not installed (npm skipped the optional dependency)';
   const lines = text.split('\n').filter(Boolean);
   return (lines.find((l) => /GLIBC|cannot open|invalid ELF|wrong ELF|No such file|not a valid|Error:/.test(l)) ?? lines[0] ?? text).trim();
 }
@@ -137,7 +138,7 @@ export function loadUws(
     try {
       mod = resolver.load(build.alias);
     } catch (err) {
-      skipped.push({ package: build.package, reason: reasonOf(err) });
+      skipped.push({ package: build.package, reason: reasonOf(build.alias, err) });
       continue;
     }
     if (isNative(mod)) return { uWS: mod as typeof UwsApi, build, info: infoOf(build, true), skipped };
