@@ -5,6 +5,7 @@ import { procCpuSeconds, redisPid, selfCpuSeconds, sumCpuSeconds } from './cpu.j
 
 import { type Handle, runSystem, SYSTEMS, type SystemName, type Topology } from './fanout-drivers.js';
 import { markdown, type StepResult, type SystemResult, saturation, stepAt, svg, targets } from './fanout-report.js';
+import { measuredUws } from './uws-build.js';
 
 /**
  * fanout: 2 server nodes + Redis; `rooms` × `receivers` receivers split across the nodes,
@@ -203,6 +204,7 @@ export async function fanout(opts: FanoutOptions) {
     cpuModel: cpus()[0]?.model,
     node: process.version,
     date: new Date().toISOString(),
+    uws: measuredUws(),
   };
   mkdirSync(opts.outDir, { recursive: true });
   const mdPath = join(opts.outDir, 'fanout.md');

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { measuredUws } from './uws-build.js';
 
 /** The value of `--name=value` in a scenario's args. */
 export function flag(args: readonly string[], name: string): string | undefined {
@@ -40,6 +41,7 @@ export function machine(): Record<string, unknown> {
     node: process.version,
     date: new Date().toISOString(),
     loadAvg1m: loadavg()[0],
+    uws: measuredUws(),
   };
 }
 

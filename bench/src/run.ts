@@ -5,6 +5,7 @@ import { fanout, parseFanoutArgs } from './fanout.js';
 import { idle } from './idle.js';
 import { outDir, recordMarkdown, writeReport } from './report.js';
 import { resume } from './resume.js';
+import { measuredUws, refuseUwsFallback } from './uws-build.js';
 import { xnode } from './xnode.js';
 
 /**
@@ -95,6 +96,7 @@ const RECORDS: Record<string, { title: string; description: string; labels: Reco
 };
 
 async function main(): Promise<unknown> {
+  refuseUwsFallback();
   switch (scenario) {
     case 'idle':
       return idle(n(0, 1000));
@@ -124,7 +126,7 @@ main().then(
       const path = writeReport(outDir(args), `${scenario}.md`, md);
       process.stderr.write(`[${scenario}] wrote ${path}\n`);
     }
-    console.log(JSON.stringify({ scenario, ...(r as object) }));
+    console.log(JSON.stringify({ scenario, ...(r as object), uws: measuredUws() }));
   },
   (e) => {
     console.error(e instanceof Error ? e.message : e);

@@ -1,11 +1,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { UwsInfo } from '@parley/gateway/uws';
+import { noteUws } from './uws-build.js';
 
 export interface Server {
   proc: ChildProcess;
   url: string;
   port: number;
+  /** The uWebSockets.js build the gateway runs (its startup log line). */
+  uws: UwsInfo | undefined;
   rssKiB(): number;
   /** The gateway's memory (bytes) right after a memory-reducing GC (gc-hook.ts). Needs `{ gcHook: true }`. */
   memoryAfterGc(): Promise<NodeJS.MemoryUsage>;
@@ -35,6 +39,7 @@ export function startGateway(env: Record<string, string>, opts: GatewayOptions =
   const logs: string[] = []; // the last lines, for the error when it exits early
   const logFile = process.env.BENCH_GATEWAY_LOG;
   const memoryWaiters: ((m: NodeJS.MemoryUsage) => void)[] = [];
+  let uws: UwsInfo | undefined;
   // Never leave a gateway behind when the bench dies (an exception, Ctrl-C).
   const orphanGuard = () => proc.kill('SIGKILL');
   process.once('exit', orphanGuard);
@@ -49,17 +54,20 @@ export function startGateway(env: Record<string, string>, opts: GatewayOptions =
         logs.push(line);
         if (logs.length > 50) logs.shift();
         if (logFile) appendFileSync(logFile, `${line}\n`);
+        if (line.includes('"msg":"uWebSockets.js loaded"')) uws = (JSON.parse(line) as { uws: UwsInfo }).uws;
         const port = /"port":(\d+)/.exec(line)?.[1];
         if (port && line.includes('gateway listening')) {
-          if (!line.includes('"native":true')) {
+          if (!line.includes('"native":true') || !uws?.native) {
             proc.kill('SIGKILL');
             reject(new Error('gateway is on the uWebSockets.js JS fallback: refusing to benchmark it'));
             return;
           }
+          noteUws('the gateway', uws);
           resolve({
             proc,
             port: Number(port),
             url: `http://127.0.0.1:${port}`,
+            uws,
             rssKiB: () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))?.[1] ?? 0),
             memoryAfterGc: () => {
               if (!opts.gcHook) return Promise.reject(new Error('startGateway(env, { gcHook: true }) is needed for memoryAfterGc'));

@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { loadedUws, type UwsInfo } from './uws.js';
 
 /** A counter by one label, counted per frame or per delivery. */
 export interface HotCounter {
@@ -30,7 +31,7 @@ function hotCounter(registry: Registry, name: string, help: string, label: strin
 }
 
 /** One registry per gateway instance (tests run several gateways in one process). */
-export function createMetrics(nodeId: string, uwsNative: boolean) {
+export function createMetrics(nodeId: string, uwsNative: boolean, uws: UwsInfo = loadedUws().info) {
   const registry = new Registry();
   registry.setDefaultLabels({ node: nodeId });
   collectDefaultMetrics({ register: registry });
@@ -40,6 +41,12 @@ export function createMetrics(nodeId: string, uwsNative: boolean) {
     uwsNative: new Gauge({
       name: 'parley_uws_native',
       help: '1 when uWebSockets.js runs its native binary, 0 on the slow JS fallback',
+      registers: [registry],
+    }),
+    uwsBuild: new Gauge({
+      name: 'parley_uws_build_info',
+      help: 'The uWebSockets.js build this process runs (always 1): npm package and version, uWS release, Node version and ABI',
+      labelNames: ['package', 'version', 'uws', 'node_version', 'abi', 'native'],
       registers: [registry],
     }),
     framesIn: hotCounter(registry, 'parley_frames_in_total', 'Client frames received, by op', 'op'),
@@ -87,6 +94,10 @@ export function createMetrics(nodeId: string, uwsNative: boolean) {
     brokerUp: new Gauge({ name: 'parley_broker_up', help: '1 when the broker can deliver', registers: [registry] }),
   };
   m.uwsNative.set(uwsNative ? 1 : 0);
+  m.uwsBuild.set(
+    { package: uws.package, version: uws.version, uws: uws.uws, node_version: uws.node, abi: uws.abi, native: String(uws.native) },
+    1,
+  );
   return m;
 }
 export type Metrics = ReturnType<typeof createMetrics>;

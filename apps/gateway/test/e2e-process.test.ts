@@ -43,6 +43,10 @@ describe('the server process (npm start) on embedded defaults', () => {
     const first = await startServer(env);
     procs.push(first.proc);
     expect(first.logs.join('\n')).toContain('"native":true');
+    // Which build runs, once at startup: package, its version, the uWS release, Node and its ABI.
+    expect(first.logs.join('\n')).toMatch(
+      /"uws":\{"package":"@(btc-vision\/uwebsockets\.js|trufflesuite\/uws-js-unofficial)","version":"20\.[^"]+","uws":"v20\.\d+\.\d+","node":"v\d+\.\d+\.\d+","abi":"\d+","native":true\}.*"msg":"uWebSockets.js loaded"/,
+    );
     const alice = new ParleyClient({ url: first.url, guestName: 'alice-guest' });
     const bobToken = await signup(first.url, 'bob');
     const bob = new ParleyClient({ url: first.url, token: bobToken, reconnect: false });
@@ -57,6 +61,9 @@ describe('the server process (npm start) on embedded defaults', () => {
     expect(await heard).toBe('hi bob');
     const metrics = await (await fetch(`${first.url}/metrics`)).text();
     expect(metrics).toContain('parley_uws_native{node=');
+    expect(metrics).toMatch(
+      /parley_uws_build_info\{package="@[^"]+",version="20\.[^"]+",uws="v20\.\d+\.\d+",node_version="v\d+[^"]*",abi="\d+",native="true",node="[^"]+"\} 1\n/,
+    );
     expect(metrics).toMatch(/parley_connections\{[^}]*\} 2/);
     // Two sends, each answered, and each fanned out to the channel's 2 members.
     expect(metrics).toMatch(/parley_frames_in_total\{op="Message",node="[^"]+"\} 2\n/);
@@ -83,6 +90,8 @@ describe('the server process (npm start) on embedded defaults', () => {
   it('refuses to start on the uWebSockets.js JS fallback, with a clear message', async () => {
     const err = await startServer({ UWS_USE_FALLBACK: '1', PARLEY_DATA_DIR: 'memory://' }).catch((e: Error) => e);
     expect(String(err)).toMatch(/FALLBACK/);
+    // …naming both builds and what each needs.
+    expect(String(err)).toMatch(/@btc-vision\/uwebsockets\.js[\s\S]*needs Node 20, 22, 24 or 25[\s\S]*@trufflesuite\/uws-js-unofficial/);
     expect(String(err)).toMatch(/exited with 1/);
   });
 

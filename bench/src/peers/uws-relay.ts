@@ -1,6 +1,5 @@
-import uWS from 'uWebSockets.js';
-import { createRequire } from 'node:module';
 import { decode, encode } from '@msgpack/msgpack';
+import { loadedUws, noNativeUwsMessage } from '@parley/gateway/uws';
 import { Redis } from 'ioredis';
 
 /**
@@ -17,11 +16,10 @@ const mode = process.argv[2] === 'single' ? 'single' : 'relay';
 const port = Number(process.argv[3] ?? 0);
 const prefix = process.argv[4] ?? 'uws-relay:';
 
-const native =
-  Function.prototype.toString.call(uWS.App).includes('[native code]') ||
-  Object.keys(createRequire(import.meta.url).cache).some((k) => /uws_.*\.node$/.test(k));
-if (!native) {
-  console.error('uWebSockets.js is on its JS fallback: refusing to benchmark it');
+// The gateway's loader: the same build the gateways under test run, and the same refusal of the JS fallback.
+const { uWS, info, skipped } = loadedUws();
+if (!info.native) {
+  console.error(`uWebSockets.js is on its JS fallback: refusing to benchmark it\n${noNativeUwsMessage(skipped)}`);
   process.exit(1);
 }
 
@@ -95,7 +93,7 @@ app.listen('127.0.0.1', port, (ls) => {
     console.error(`uws-relay: cannot listen on ${port}`);
     process.exit(1);
   }
-  console.log(JSON.stringify({ ready: true, port: uWS.us_socket_local_port(ls), mode }));
+  console.log(JSON.stringify({ ready: true, port: uWS.us_socket_local_port(ls), mode, uws: info }));
 });
 
 const stop = () => {
