@@ -68,6 +68,10 @@ const schema = z.object({
   PARLEY_COMMIT_BATCH: int(500, 1),
   /** Group-commit lanes: transactions in flight at once per node (channels are spread over them). */
   PARLEY_COMMIT_LANES: int(4, 1),
+  /** Most channels one user may own: creating (or being handed) one more is refused with error 410. */
+  PARLEY_MAX_CHANNELS_PER_USER: int(50, 1),
+  /** Most different emojis on one message: a new emoji past it is refused with error 410 (more users may add an existing one). */
+  PARLEY_MAX_REACTIONS_PER_MESSAGE: int(20, 1),
   /** Comma-separated allowed Origins for browser WebSocket upgrades; empty = allow all. */
   PARLEY_ALLOWED_ORIGINS: z.string().default(''),
   /** Drain: how long clients are spread over when told to reconnect elsewhere. */
@@ -102,6 +106,8 @@ export interface Config {
   guestTtlS: number;
   commitBatch: number;
   commitLanes: number;
+  maxChannelsPerUser: number;
+  maxReactionsPerMessage: number;
   allowedOrigins: string[];
   drainSpreadMs: number;
   logLevel: string;
@@ -157,6 +163,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     guestTtlS: e.PARLEY_GUEST_TTL_S,
     commitBatch: e.PARLEY_COMMIT_BATCH,
     commitLanes: e.PARLEY_COMMIT_LANES,
+    maxChannelsPerUser: e.PARLEY_MAX_CHANNELS_PER_USER,
+    maxReactionsPerMessage: e.PARLEY_MAX_REACTIONS_PER_MESSAGE,
     allowedOrigins: e.PARLEY_ALLOWED_ORIGINS.split(',')
       .map((s) => s.trim())
       .filter(Boolean),

@@ -70,6 +70,8 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
       typingTtlMs: config.typingTtlMs,
       commitBatch: config.commitBatch,
       commitLanes: config.commitLanes,
+      maxChannelsPerUser: config.maxChannelsPerUser,
+      maxReactionsPerMessage: config.maxReactionsPerMessage,
       limits: {
         ratePerS: config.ratePerS,
         rateBurst: config.rateBurst,
@@ -79,7 +81,7 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
     },
     hub,
   );
-  chat.moderation = new Moderation(chat, ports.channels, ports.users, ports.moderation);
+  chat.moderation = new Moderation(chat, ports.channels, ports.users, ports.moderation, { maxChannelsPerUser: config.maxChannelsPerUser });
   let draining = false;
   let closed = false;
   let connCount = 0;

@@ -118,7 +118,7 @@ describe('recent window serves resume from Redis only when provably complete', (
     const old = await store.history(ch.cid, { before: null, after: 10, limit: 20 });
     expect(old.messages[0]?.seq).toBe(11);
     expect(spy).toHaveBeenCalledTimes(1); // older than the window: Postgres
-    await store.addReaction(ch.cid, 130, owner.id, '👍');
+    await store.addReaction(ch.cid, 130, owner.id, '👍', 20);
     const withReaction = await store.history(ch.cid, { before: null, after: 125, limit: 10 });
     expect(withReaction.messages.find((m) => m.seq === 130)?.reactions).toEqual([{ emoji: '👍', users: ['win-owner'] }]);
     expect(spy).toHaveBeenCalledTimes(2); // a message whose reactions changed is served by Postgres
@@ -147,9 +147,8 @@ describe('the Redis sanction cache never keeps an answer read before a change', 
           if (hold) await held;
           return answer;
         },
-        apply: (i) => record.apply(i),
-        lift: (i) => record.lift(i),
-        audit: (i) => record.audit(i),
+        act: (i, authorize) => record.act(i, authorize),
+        deleteChannel: (cid, actor) => record.deleteChannel(cid, actor),
         auditLog: (c, l) => record.auditLog(c, l),
       },
       redis,
@@ -166,15 +165,13 @@ describe('the Redis sanction cache never keeps an answer read before a change', 
     // Node B mutes meanwhile: the record, then the cache entry.
     const mute = {
       cid: ch.cid,
+      actorId: owner.id,
+      actor: owner.name,
       targetId: target.id,
       target: target.name,
-      kind: 'mute' as const,
-      until: null,
-      durationMs: null,
-      reason: 'spam',
-      actor: owner.name,
+      change: { kind: 'mute' as const, until: null, durationMs: null, reason: 'spam' },
     };
-    await moderator.apply(mute);
+    await moderator.act(mute, () => {});
     hold = false;
     release();
     expect(await stale).toEqual([]); // A's own answer predates the mute

@@ -30,6 +30,7 @@ describe('error code registry', () => {
       Conflict: 300,
       UnknownCommand: 300,
       RateLimited: 400,
+      QuotaExceeded: 400,
       Internal: 500,
       Unavailable: 500,
     };

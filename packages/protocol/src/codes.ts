@@ -27,6 +27,8 @@ export const ErrorCode = {
   Conflict: 301,
   UnknownCommand: 302,
   RateLimited: 400,
+  /** A configured cap (channels a user owns, distinct reactions on a message) is reached; not retryable as is. */
+  QuotaExceeded: 410,
   Internal: 500,
   Unavailable: 503,
 } as const;

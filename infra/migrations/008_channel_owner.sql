@@ -1,0 +1,17 @@
+-- Channel ownership is a property of the channel (channels.owner_id), not of a membership row.
+-- Until now the Owner role lived in the owner's membership, so it vanished when the owner left:
+-- a moderator could then ban them, and they rejoined as a plain member. From here on the
+-- effective role is Owner for channels.owner_id whether or not that user is a member, and a
+-- membership's role stops at Moderator (what an owner keeps after handing the channel on).
+
+-- Backfill: an owner membership names the owner. Channels created through ChannelStore.create
+-- already agree; this repairs any that do not (and any with a null owner_id but an owner row).
+UPDATE channels c SET owner_id = m.user_id
+FROM memberships m
+WHERE m.cid = c.id AND m.role = 3 AND c.owner_id IS DISTINCT FROM m.user_id;
+
+UPDATE memberships SET role = 2 WHERE role = 3;
+
+-- The per-user channel quota counts channels by owner, and deleting an account nulls its
+-- channels' owner_id (ON DELETE SET NULL), which without an index scans every channel.
+CREATE INDEX channels_owner_idx ON channels (owner_id);
