@@ -9,6 +9,7 @@ import { SqlChannelStore } from '../src/adapters/sql/sql-channel-store.js';
 import { SqlMessageStore } from '../src/adapters/sql/sql-message-store.js';
 import { SqlModerationStore } from '../src/adapters/sql/sql-moderation-store.js';
 import { SqlUserStore } from '../src/adapters/sql/sql-user-store.js';
+import { QuotaExceededError } from '../src/ports/limits.js';
 import { describeMessageStoreContract } from './contracts/message-store.contract.js';
 import { describeModerationStoreContract } from './contracts/moderation-store.contract.js';
 import type { StoreFactory } from './contracts/store-set.js';
@@ -122,6 +123,9 @@ describe('recent window serves resume from Redis only when provably complete', (
     const withReaction = await store.history(ch.cid, { before: null, after: 125, limit: 10 });
     expect(withReaction.messages.find((m) => m.seq === 130)?.reactions).toEqual([{ emoji: '👍', users: ['win-owner'] }]);
     expect(spy).toHaveBeenCalledTimes(2); // a message whose reactions changed is served by Postgres
+    // The reaction cap reaches the store through the window.
+    await expect(store.addReaction(ch.cid, 131, owner.id, '👍', 1)).resolves.toBe(true);
+    await expect(store.addReaction(ch.cid, 131, owner.id, '🎉', 1)).rejects.toBeInstanceOf(QuotaExceededError);
     await redis.del(keys.recent(ch.cid)); // Redis restarted without persistence
     const wiped = await store.history(ch.cid, { before: null, after: 140, limit: 100 });
     expect(wiped.messages.map((m) => m.seq)).toEqual(Array.from({ length: 10 }, (_, i) => 141 + i));
