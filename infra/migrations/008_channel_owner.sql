@@ -12,6 +12,11 @@ WHERE m.cid = c.id AND m.role = 3 AND c.owner_id IS DISTINCT FROM m.user_id;
 
 UPDATE memberships SET role = 2 WHERE role = 3;
 
+-- Nobody can sanction an owner from here on, and nobody could lift a sanction on one (the owner
+-- outranks every moderator): a mute or ban a moderator put on an owner who had left (the bug
+-- above) would lock them out of their own channel. Their audit rows stay.
+DELETE FROM sanctions s USING channels c WHERE s.cid = c.id AND s.user_id = c.owner_id;
+
 -- The per-user channel quota counts channels by owner, and deleting an account nulls its
 -- channels' owner_id (ON DELETE SET NULL), which without an index scans every channel.
 CREATE INDEX channels_owner_idx ON channels (owner_id);

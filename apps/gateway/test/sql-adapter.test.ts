@@ -105,7 +105,7 @@ describe('migrate on postgres', () => {
  * Moderator.
  */
 describe.each(['pglite', 'postgres'] as const)('migration 008 (channel ownership) on %s', (backend) => {
-  it('backfills owner_id from owner memberships; an owner who had left is the owner again', async () => {
+  it('backfills owner_id from owner memberships; an owner who had left is the owner again, without sanctions', async () => {
     const before = await mkdtemp(join(tmpdir(), 'parley-mig-'));
     const pg = backend === 'postgres' ? await provisionPostgres() : null;
     const db = pg ? openPostgres(pg.url) : await openPglite('memory://');
@@ -119,7 +119,12 @@ describe.each(['pglite', 'postgres'] as const)('migration 008 (channel ownership
         (await db.query<{ id: number }>('INSERT INTO channels (name, owner_id) VALUES ($1, $2) RETURNING id', [name, owner]))[0]!.id;
       const kept = await ch('kept', ann); // the usual case: owner row agrees with owner_id
       const repaired = await ch('repaired', null); // an owner row without owner_id
-      const left = await ch('left', ann); // the owner left: no row, only owner_id
+      const left = await ch('left', ann); // the owner left and rejoined: a plain member row
+      // The bug: a moderator banned the owner who had left, and muted a member.
+      await db.query(
+        "INSERT INTO sanctions (cid, user_id, kind, until, actor) VALUES ($1, $2, 'ban', NULL, 'm'), ($1, $3, 'mute', NULL, 'm')",
+        [left, ann, cy],
+      );
       await db.query('INSERT INTO memberships (cid, user_id, role) VALUES ($1, $2, 3), ($1, $3, 2), ($4, $3, 3), ($5, $2, 1)', [
         kept,
         ann,
@@ -136,6 +141,8 @@ describe.each(['pglite', 'postgres'] as const)('migration 008 (channel ownership
         { name: 'repaired', owner_id: bob },
       ]);
       expect(await db.query('SELECT count(*) AS n FROM memberships WHERE role > 2')).toEqual([{ n: 0 }]);
+      // The owner's ban is void; the member's mute stays.
+      expect(await db.query('SELECT user_id, kind FROM sanctions ORDER BY user_id')).toEqual([{ user_id: cy, kind: 'mute' }]);
       const channels = new SqlChannelStore(db);
       expect(await channels.role(kept, ann)).toBe(Role.Owner);
       expect(await channels.role(kept, bob)).toBe(Role.Moderator);
