@@ -20,3 +20,29 @@ DELETE FROM sanctions s USING channels c WHERE s.cid = c.id AND s.user_id = c.ow
 -- The per-user channel quota counts channels by owner, and deleting an account nulls its
 -- channels' owner_id (ON DELETE SET NULL), which without an index scans every channel.
 CREATE INDEX channels_owner_idx ON channels (owner_id);
+
+-- Adding a reaction with a cap on the different emojis of one message (PARLEY_MAX_REACTIONS_PER_MESSAGE),
+-- exact under concurrency, in one round trip. The message row is locked first (FOR NO KEY UPDATE,
+-- which the KEY SHARE of reaction inserts' foreign-key checks does not conflict with), so one
+-- message's reactions are counted one after another; each later statement of a VOLATILE function
+-- takes a new snapshot, which sees every reaction committed by an earlier holder of the lock.
+-- Returns 'added', 'present' (this user's reaction was there), 'full' (the cap) or 'missing' (no such message).
+CREATE FUNCTION parley_react(p_cid bigint, p_seq bigint, p_uid bigint, p_emoji text, p_max int) RETURNS text
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  PERFORM 1 FROM messages WHERE cid = p_cid AND seq = p_seq FOR NO KEY UPDATE;
+  IF NOT FOUND THEN
+    RETURN 'missing';
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM reactions WHERE cid = p_cid AND seq = p_seq AND emoji = p_emoji)
+     AND (SELECT count(DISTINCT emoji) FROM reactions WHERE cid = p_cid AND seq = p_seq) >= p_max THEN
+    RETURN 'full';
+  END IF;
+  INSERT INTO reactions (cid, seq, user_id, emoji) VALUES (p_cid, p_seq, p_uid, p_emoji) ON CONFLICT DO NOTHING;
+  IF FOUND THEN
+    RETURN 'added';
+  END IF;
+  RETURN 'present';
+END
+$$;

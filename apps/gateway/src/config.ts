@@ -71,7 +71,7 @@ const schema = z.object({
   /** Most channels one user may own: creating (or being handed) one more is refused with error 410. */
   PARLEY_MAX_CHANNELS_PER_USER: int(50, 1),
   /** Most different emojis on one message: a new emoji past it is refused with error 410 (more users may add an existing one). */
-  PARLEY_MAX_REACTIONS_PER_MESSAGE: int(20, 1),
+  PARLEY_MAX_REACTIONS_PER_MESSAGE: z.coerce.number().int().min(1).max(1000).default(20),
   /** Comma-separated allowed Origins for browser WebSocket upgrades; empty = allow all. */
   PARLEY_ALLOWED_ORIGINS: z.string().default(''),
   /** Drain: how long clients are spread over when told to reconnect elsewhere. */

@@ -131,31 +131,18 @@ export class SqlMessageStore implements MessageStore {
 
   /**
    * False when already present or when the message does not exist. A new emoji on a message that
-   * already has `maxDistinct` different ones is refused (QuotaExceededError). The message row is
-   * locked first (FOR NO KEY UPDATE: it does not conflict with the KEY SHARE of reaction inserts'
-   * foreign-key checks), so concurrent reactions to one message count one after another and the
-   * cap holds exactly; the insert is a new statement, whose snapshot sees every earlier locker.
+   * already has `maxDistinct` different ones is refused (QuotaExceededError), exactly under
+   * concurrency: see parley_react in infra/migrations/008_channel_owner.sql (one round trip).
    */
   async addReaction(cid: number, seq: number, userId: number, emoji: string, maxDistinct: number): Promise<boolean> {
-    return this.db.tx(async (q) => {
-      const [msg] = await q.query('SELECT 1 FROM messages WHERE cid = $1 AND seq = $2 FOR NO KEY UPDATE', [cid, seq]);
-      if (!msg) return false;
-      const rows = await q.query<{ ok: number; present: boolean }>(
-        `WITH have AS (SELECT DISTINCT emoji FROM reactions WHERE cid = $1 AND seq = $2),
-         ins AS (
-           INSERT INTO reactions (cid, seq, user_id, emoji)
-           SELECT $1::bigint, $2::bigint, $3::bigint, $4::text
-           WHERE EXISTS (SELECT 1 FROM have WHERE emoji = $4) OR (SELECT count(*) FROM have) < $5
-           ON CONFLICT DO NOTHING RETURNING 1
-         )
-         SELECT (SELECT count(*) FROM ins) AS ok, EXISTS (SELECT 1 FROM have WHERE emoji = $4) AS present`,
-        [cid, seq, userId, emoji, maxDistinct],
-      );
-      const r = rows[0];
-      if (r && r.ok > 0) return true;
-      if (r?.present) return false; // this user's reaction was there already
+    const [row] = await this.db.query<{ r: 'added' | 'present' | 'full' | 'missing' }>(
+      'SELECT parley_react($1::bigint, $2::bigint, $3::bigint, $4::text, $5::int) AS r',
+      [cid, seq, userId, emoji, maxDistinct],
+    );
+    if (row?.r === 'full') {
       throw new QuotaExceededError(maxDistinct, `reaction limit reached: a message can have at most ${maxDistinct} different reactions`);
-    });
+    }
+    return row?.r === 'added';
   }
 
   async removeReaction(cid: number, seq: number, userId: number, emoji: string): Promise<boolean> {
