@@ -72,7 +72,8 @@ export async function connectStorm(o: StormOptions) {
   const channels = Array.from({ length: o.channels }, (_, i) => `storm-${i}`);
   const rPid = await redisPid(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
   // The owner creates every channel in one burst (guests send one frame each: the limit never matters to them).
-  const env = { PARLEY_RATE_PER_S: '1000', PARLEY_RATE_BURST: '1000' };
+  // ... and owns them all: the per-user channel cap (default 50) is lifted to the count asked for.
+  const env = { PARLEY_RATE_PER_S: '1000', PARLEY_RATE_BURST: '1000', PARLEY_MAX_CHANNELS_PER_USER: String(Math.max(50, o.channels)) };
   return withGateways(2, 'storm', env, async (nodes, databaseUrl) => {
     await createChannels(nodes[0]?.url ?? '', 'storm-owner', channels);
     const lb = await startHaproxy(nodes.map((n, i) => ({ name: `gw${i + 1}`, port: n.port })));

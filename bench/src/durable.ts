@@ -14,7 +14,14 @@ export async function durable(senders: number, window: number, seconds: number, 
   return withDatabase(async (databaseUrl, database) => {
     const say = progress('durable');
     say('starting a gateway');
-    const server = await startGateway({ DATABASE_URL: databaseUrl, PARLEY_RATE_PER_S: '1000000', PARLEY_RATE_BURST: '1000000' });
+    // One owner creates every channel: lift the per-user channel cap (default 50) to the count asked for.
+    const cap = String(Math.max(50, channels));
+    const server = await startGateway({
+      DATABASE_URL: databaseUrl,
+      PARLEY_RATE_PER_S: '1000000',
+      PARLEY_RATE_BURST: '1000000',
+      PARLEY_MAX_CHANNELS_PER_USER: cap,
+    });
     try {
       const token = await signup(server.url, 'bench-owner');
       const owner = new WireClient(server.url, `token=${token}`);

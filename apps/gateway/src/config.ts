@@ -91,6 +91,10 @@ const schema = z.object({
    * this much latency. 0 = never wait (commit on the next tick).
    */
   PARLEY_COMMIT_MAX_WAIT_MS: z.coerce.number().min(0).max(50).default(2),
+  /** Most channels one user may own: creating (or being handed) one more is refused with error 410. */
+  PARLEY_MAX_CHANNELS_PER_USER: int(50, 1),
+  /** Most different emojis on one message: a new emoji past it is refused with error 410 (more users may add an existing one). */
+  PARLEY_MAX_REACTIONS_PER_MESSAGE: z.coerce.number().int().min(1).max(1000).default(20),
   /** Comma-separated allowed Origins for browser WebSocket upgrades; empty = allow all. */
   PARLEY_ALLOWED_ORIGINS: z.string().default(''),
   /** Drain: how long clients are spread over when told to reconnect elsewhere. */
@@ -131,6 +135,8 @@ export interface Config {
   commitBatch: number;
   commitLanes: number;
   commitMaxWaitMs: number;
+  maxChannelsPerUser: number;
+  maxReactionsPerMessage: number;
   allowedOrigins: string[];
   drainSpreadMs: number;
   logLevel: string;
@@ -191,6 +197,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     commitBatch: e.PARLEY_COMMIT_BATCH,
     commitLanes: e.PARLEY_COMMIT_LANES,
     commitMaxWaitMs: e.PARLEY_COMMIT_MAX_WAIT_MS,
+    maxChannelsPerUser: e.PARLEY_MAX_CHANNELS_PER_USER,
+    maxReactionsPerMessage: e.PARLEY_MAX_REACTIONS_PER_MESSAGE,
     allowedOrigins: e.PARLEY_ALLOWED_ORIGINS.split(',')
       .map((s) => s.trim())
       .filter(Boolean),

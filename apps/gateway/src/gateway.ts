@@ -79,6 +79,8 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
       commitBatch: config.commitBatch,
       commitLanes: config.commitLanes,
       commitMaxWaitMs: config.commitMaxWaitMs,
+      maxChannelsPerUser: config.maxChannelsPerUser,
+      maxReactionsPerMessage: config.maxReactionsPerMessage,
       limits: {
         ratePerS: config.ratePerS,
         rateBurst: config.rateBurst,
@@ -92,7 +94,7 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
     },
     hub,
   );
-  chat.moderation = new Moderation(chat, ports.channels, ports.users, ports.moderation);
+  chat.moderation = new Moderation(chat, ports.channels, ports.users, ports.moderation, { maxChannelsPerUser: config.maxChannelsPerUser });
   let draining = false;
   let closed = false;
   let connCount = 0;

@@ -13,3 +13,15 @@ describe('config: PARLEY_ADMIN_TOKEN', () => {
     expect(parseConfig({ PARLEY_ADMIN_TOKEN: 'x'.repeat(24) }).adminToken).toBe('x'.repeat(24));
   });
 });
+
+describe('config: per-user channel and per-message reaction caps', () => {
+  it('default to 50 owned channels and 20 different reactions; out-of-range values are refused, named', () => {
+    expect(parseConfig({})).toMatchObject({ maxChannelsPerUser: 50, maxReactionsPerMessage: 20 });
+    expect(parseConfig({ PARLEY_MAX_CHANNELS_PER_USER: '3', PARLEY_MAX_REACTIONS_PER_MESSAGE: '5' })).toMatchObject({
+      maxChannelsPerUser: 3,
+      maxReactionsPerMessage: 5,
+    });
+    expect(() => parseConfig({ PARLEY_MAX_CHANNELS_PER_USER: '0' })).toThrow('PARLEY_MAX_CHANNELS_PER_USER');
+    expect(() => parseConfig({ PARLEY_MAX_REACTIONS_PER_MESSAGE: '1001' })).toThrow('PARLEY_MAX_REACTIONS_PER_MESSAGE');
+  });
+});

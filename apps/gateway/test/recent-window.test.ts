@@ -11,6 +11,7 @@ import { SqlChannelStore } from '../src/adapters/sql/sql-channel-store.js';
 import { SqlMessageStore } from '../src/adapters/sql/sql-message-store.js';
 import { SqlModerationStore } from '../src/adapters/sql/sql-moderation-store.js';
 import { SqlUserStore } from '../src/adapters/sql/sql-user-store.js';
+import { QuotaExceededError } from '../src/ports/limits.js';
 import { describeMessageStoreContract } from './contracts/message-store.contract.js';
 import { describeModerationStoreContract } from './contracts/moderation-store.contract.js';
 import type { StoreFactory } from './contracts/store-set.js';
@@ -143,10 +144,13 @@ function describeWindow(name: string, url: () => string): void {
         const old = await store.history(ch.cid, { before: null, after: 10, limit: 20 });
         expect(old.messages[0]?.seq).toBe(11);
         expect(spy).toHaveBeenCalledTimes(1); // older than the window: Postgres
-        await store.addReaction(ch.cid, 130, owner.id, '👍');
+        await store.addReaction(ch.cid, 130, owner.id, '👍', 20);
         const withReaction = await store.history(ch.cid, { before: null, after: 125, limit: 10 });
         expect(withReaction.messages.find((m) => m.seq === 130)?.reactions).toEqual([{ emoji: '👍', users: [owner.name] }]);
         expect(spy).toHaveBeenCalledTimes(2); // a message whose reactions changed is served by Postgres
+        // The reaction cap reaches the store through the window.
+        await expect(store.addReaction(ch.cid, 131, owner.id, '👍', 1)).resolves.toBe(true);
+        await expect(store.addReaction(ch.cid, 131, owner.id, '🎉', 1)).rejects.toBeInstanceOf(QuotaExceededError);
         await redis.del(keys.recent(ch.cid)); // Redis restarted without persistence
         const wiped = await store.history(ch.cid, { before: null, after: 140, limit: 100 });
         expect(wiped.messages.map((m) => m.seq)).toEqual(Array.from({ length: 10 }, (_, i) => 141 + i));
@@ -179,9 +183,8 @@ describe('the Redis sanction cache never keeps an answer read before a change', 
           if (hold) await held;
           return answer;
         },
-        apply: (i) => record.apply(i),
-        lift: (i) => record.lift(i),
-        audit: (i) => record.audit(i),
+        act: (i, authorize) => record.act(i, authorize),
+        deleteChannel: (cid, actor) => record.deleteChannel(cid, actor),
         auditLog: (c, l) => record.auditLog(c, l),
       },
       redis,
@@ -198,15 +201,13 @@ describe('the Redis sanction cache never keeps an answer read before a change', 
     // Node B mutes meanwhile: the record, then the cache entry.
     const mute = {
       cid: ch.cid,
+      actorId: owner.id,
+      actor: owner.name,
       targetId: target.id,
       target: target.name,
-      kind: 'mute' as const,
-      until: null,
-      durationMs: null,
-      reason: 'spam',
-      actor: owner.name,
+      change: { kind: 'mute' as const, until: null, durationMs: null, reason: 'spam' },
     };
-    await moderator.apply(mute);
+    await moderator.act(mute, () => {});
     hold = false;
     release();
     expect(await stale).toEqual([]); // A's own answer predates the mute

@@ -1,9 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Role } from '@parley/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPglite, openPostgres, type SqlDb } from '../src/adapters/sql/db.js';
-import { migrate } from '../src/adapters/sql/migrate.js';
+import { MIGRATIONS_DIR, migrate } from '../src/adapters/sql/migrate.js';
 import { SqlChannelStore } from '../src/adapters/sql/sql-channel-store.js';
 import { SqlMessageStore } from '../src/adapters/sql/sql-message-store.js';
 import { SqlUserStore } from '../src/adapters/sql/sql-user-store.js';
@@ -20,6 +21,7 @@ const ALL_MIGRATIONS = [
   '004_messages_user_no_fk.sql',
   '005_reaction_order.sql',
   '006_token_epoch.sql',
+  '008_channel_owner.sql',
 ];
 
 async function exerciseSqlDb(db: SqlDb): Promise<void> {
@@ -94,6 +96,65 @@ describe('migrate on postgres', () => {
     expect(await migrate(pools[0]!)).toEqual([]);
     const rows = await pools[0]!.query<{ name: string }>('SELECT name FROM schema_migrations');
     expect(rows.map((r) => r.name)).toEqual(ALL_MIGRATIONS);
+  });
+});
+
+/**
+ * Before 008 the Owner role was a membership row's: an owner who left lost it. The migration
+ * makes channels.owner_id the owner (backfilled from owner memberships) and memberships stop at
+ * Moderator.
+ */
+describe.each(['pglite', 'postgres'] as const)('migration 008 (channel ownership) on %s', (backend) => {
+  it('backfills owner_id from owner memberships; an owner who had left is the owner again, without sanctions', async () => {
+    const before = await mkdtemp(join(tmpdir(), 'parley-mig-'));
+    const pg = backend === 'postgres' ? await provisionPostgres() : null;
+    const db = pg ? openPostgres(pg.url) : await openPglite('memory://');
+    try {
+      for (const f of await readdir(MIGRATIONS_DIR)) if (f < '008') await copyFile(join(MIGRATIONS_DIR, f), join(before, f));
+      await migrate(db, before);
+      const id = async (name: string) =>
+        (await db.query<{ id: number }>('INSERT INTO users (name) VALUES ($1) RETURNING id', [name]))[0]!.id;
+      const [ann, bob, cy] = [await id('ann'), await id('bob'), await id('cy')];
+      const ch = async (name: string, owner: number | null) =>
+        (await db.query<{ id: number }>('INSERT INTO channels (name, owner_id) VALUES ($1, $2) RETURNING id', [name, owner]))[0]!.id;
+      const kept = await ch('kept', ann); // the usual case: owner row agrees with owner_id
+      const repaired = await ch('repaired', null); // an owner row without owner_id
+      const left = await ch('left', ann); // the owner left and rejoined: a plain member row
+      // The bug: a moderator banned the owner who had left, and muted a member.
+      await db.query(
+        "INSERT INTO sanctions (cid, user_id, kind, until, actor) VALUES ($1, $2, 'ban', NULL, 'm'), ($1, $3, 'mute', NULL, 'm')",
+        [left, ann, cy],
+      );
+      await db.query('INSERT INTO memberships (cid, user_id, role) VALUES ($1, $2, 3), ($1, $3, 2), ($4, $3, 3), ($5, $2, 1)', [
+        kept,
+        ann,
+        bob,
+        repaired,
+        left,
+      ]);
+
+      expect(await migrate(db)).toEqual(['008_channel_owner.sql']);
+      const owners = await db.query<{ name: string; owner_id: number | null }>('SELECT name, owner_id FROM channels ORDER BY name');
+      expect(owners).toEqual([
+        { name: 'kept', owner_id: ann },
+        { name: 'left', owner_id: ann },
+        { name: 'repaired', owner_id: bob },
+      ]);
+      expect(await db.query('SELECT count(*) AS n FROM memberships WHERE role > 2')).toEqual([{ n: 0 }]);
+      // The owner's ban is void; the member's mute stays.
+      expect(await db.query('SELECT user_id, kind FROM sanctions ORDER BY user_id')).toEqual([{ user_id: cy, kind: 'mute' }]);
+      const channels = new SqlChannelStore(db);
+      expect(await channels.role(kept, ann)).toBe(Role.Owner);
+      expect(await channels.role(kept, bob)).toBe(Role.Moderator);
+      expect(await channels.role(repaired, bob)).toBe(Role.Owner);
+      expect(await channels.role(left, ann)).toBe(Role.Owner);
+      expect(await channels.join(left, ann, Role.Member)).toBe(Role.Owner);
+      expect(await channels.role(left, cy)).toBeNull();
+    } finally {
+      await db.close();
+      await pg?.drop();
+      await rm(before, { recursive: true, force: true });
+    }
   });
 });
 

@@ -63,8 +63,12 @@ export interface ReactionEvent {
   on: boolean;
 }
 
-/** 'delete': an operator deleted the channel (target is empty); the client has left it. */
-export type ModerationActionName = 'kick' | 'mute' | 'unmute' | 'ban' | 'unban' | 'delete';
+/**
+ * 'delete': an operator deleted the channel (target is empty); the client has left it.
+ * 'mod' / 'unmod': the target's role became moderator / member. 'transfer': the target owns the
+ * channel now and the actor (the previous owner) is a moderator.
+ */
+export type ModerationActionName = 'kick' | 'mute' | 'unmute' | 'ban' | 'unban' | 'delete' | 'mod' | 'unmod' | 'transfer';
 
 export interface ModerationEvent {
   channel: string;

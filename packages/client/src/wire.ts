@@ -9,7 +9,17 @@ export function toMessage(channel: string, m: ChatMessage): Message {
   return out;
 }
 
-const ACTIONS: Record<number, ModerationActionName> = { 1: 'kick', 2: 'mute', 3: 'unmute', 4: 'ban', 5: 'unban', 6: 'delete' };
+const ACTIONS: Record<number, ModerationActionName> = {
+  1: 'kick',
+  2: 'mute',
+  3: 'unmute',
+  4: 'ban',
+  5: 'unban',
+  6: 'delete',
+  7: 'mod',
+  8: 'unmod',
+  9: 'transfer',
+};
 export const actionName = (action: number): ModerationActionName | undefined => ACTIONS[action];
 
 const ROLES: readonly RoleName[] = ['guest', 'member', 'moderator', 'owner'];

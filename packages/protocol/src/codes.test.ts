@@ -31,6 +31,7 @@ describe('error code registry', () => {
       UnknownCommand: 300,
       RateLimited: 400,
       Busy: 400,
+      QuotaExceeded: 400,
       Internal: 500,
       Unavailable: 500,
     };

@@ -32,6 +32,8 @@ export const ErrorCode = {
    * connection already has its share in flight. Retry after `retryAfterMs`.
    */
   Busy: 401,
+  /** A configured cap (channels a user owns, distinct reactions on a message) is reached; not retryable as is. */
+  QuotaExceeded: 410,
   Internal: 500,
   Unavailable: 503,
 } as const;

@@ -50,7 +50,8 @@ export function opOf(type: number): Op {
 
 /** Moderation action codes used in moderation events. */
 /** Delete: an operator deleted the channel (target is empty): every member is out of it. */
-export const ModAction = { Kick: 1, Mute: 2, Unmute: 3, Ban: 4, Unban: 5, Delete: 6 } as const;
+/** Mod/Unmod: the target's role became Moderator/Member. Transfer: the target owns the channel now (the actor was the owner). */
+export const ModAction = { Kick: 1, Mute: 2, Unmute: 3, Ban: 4, Unban: 5, Delete: 6, Mod: 7, Unmod: 8, Transfer: 9 } as const;
 export type ModAction = (typeof ModAction)[keyof typeof ModAction];
 
 export const Role = { Guest: 0, Member: 1, Moderator: 2, Owner: 3 } as const;

@@ -20,6 +20,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Broker } from '../ports/broker.js';
 import type { ChannelStore } from '../ports/channel-store.js';
+import { QuotaExceededError } from '../ports/limits.js';
 import { type Appended, type MessageStore, UnknownChannelError } from '../ports/message-store.js';
 import type { PresenceConn, PresenceStore } from '../ports/presence-store.js';
 import type { UserStore } from '../ports/user-store.js';
@@ -60,6 +61,10 @@ export interface ChatDeps {
   maxBackpressure: number;
   /** Warnings about protections firing (rate-limited): the connection's id and address. */
   warn: (event: string, ws: WS, detail?: Record<string, unknown>) => void;
+  /** Most channels one user may own (create refuses past it). */
+  maxChannelsPerUser: number;
+  /** Most different emojis on one message (a new one past it is refused). */
+  maxReactionsPerMessage: number;
 }
 
 /** How long a client closed for flooding (4008) is told to stay away. */
@@ -249,7 +254,9 @@ export class Chat {
       case Op.Create: {
         if (c.guest) throw new RequestError(ErrorCode.GuestNotAllowed, 'guests cannot create channels: sign up');
         return this.costly(ws, r.op, async () => {
-          const ch = await this.d.channels.create(r.name, c.userId);
+          const ch = await this.d.channels
+            .create(r.name, c.userId, this.d.maxChannelsPerUser)
+            .catch((err: unknown) => Promise.reject(quotaExceeded(err)));
           if (!ch) throw new RequestError(ErrorCode.Conflict, `channel "${r.name}" already exists`);
           out.reply(ws, { op: r.op, rid: r.rid, cid: ch.cid, name: ch.name });
         });
@@ -301,7 +308,9 @@ export class Chat {
         await this.notMuted(c, r.cid);
         const on = r.op === Op.React;
         const changed = on
-          ? await this.d.messages.addReaction(r.cid, r.seq, c.userId, r.emoji)
+          ? await this.d.messages
+              .addReaction(r.cid, r.seq, c.userId, r.emoji, this.d.maxReactionsPerMessage)
+              .catch((err: unknown) => Promise.reject(quotaExceeded(err)))
           : await this.d.messages.removeReaction(r.cid, r.seq, c.userId, r.emoji);
         // Only an unchanged reaction can mean a missing message: check then, not on every reaction.
         if (!changed && r.seq > (await this.d.messages.lastSeq(r.cid))) {
@@ -538,6 +547,11 @@ function banMessage(until: number | null, reason: string | null): string {
 /** A store's UnknownChannelError (the channel was deleted meanwhile) is the client's NotFound, not a retryable failure. */
 function deletedChannel(err: unknown, message: string): unknown {
   return err instanceof UnknownChannelError ? new RequestError(ErrorCode.NotFound, message) : err;
+}
+
+/** A store's QuotaExceededError (a configured cap) is the client's QuotaExceeded, with the store's message naming the cap. */
+function quotaExceeded(err: unknown): unknown {
+  return err instanceof QuotaExceededError ? new RequestError(ErrorCode.QuotaExceeded, err.message) : err;
 }
 
 const happenedSince = <K>(m: Map<K, number>, key: K, t: number): boolean => (m.get(key) ?? Number.NEGATIVE_INFINITY) >= t;

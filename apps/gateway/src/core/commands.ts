@@ -7,12 +7,13 @@
  *   /ban <user> [duration] [reason]
  *   /unban <user>
  *   /mod <user> | /unmod <user>           owner names / removes moderators
+ *   /transfer <user>                      owner hands the channel to a member (and stays a moderator)
  *   /help
  */
 export type Command =
   | { name: 'kick'; target: string; reason: string | null }
   | { name: 'mute' | 'ban'; target: string; durationMs: number | null; reason: string | null }
-  | { name: 'unmute' | 'unban' | 'mod' | 'unmod'; target: string }
+  | { name: 'unmute' | 'unban' | 'mod' | 'unmod' | 'transfer'; target: string }
   | { name: 'help' };
 
 export const HELP_TEXT = [
@@ -22,6 +23,7 @@ export const HELP_TEXT = [
   '/ban <user> [duration] [reason] — remove and keep out of the channel',
   '/unban <user>',
   '/mod <user>, /unmod <user> — owner only: name or remove a moderator',
+  '/transfer <user> — owner only: make a member the owner (you stay a moderator)',
   '/help',
 ].join('\n');
 
@@ -65,6 +67,7 @@ export function parseCommand(input: string): ParseResult {
     case 'unban':
     case 'mod':
     case 'unmod':
+    case 'transfer':
       if (!target) return needTarget();
       return { ok: true, command: { name, target } };
     default:

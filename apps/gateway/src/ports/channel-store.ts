@@ -3,6 +3,7 @@ import type { ChannelInfo, Role } from '@parley/protocol';
 export interface Channel {
   cid: number;
   name: string;
+  /** The owner's user id; 0 once the owner's account is gone. */
   ownerId: number;
 }
 export interface Member {
@@ -21,16 +22,24 @@ export interface ListQuery {
  * ChannelStore: channels and persisted membership with roles.
  *
  * Contract:
- * - Channel names are unique; `create` returns null when the name is taken.
- * - The creator becomes a member with role Owner. `join` adds a Member (or keeps an existing
- *   role) and is idempotent; on a channel that does not exist (deleted since it was looked up)
- *   it rejects with UnknownChannelError. `leave` removes the membership row.
+ * - Ownership is a property of the channel (`ownerId`), not of a membership: a user's role in a
+ *   channel (`role`, `join`, `members`) is Owner when they own it — member or not, so an owner who
+ *   left is still the owner and is Owner again on rejoining — else the membership's role, which
+ *   is never Owner. Ownership changes only through ModerationStore.act (a transfer).
+ * - Channel names are unique; `create` returns null when the name is taken. The creator owns the
+ *   channel and is a member. With `maxOwned`, a user who already owns that many channels gets
+ *   QuotaExceededError and nothing is created; concurrent creates of one user cannot pass it.
+ * - `join` adds a member with `role` (or keeps an existing one) and is idempotent; on a channel
+ *   that does not exist (deleted since it was looked up) it rejects with UnknownChannelError.
+ *   `leave` removes the membership row (and nothing else: an owner stays the owner).
+ * - `role` is null for a user who neither owns the channel nor is a member of it.
+ * - `setRole` sets a membership's role (Member or Moderator), making the user a member if needed.
  * - `list` returns one page of public channels with their persisted member counts, by name:
  *   at most `limit`, names after `after` (the previous page's last name), starting with `prefix`
  *   when given; `more` says whether another page follows.
  */
 export interface ChannelStore {
-  create(name: string, ownerId: number): Promise<Channel | null>;
+  create(name: string, ownerId: number, maxOwned?: number): Promise<Channel | null>;
   byName(name: string): Promise<Channel | null>;
   byId(cid: number): Promise<Channel | null>;
   list(q?: ListQuery): Promise<{ channels: ChannelInfo[]; more: boolean }>;

@@ -44,6 +44,9 @@ export class UnknownChannelError extends Error {
  *   (who reacted, in reaction order); `more` says whether another page exists in that direction.
  *   `after` takes precedence when both are set.
  * - Reactions: one (message, user, emoji) at most; add/remove return whether anything changed.
+ *   `addReaction` refuses a new emoji on a message that already has `maxDistinct` different ones
+ *   with QuotaExceededError (exactly, under concurrency); more users may always add an emoji the
+ *   message already has.
  * - `forgetChannel` drops whatever the store keeps about a channel beyond its rows (caches): called
  *   after the channel was deleted (ChannelStore.delete), after which its history is empty.
  */
@@ -52,6 +55,6 @@ export interface MessageStore {
   history(cid: number, q: HistoryQuery): Promise<{ messages: ChatMessage[]; more: boolean }>;
   lastSeq(cid: number): Promise<number>;
   forgetChannel(cid: number): Promise<void>;
-  addReaction(cid: number, seq: number, userId: number, emoji: string): Promise<boolean>;
+  addReaction(cid: number, seq: number, userId: number, emoji: string, maxDistinct: number): Promise<boolean>;
   removeReaction(cid: number, seq: number, userId: number, emoji: string): Promise<boolean>;
 }

@@ -1,5 +1,39 @@
-/** 'delete': an operator deleted the channel (the audit row's target is the channel's name). */
-export type ModKind = 'kick' | 'mute' | 'unmute' | 'ban' | 'unban' | 'mod' | 'unmod' | 'delete';
+import type { Role } from '@parley/protocol';
+
+/**
+ * What the audit log records. 'transfer': the channel's ownership moved from the actor to the
+ * target. 'delete': an operator deleted the channel (the audit row's target is the channel's name).
+ */
+export type ModKind = 'kick' | 'mute' | 'unmute' | 'ban' | 'unban' | 'mod' | 'unmod' | 'transfer' | 'delete';
+
+/** One moderation action on one user of one channel. */
+export type ModChange =
+  | { kind: 'kick'; reason: string | null }
+  | { kind: 'mute' | 'ban'; until: number | null; durationMs: number | null; reason: string | null }
+  | { kind: 'unmute' | 'unban' }
+  | { kind: 'mod' | 'unmod' }
+  /** The target becomes the owner, unless they already own `maxOwned` channels (QuotaExceededError). */
+  | { kind: 'transfer'; maxOwned: number };
+
+export interface ModInput {
+  cid: number;
+  actorId: number;
+  actor: string;
+  targetId: number;
+  target: string;
+  change: ModChange;
+}
+
+/** What a policy decides on, read inside the action's transaction. */
+export interface ModContext {
+  /** Effective roles (ChannelStore's rule: the owner is Owner, member or not); null = neither owner nor member. */
+  actorRole: Role | null;
+  targetRole: Role | null;
+  /** Whether the target has a membership row. */
+  targetMember: boolean;
+  /** The target's sanctions in force now. */
+  targetSanctions: ('mute' | 'ban')[];
+}
 
 export interface Sanction {
   kind: 'mute' | 'ban';
@@ -20,28 +54,32 @@ export interface AuditEntry {
 }
 
 /**
- * ModerationStore: the record of mutes and bans and the audit log of every action.
+ * ModerationStore: the record of mutes and bans, channel ownership changes, and the audit log of
+ * every moderation action.
  *
  * Contract:
- * - `apply` writes the sanction (replacing an earlier one of the same kind) AND its audit row in
- *   one transaction. `lift` ends the sanction of that kind (if any) and writes an audit row.
- *   `audit` records actions with no lasting state (kick).
+ * - `act` runs ONE action all or nothing: in one transaction it reads the roles and sanctions
+ *   (`ModContext`) with the channel's moderation serialised (no other action on that channel, no
+ *   ownership change, can commit in between), calls `authorize`, applies the change and writes
+ *   its audit row. If `authorize` throws, or any write fails (the audit row included, e.g. a text
+ *   the database refuses), nothing changed and the error is rethrown. Nothing outside the database
+ *   happens here: callers publish events only after `act` resolved (= committed).
+ *   - kick: removes the membership. mute/ban: writes the sanction (replacing an earlier one of the
+ *     same kind); a ban also removes the membership. unmute/unban: ends the sanction of that kind
+ *     if any (audited either way). mod/unmod: the membership's role becomes Moderator/Member.
+ *     transfer: the target owns the channel; the previous owner's membership (if any) becomes
+ *     Moderator.
+ *   - Resolves `{ changed }`: false only for an unmute/unban that found no sanction in force.
+ *   - A channel that does not exist (deleted meanwhile): UnknownChannelError, nothing written.
+ * - `deleteChannel` deletes the channel with its memberships, messages, reactions and sanctions
+ *   AND writes its audit row (target = the channel's name), in one transaction, under the row
+ *   lock appenders take. Returns the deleted channel's name, or null when there was none.
  * - `active` returns the sanctions in force at `now` (expired ones are ignored; expiry needs no
  *   actor).
  */
 export interface ModerationStore {
-  apply(input: {
-    cid: number;
-    targetId: number;
-    target: string;
-    kind: 'mute' | 'ban';
-    until: number | null;
-    durationMs: number | null;
-    reason: string | null;
-    actor: string;
-  }): Promise<void>;
-  lift(input: { cid: number; targetId: number; target: string; kind: 'mute' | 'ban'; actor: string }): Promise<boolean>;
-  audit(input: { cid: number; action: ModKind; actor: string; target: string; reason: string | null }): Promise<void>;
+  act(input: ModInput, authorize: (ctx: ModContext) => void): Promise<{ changed: boolean }>;
+  deleteChannel(cid: number, actor: string): Promise<string | null>;
   active(cid: number, userId: number, now: number): Promise<Sanction[]>;
   auditLog(cid: number | null, limit: number): Promise<AuditEntry[]>;
 }

@@ -1,5 +1,6 @@
 import { Role } from '@parley/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { QuotaExceededError } from '../../src/ports/limits.js';
 import { UnknownChannelError } from '../../src/ports/message-store.js';
 import { type StoreFactory, type StoreSet, uniq } from './store-set.js';
 
@@ -41,6 +42,40 @@ export function describeChannelStoreContract(name: string, factory: StoreFactory
       await s.channels.leave(ch.cid, u.id);
       expect(await s.channels.role(ch.cid, u.id)).toBeNull();
       await s.channels.leave(ch.cid, u.id);
+    });
+
+    it("ownership is the channel's: an owner who leaves stays the owner and is Owner again on rejoining", async () => {
+      const owner = await user();
+      const u = await user();
+      const ch = (await s.channels.create(uniq('c'), owner.id))!;
+      await s.channels.join(ch.cid, u.id, Role.Member);
+      await s.channels.leave(ch.cid, owner.id);
+      expect(await s.channels.role(ch.cid, owner.id)).toBe(Role.Owner);
+      expect((await s.channels.byId(ch.cid))?.ownerId).toBe(owner.id);
+      expect((await s.channels.members(ch.cid)).map((m) => m.user)).toEqual([u.name]);
+      expect(await s.channels.join(ch.cid, owner.id, Role.Member)).toBe(Role.Owner);
+      expect(await s.channels.members(ch.cid)).toEqual(expect.arrayContaining([{ userId: owner.id, user: owner.name, role: Role.Owner }]));
+      // A membership role never grants ownership.
+      await s.channels.setRole(ch.cid, u.id, Role.Owner);
+      expect(await s.channels.role(ch.cid, u.id)).toBe(Role.Moderator);
+    });
+
+    it('caps the channels one user owns, also under concurrent creates', async () => {
+      const owner = await user();
+      const other = await user();
+      const a = (await s.channels.create(uniq('q'), owner.id, 2))!;
+      expect(await s.channels.create(uniq('q'), owner.id, 2)).not.toBeNull();
+      const err = await s.channels.create(uniq('q'), owner.id, 2).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(QuotaExceededError);
+      expect((err as Error).message).toMatch(/at most 2 channels/);
+      expect(await s.channels.create(uniq('q'), other.id, 2)).not.toBeNull();
+      await s.channels.delete(a.cid);
+      expect(await s.channels.create(uniq('q'), owner.id, 2)).not.toBeNull();
+
+      const racer = await user();
+      const results = await Promise.allSettled(Array.from({ length: 8 }, () => s.channels.create(uniq('race'), racer.id, 3)));
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(3);
+      for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(QuotaExceededError);
     });
 
     it('lists members with names and roles', async () => {

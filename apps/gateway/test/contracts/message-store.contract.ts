@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { QuotaExceededError } from '../../src/ports/limits.js';
 import type { AppendInput } from '../../src/ports/message-store.js';
 import type { User } from '../../src/ports/user-store.js';
 import { type StoreFactory, type StoreSet, uniq } from './store-set.js';
@@ -135,12 +136,12 @@ export function describeMessageStoreContract(name: string, factory: StoreFactory
       const { us, cid, msg } = await setup(3);
       await s.messages.appendBatch([msg('one'), msg('two'), msg('three')]);
       const [u1, u2, u3] = [us[0]!, us[1]!, us[2]!];
-      expect(await s.messages.addReaction(cid, 2, u2.id, '👍')).toBe(true);
-      expect(await s.messages.addReaction(cid, 2, u2.id, '👍')).toBe(false);
-      expect(await s.messages.addReaction(cid, 2, u1.id, '🎉')).toBe(true);
-      expect(await s.messages.addReaction(cid, 2, u3.id, '👍')).toBe(true);
-      expect(await s.messages.addReaction(cid, 2, u1.id, '👍')).toBe(true);
-      expect(await s.messages.addReaction(cid, 3, u3.id, '❤️')).toBe(true);
+      expect(await s.messages.addReaction(cid, 2, u2.id, '👍', 20)).toBe(true);
+      expect(await s.messages.addReaction(cid, 2, u2.id, '👍', 20)).toBe(false);
+      expect(await s.messages.addReaction(cid, 2, u1.id, '🎉', 20)).toBe(true);
+      expect(await s.messages.addReaction(cid, 2, u3.id, '👍', 20)).toBe(true);
+      expect(await s.messages.addReaction(cid, 2, u1.id, '👍', 20)).toBe(true);
+      expect(await s.messages.addReaction(cid, 3, u3.id, '❤️', 20)).toBe(true);
       expect(await s.messages.removeReaction(cid, 3, u3.id, '❤️')).toBe(true);
       expect(await s.messages.removeReaction(cid, 3, u3.id, '❤️')).toBe(false);
       const h = await s.messages.history(cid, { before: null, after: null, limit: 10 });
@@ -157,14 +158,34 @@ export function describeMessageStoreContract(name: string, factory: StoreFactory
       await s.messages.appendBatch([msg('popular')]);
       // Newest account first: any tie broken by user id would come out reversed.
       const reacting = [...us].reverse();
-      for (const u of reacting) expect(await s.messages.addReaction(cid, 1, u.id, '🔥')).toBe(true);
+      for (const u of reacting) expect(await s.messages.addReaction(cid, 1, u.id, '🔥', 20)).toBe(true);
       const h = await s.messages.history(cid, { before: null, after: null, limit: 10 });
       expect(h.messages[0]!.reactions).toEqual([{ emoji: '🔥', users: reacting.map((u) => u.name) }]);
     });
 
+    it('caps the different emojis on one message, exactly, also under concurrent reactions', async () => {
+      const { us, cid, msg } = await setup(4);
+      await s.messages.appendBatch([msg('one'), msg('two')]);
+      const [u1, u2] = [us[0]!, us[1]!];
+      for (const e of ['a', 'b', 'c']) expect(await s.messages.addReaction(cid, 1, u1.id, e, 3)).toBe(true);
+      const err = await s.messages.addReaction(cid, 1, u2.id, 'd', 3).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(QuotaExceededError);
+      expect((err as Error).message).toMatch(/at most 3 different reactions/);
+      expect(await s.messages.addReaction(cid, 1, u2.id, 'a', 3)).toBe(true); // an emoji it already has
+      expect(await s.messages.addReaction(cid, 1, u1.id, 'a', 3)).toBe(false); // already there: no error
+      expect(await s.messages.removeReaction(cid, 1, u1.id, 'c')).toBe(true);
+      expect(await s.messages.addReaction(cid, 1, u2.id, 'd', 3)).toBe(true);
+
+      const emojis = Array.from({ length: 10 }, (_, i) => `e${i}`);
+      const results = await Promise.allSettled(emojis.map((e, i) => s.messages.addReaction(cid, 2, us[i % us.length]!.id, e, 3)));
+      expect(results.filter((r) => r.status === 'fulfilled' && r.value)).toHaveLength(3);
+      const h = await s.messages.history(cid, { before: null, after: 1, limit: 10 });
+      expect(h.messages[0]!.reactions).toHaveLength(3);
+    });
+
     it('refuses a reaction to a message that does not exist', async () => {
       const { us, cid } = await setup();
-      expect(await s.messages.addReaction(cid, 99, us[0]!.id, '👍')).toBe(false);
+      expect(await s.messages.addReaction(cid, 99, us[0]!.id, '👍', 20)).toBe(false);
     });
 
     it('keeps seqs gapless and cmids unique with several nodes appending to one channel at once', async () => {

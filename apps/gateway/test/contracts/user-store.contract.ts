@@ -57,7 +57,7 @@ export function describeUserStoreContract(name: string, factory: StoreFactory): 
       const old = (await s.users.openGuest(uniq('old')))!;
       const ch = (await s.channels.create(uniq('c'), acct.id))!;
       await s.messages.appendBatch([{ cid: ch.cid, userId: old.id, user: old.name, text: 'bye', cmid: 'x' }]);
-      await s.messages.addReaction(ch.cid, 1, old.id, '👋');
+      await s.messages.addReaction(ch.cid, 1, old.id, '👋', 20);
       expect(await s.users.reapGuests(60_000)).toBe(0);
       // Real time has to pass for "not seen for 0 ms" to hold.
       await new Promise((r) => setTimeout(r, 250));

@@ -69,8 +69,8 @@ export class RedisRecentWindow implements MessageStore {
     await this.inner.forgetChannel(cid);
   }
 
-  async addReaction(cid: number, seq: number, userId: number, emoji: string): Promise<boolean> {
-    const changed = await this.inner.addReaction(cid, seq, userId, emoji);
+  async addReaction(cid: number, seq: number, userId: number, emoji: string, maxDistinct: number): Promise<boolean> {
+    const changed = await this.inner.addReaction(cid, seq, userId, emoji, maxDistinct);
     if (changed) await this.forget(cid, seq);
     return changed;
   }

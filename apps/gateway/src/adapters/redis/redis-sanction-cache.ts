@@ -1,10 +1,12 @@
-import type { AuditEntry, ModerationStore, ModKind, Sanction } from '../../ports/moderation-store.js';
+import type { AuditEntry, ModContext, ModerationStore, ModInput, Sanction } from '../../ports/moderation-store.js';
 import type { RedisClient } from './connect.js';
 import type { RedisKeys } from './keys.js';
 
 const MAX_TTL_MS = 30_000;
 /** Written over a user's entry when their sanctions change: "read the record", never parsed. */
 const CHANGED = '!';
+/** The actions that change a user's sanctions (the others change memberships or roles). */
+const SANCTION_KINDS = new Set(['mute', 'ban', 'unmute', 'unban']);
 
 /**
  * A ModerationStore that caches each user's active mutes/bans per channel in Redis (a key with a
@@ -44,19 +46,15 @@ export class RedisSanctionCache implements ModerationStore {
     return sanctions;
   }
 
-  async apply(input: Parameters<ModerationStore['apply']>[0]): Promise<void> {
-    await this.inner.apply(input);
-    await this.forget(input.cid, input.targetId);
+  async act(input: ModInput, authorize: (ctx: ModContext) => void): Promise<{ changed: boolean }> {
+    const result = await this.inner.act(input, authorize);
+    if (SANCTION_KINDS.has(input.change.kind)) await this.forget(input.cid, input.targetId);
+    return result;
   }
 
-  async lift(input: Parameters<ModerationStore['lift']>[0]): Promise<boolean> {
-    const lifted = await this.inner.lift(input);
-    await this.forget(input.cid, input.targetId);
-    return lifted;
-  }
-
-  audit(input: { cid: number; action: ModKind; actor: string; target: string; reason: string | null }): Promise<void> {
-    return this.inner.audit(input);
+  /** The channel's entries go stale harmlessly: a deleted channel has no members to check. */
+  deleteChannel(cid: number, actor: string): Promise<string | null> {
+    return this.inner.deleteChannel(cid, actor);
   }
 
   auditLog(cid: number | null, limit: number): Promise<AuditEntry[]> {

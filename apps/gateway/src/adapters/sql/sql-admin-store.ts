@@ -1,6 +1,7 @@
 import type { Role } from '@parley/protocol';
 import type { AdminStore, ChannelRecord, MessageCursor, UserDetail, UserMessage, UserRecord } from '../../ports/admin-store.js';
 import type { SqlDb } from './db.js';
+import { effectiveRoleSql } from './sql-channel-store.js';
 
 const USER_COLS = `id, name, guest,
   (extract(epoch FROM created_at) * 1000)::bigint AS "createdAt",
@@ -26,7 +27,8 @@ export class SqlAdminStore implements AdminStore {
     const [u] = await this.db.query<UserRecord>(`SELECT ${USER_COLS} FROM users WHERE id = $1`, [id]);
     if (!u) return null;
     const channels = await this.db.query<{ cid: number; name: string; role: Role }>(
-      'SELECT c.id AS cid, c.name, m.role FROM memberships m JOIN channels c ON c.id = m.cid WHERE m.user_id = $1 ORDER BY c.name',
+      `SELECT c.id AS cid, c.name, ${effectiveRoleSql('c.owner_id', 'm.user_id', 'm.role')} AS role
+       FROM memberships m JOIN channels c ON c.id = m.cid WHERE m.user_id = $1 ORDER BY c.name`,
       [id],
     );
     return { ...u, channels };

@@ -1,7 +1,8 @@
 import { type ChannelInfo, Limits, Role } from '@parley/protocol';
 import type { Channel, ChannelStore, ListQuery, Member } from '../../ports/channel-store.js';
+import { QuotaExceededError } from '../../ports/limits.js';
 import { UnknownChannelError } from '../../ports/message-store.js';
-import type { SqlDb } from './db.js';
+import type { SqlDb, SqlQueryable } from './db.js';
 
 interface ChannelRow {
   id: number;
@@ -12,21 +13,69 @@ interface ChannelRow {
 // A channel whose owner account was deleted keeps existing; 0 is never a user id (bigserial).
 const toChannel = (r: ChannelRow): Channel => ({ cid: r.id, name: r.name, ownerId: r.owner_id ?? 0 });
 
-/** ChannelStore on SQL. Each method but `delete` is one statement, so atomic without a transaction. */
+/**
+ * A user's effective role as SQL, from the channel's owner id and the user's membership role
+ * (either may be null). Ownership comes from the channel (migration 008); a membership row never
+ * grants Owner, even one an older node wrote.
+ */
+export const effectiveRoleSql = (ownerId: string, userId: string, memberRole: string): string =>
+  `CASE WHEN ${ownerId} = ${userId} THEN ${Role.Owner} WHEN ${memberRole} > ${Role.Moderator} THEN ${Role.Moderator} ELSE ${memberRole} END`;
+
+/** The same rule for rows already read. */
+export function effectiveRole(ownerId: number | null, userId: number, memberRole: Role | null): Role | null {
+  if (ownerId === userId) return Role.Owner;
+  return memberRole === null ? null : (Math.min(memberRole, Role.Moderator) as Role);
+}
+
+/** Creates the channel and the owner's membership (a Moderator row: ownership is the channel's). */
+const CREATE = `WITH c AS (
+    INSERT INTO channels (name, owner_id) VALUES ($1, $2)
+    ON CONFLICT (name) DO NOTHING RETURNING id, name, owner_id
+  ), m AS (
+    INSERT INTO memberships (cid, user_id, role) SELECT id, owner_id, ${Role.Moderator}::smallint FROM c
+  )
+  SELECT id, name, owner_id FROM c`;
+
+/**
+ * Refuses with QuotaExceededError when the user already owns `maxOwned` channels. Call inside a
+ * transaction: it locks the user's row (FOR NO KEY UPDATE: membership inserts, which only take a
+ * KEY SHARE lock on it, are not held up), so one user's concurrent creates and transfers to them
+ * count one after another and the cap holds.
+ */
+export async function checkOwnedQuota(q: SqlQueryable, userId: number, maxOwned: number): Promise<void> {
+  await q.query('SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE', [userId]);
+  const [r] = await q.query<{ n: number }>('SELECT count(*) AS n FROM channels WHERE owner_id = $1', [userId]);
+  if ((r?.n ?? 0) >= maxOwned) {
+    throw new QuotaExceededError(maxOwned, `channel limit reached: a user can own at most ${maxOwned} channels (delete or transfer one)`);
+  }
+}
+
+/**
+ * Deletes a channel with its memberships, messages, reactions and sanctions (not the audit log).
+ * Call inside a transaction. messages.cid has no FK (see 001_init.sql): taking the row lock
+ * appenders take first means the message delete, a new statement with a new snapshot, sees every
+ * committed append. Returns the channel's name, or null when there was no such channel.
+ */
+export async function deleteChannelRows(q: SqlQueryable, cid: number): Promise<string | null> {
+  const [ch] = await q.query<{ name: string }>('SELECT name FROM channels WHERE id = $1 FOR UPDATE', [cid]);
+  if (!ch) return null;
+  await q.query('DELETE FROM messages WHERE cid = $1', [cid]);
+  await q.query('DELETE FROM channels WHERE id = $1', [cid]);
+  return ch.name;
+}
+
+/** ChannelStore on SQL. Each method but a capped `create` and `delete` is one statement, so atomic without a transaction. */
 export class SqlChannelStore implements ChannelStore {
   constructor(private readonly db: SqlDb) {}
 
-  async create(name: string, ownerId: number): Promise<Channel | null> {
-    const rows = await this.db.query<ChannelRow>(
-      `WITH c AS (
-         INSERT INTO channels (name, owner_id) VALUES ($1, $2)
-         ON CONFLICT (name) DO NOTHING RETURNING id, name, owner_id
-       ), m AS (
-         INSERT INTO memberships (cid, user_id, role) SELECT id, owner_id, $3::smallint FROM c
-       )
-       SELECT id, name, owner_id FROM c`,
-      [name, ownerId, Role.Owner],
-    );
+  async create(name: string, ownerId: number, maxOwned?: number): Promise<Channel | null> {
+    const rows =
+      maxOwned === undefined
+        ? await this.db.query<ChannelRow>(CREATE, [name, ownerId])
+        : await this.db.tx(async (q) => {
+            await checkOwnedQuota(q, ownerId, maxOwned);
+            return q.query<ChannelRow>(CREATE, [name, ownerId]);
+          });
     const r = rows[0];
     return r ? toChannel(r) : null;
   }
@@ -57,20 +106,24 @@ export class SqlChannelStore implements ChannelStore {
     return { channels: more ? rows.slice(0, limit) : rows, more };
   }
 
-  /** Returns the role the user has afterwards: `role` when newly joined, else the existing one. */
+  /** Returns the role the user has afterwards: Owner for the owner, else `role` when newly joined, else the existing one. */
   async join(cid: number, userId: number, role: Role): Promise<Role> {
     const inserted = await this.db
-      .query<{ role: Role }>('INSERT INTO memberships (cid, user_id, role) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING role', [
-        cid,
-        userId,
-        role,
-      ])
+      .query<{ role: Role | null }>(
+        `WITH i AS (
+           INSERT INTO memberships (cid, user_id, role) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING role
+         )
+         SELECT ${effectiveRoleSql('c.owner_id', '$2::bigint', 'i.role')} AS role
+         FROM i JOIN channels c ON c.id = $1`,
+        [cid, userId, role],
+      )
       .catch((err: unknown) => {
         // The channel was deleted since the caller looked it up.
         if (/memberships_cid_fkey/.test(String((err as Error)?.message))) throw new UnknownChannelError([cid]);
         throw err;
       });
-    if (inserted[0]) return inserted[0].role;
+    const got = inserted[0]?.role;
+    if (got !== undefined && got !== null) return got;
     // Already a member. A separate statement: a conflicting row committed by a concurrent join
     // is not visible in the snapshot of the INSERT above.
     return (await this.role(cid, userId)) ?? role;
@@ -81,36 +134,35 @@ export class SqlChannelStore implements ChannelStore {
   }
 
   async role(cid: number, userId: number): Promise<Role | null> {
-    const rows = await this.db.query<{ role: Role }>('SELECT role FROM memberships WHERE cid = $1 AND user_id = $2', [cid, userId]);
+    const rows = await this.db.query<{ role: Role | null }>(
+      `SELECT ${effectiveRoleSql('c.owner_id', '$2::bigint', 'm.role')} AS role
+       FROM channels c LEFT JOIN memberships m ON m.cid = c.id AND m.user_id = $2
+       WHERE c.id = $1`,
+      [cid, userId],
+    );
     return rows[0]?.role ?? null;
   }
 
-  /** Makes the user a member with that role if they were not one. */
+  /** Makes the user a member with that role if they were not one. Never Owner: ownership is the channel's. */
   async setRole(cid: number, userId: number, role: Role): Promise<void> {
     await this.db.query(
       `INSERT INTO memberships (cid, user_id, role) VALUES ($1, $2, $3)
        ON CONFLICT (cid, user_id) DO UPDATE SET role = EXCLUDED.role`,
-      [cid, userId, role],
+      [cid, userId, Math.min(role, Role.Moderator)],
     );
   }
 
   members(cid: number): Promise<Member[]> {
     return this.db.query<Member>(
-      `SELECT m.user_id AS "userId", u.name AS "user", m.role
-       FROM memberships m JOIN users u ON u.id = m.user_id
+      `SELECT m.user_id AS "userId", u.name AS "user", ${effectiveRoleSql('c.owner_id', 'm.user_id', 'm.role')} AS role
+       FROM memberships m JOIN users u ON u.id = m.user_id JOIN channels c ON c.id = m.cid
        WHERE m.cid = $1 ORDER BY u.name`,
       [cid],
     );
   }
 
-  /** Deletes the channel with its memberships, messages, reactions and sanctions (not the audit log). */
+  /** Deletes the channel with its memberships, messages, reactions and sanctions (not the audit log; ModerationStore.deleteChannel audits). */
   async delete(cid: number): Promise<void> {
-    await this.db.tx(async (q) => {
-      // messages.cid has no FK (see 001_init.sql). Taking the row lock appenders take first means
-      // the message delete below, a new statement with a new snapshot, sees every committed append.
-      await q.query('SELECT 1 FROM channels WHERE id = $1 FOR UPDATE', [cid]);
-      await q.query('DELETE FROM messages WHERE cid = $1', [cid]);
-      await q.query('DELETE FROM channels WHERE id = $1', [cid]);
-    });
+    await this.db.tx((q) => deleteChannelRows(q, cid));
   }
 }

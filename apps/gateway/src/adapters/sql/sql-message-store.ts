@@ -1,4 +1,5 @@
 import type { ChatMessage, ReactionSummary } from '@parley/protocol';
+import { QuotaExceededError } from '../../ports/limits.js';
 import { type Appended, type AppendInput, type HistoryQuery, type MessageStore, UnknownChannelError } from '../../ports/message-store.js';
 import type { SqlDb } from './db.js';
 
@@ -133,16 +134,20 @@ export class SqlMessageStore implements MessageStore {
     return rows[0]?.last_seq ?? 0;
   }
 
-  /** False when already present or when the message does not exist. */
-  async addReaction(cid: number, seq: number, userId: number, emoji: string): Promise<boolean> {
-    const rows = await this.db.query(
-      `INSERT INTO reactions (cid, seq, user_id, emoji)
-       SELECT $1::bigint, $2::bigint, $3::bigint, $4::text
-       WHERE EXISTS (SELECT 1 FROM messages WHERE cid = $1 AND seq = $2)
-       ON CONFLICT DO NOTHING RETURNING 1 AS ok`,
-      [cid, seq, userId, emoji],
+  /**
+   * False when already present or when the message does not exist. A new emoji on a message that
+   * already has `maxDistinct` different ones is refused (QuotaExceededError), exactly under
+   * concurrency: see parley_react in infra/migrations/008_channel_owner.sql (one round trip).
+   */
+  async addReaction(cid: number, seq: number, userId: number, emoji: string, maxDistinct: number): Promise<boolean> {
+    const [row] = await this.db.query<{ r: 'added' | 'present' | 'full' | 'missing' }>(
+      'SELECT parley_react($1::bigint, $2::bigint, $3::bigint, $4::text, $5::int) AS r',
+      [cid, seq, userId, emoji, maxDistinct],
     );
-    return rows.length > 0;
+    if (row?.r === 'full') {
+      throw new QuotaExceededError(maxDistinct, `reaction limit reached: a message can have at most ${maxDistinct} different reactions`);
+    }
+    return row?.r === 'added';
   }
 
   async removeReaction(cid: number, seq: number, userId: number, emoji: string): Promise<boolean> {

@@ -1,13 +1,19 @@
-import type { AuditEntry, ModerationStore, ModKind, Sanction } from '../../ports/moderation-store.js';
-import type { SqlDb } from './db.js';
+import { Role } from '@parley/protocol';
+import { UnknownChannelError } from '../../ports/message-store.js';
+import type { AuditEntry, ModContext, ModerationStore, ModInput, ModKind, Sanction } from '../../ports/moderation-store.js';
+import type { SqlDb, SqlQueryable } from './db.js';
+import { checkOwnedQuota, deleteChannelRows, effectiveRole } from './sql-channel-store.js';
 
 export const AUDIT_MAX_LIMIT = 1000;
 
 const AUDIT_COLUMNS = `id, cid, action, actor, target, reason, duration_ms AS "durationMs", at`;
 
 /**
- * ModerationStore on SQL. `apply` and `lift` are each ONE statement (data-modifying CTEs), which
- * makes the sanction change and its audit row atomic without an explicit transaction.
+ * ModerationStore on SQL. Each action is one transaction that starts by locking the channel row
+ * (FOR NO KEY UPDATE): moderation of one channel runs one action at a time, so the roles it read
+ * hold until it commits, and two actions never deadlock over the same membership rows. Joins are
+ * not held up (their foreign-key check takes KEY SHARE, which does not conflict); appends to the
+ * channel wait for the few statements of an action.
  */
 export class SqlModerationStore implements ModerationStore {
   constructor(
@@ -15,51 +21,87 @@ export class SqlModerationStore implements ModerationStore {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async apply(input: {
-    cid: number;
-    targetId: number;
-    target: string;
-    kind: 'mute' | 'ban';
-    until: number | null;
-    durationMs: number | null;
-    reason: string | null;
-    actor: string;
-  }): Promise<void> {
-    await this.db.query(
-      `WITH s AS (
-         INSERT INTO sanctions (cid, user_id, kind, until, reason, actor) VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (cid, user_id, kind) DO UPDATE
-           SET until = EXCLUDED.until, reason = EXCLUDED.reason, actor = EXCLUDED.actor, created_at = now()
-       )
-       INSERT INTO moderation_audit (cid, action, actor, target, reason, duration_ms)
-       VALUES ($1, $3, $6, $7, $5, $8)`,
-      [input.cid, input.targetId, input.kind, input.until, input.reason, input.actor, input.target, input.durationMs],
-    );
+  act(input: ModInput, authorize: (ctx: ModContext) => void): Promise<{ changed: boolean }> {
+    const { cid, actorId, targetId, change } = input;
+    const now = this.now();
+    return this.db.tx(async (q) => {
+      const [ch] = await q.query<{ owner_id: number | null }>('SELECT owner_id FROM channels WHERE id = $1 FOR NO KEY UPDATE', [cid]);
+      if (!ch) throw new UnknownChannelError([cid]);
+      const rows = await q.query<{ user_id: number; role: Role }>(
+        'SELECT user_id, role FROM memberships WHERE cid = $1 AND user_id = ANY($2::bigint[])',
+        [cid, [actorId, targetId]],
+      );
+      const memberRole = (uid: number) => rows.find((r) => r.user_id === uid)?.role ?? null;
+      const sanctions = await q.query<{ kind: 'mute' | 'ban' }>(
+        'SELECT kind FROM sanctions WHERE cid = $1 AND user_id = $2 AND (until IS NULL OR until > $3) ORDER BY kind',
+        [cid, targetId, now],
+      );
+      authorize({
+        actorRole: effectiveRole(ch.owner_id, actorId, memberRole(actorId)),
+        targetRole: effectiveRole(ch.owner_id, targetId, memberRole(targetId)),
+        targetMember: memberRole(targetId) !== null,
+        targetSanctions: sanctions.map((s) => s.kind),
+      });
+
+      let changed = true;
+      let reason: string | null = null;
+      let durationMs: number | null = null;
+      switch (change.kind) {
+        case 'kick':
+          reason = change.reason;
+          await leave(q, cid, targetId);
+          break;
+        case 'mute':
+        case 'ban':
+          ({ reason, durationMs } = change);
+          await q.query(
+            `INSERT INTO sanctions (cid, user_id, kind, until, reason, actor) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (cid, user_id, kind) DO UPDATE
+               SET until = EXCLUDED.until, reason = EXCLUDED.reason, actor = EXCLUDED.actor, created_at = now()`,
+            [cid, targetId, change.kind, change.until, change.reason, input.actor],
+          );
+          if (change.kind === 'ban') await leave(q, cid, targetId);
+          break;
+        case 'unmute':
+        case 'unban': {
+          const kind = change.kind === 'unmute' ? 'mute' : 'ban';
+          const lifted = await q.query<{ until: number | null }>(
+            'DELETE FROM sanctions WHERE cid = $1 AND user_id = $2 AND kind = $3 RETURNING until',
+            [cid, targetId, kind],
+          );
+          changed = lifted.some((s) => s.until === null || s.until > now);
+          break;
+        }
+        case 'mod':
+        case 'unmod':
+          await q.query('UPDATE memberships SET role = $3 WHERE cid = $1 AND user_id = $2', [
+            cid,
+            targetId,
+            change.kind === 'mod' ? Role.Moderator : Role.Member,
+          ]);
+          break;
+        case 'transfer':
+          await checkOwnedQuota(q, targetId, change.maxOwned);
+          await q.query('UPDATE channels SET owner_id = $2 WHERE id = $1', [cid, targetId]);
+          // The previous owner keeps moderating (if still a member).
+          if (ch.owner_id !== null) {
+            await q.query('UPDATE memberships SET role = $3 WHERE cid = $1 AND user_id = $2', [cid, ch.owner_id, Role.Moderator]);
+          }
+          break;
+      }
+      // Last, in the same transaction: a row the database refuses (a text it cannot store) undoes the change.
+      await audit(q, { cid, action: change.kind, actor: input.actor, target: input.target, reason, durationMs });
+      return { changed };
+    });
   }
 
-  /** True when a sanction of that kind was in force; the audit row is written either way. */
-  async lift(input: { cid: number; targetId: number; target: string; kind: 'mute' | 'ban'; actor: string }): Promise<boolean> {
-    const action: ModKind = input.kind === 'mute' ? 'unmute' : 'unban';
-    const rows = await this.db.query<{ n: number }>(
-      `WITH d AS (
-         DELETE FROM sanctions WHERE cid = $1 AND user_id = $2 AND kind = $3 RETURNING until
-       ), a AS (
-         INSERT INTO moderation_audit (cid, action, actor, target) VALUES ($1, $4, $5, $6)
-       )
-       SELECT count(*) AS n FROM d WHERE until IS NULL OR until > $7`,
-      [input.cid, input.targetId, input.kind, action, input.actor, input.target, this.now()],
-    );
-    return (rows[0]?.n ?? 0) > 0;
-  }
-
-  async audit(input: { cid: number; action: ModKind; actor: string; target: string; reason: string | null }): Promise<void> {
-    await this.db.query('INSERT INTO moderation_audit (cid, action, actor, target, reason) VALUES ($1, $2, $3, $4, $5)', [
-      input.cid,
-      input.action,
-      input.actor,
-      input.target,
-      input.reason,
-    ]);
+  deleteChannel(cid: number, actor: string): Promise<string | null> {
+    return this.db.tx(async (q) => {
+      const name = await deleteChannelRows(q, cid);
+      if (name === null) return null;
+      await audit(q, { cid, action: 'delete', actor, target: name, reason: null, durationMs: null });
+      return name;
+    });
   }
 
   /** Expired rows are simply ignored here; nothing needs to delete them for expiry to work. */
@@ -79,4 +121,28 @@ export class SqlModerationStore implements ModerationStore {
       ? this.db.query<AuditEntry>(`SELECT ${AUDIT_COLUMNS} FROM moderation_audit ORDER BY id DESC LIMIT $1`, [n])
       : this.db.query<AuditEntry>(`SELECT ${AUDIT_COLUMNS} FROM moderation_audit WHERE cid = $1 ORDER BY id DESC LIMIT $2`, [cid, n]);
   }
+}
+
+async function leave(q: SqlQueryable, cid: number, userId: number): Promise<void> {
+  await q.query('DELETE FROM memberships WHERE cid = $1 AND user_id = $2', [cid, userId]);
+}
+
+interface AuditRow {
+  cid: number;
+  action: ModKind;
+  actor: string;
+  target: string;
+  reason: string | null;
+  durationMs: number | null;
+}
+
+async function audit(q: SqlQueryable, e: AuditRow): Promise<void> {
+  await q.query('INSERT INTO moderation_audit (cid, action, actor, target, reason, duration_ms) VALUES ($1, $2, $3, $4, $5, $6)', [
+    e.cid,
+    e.action,
+    e.actor,
+    e.target,
+    e.reason,
+    e.durationMs,
+  ]);
 }
