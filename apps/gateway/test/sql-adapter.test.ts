@@ -157,7 +157,7 @@ describe('SqlUserStore.reapGuests', () => {
       await migrate(db);
       const users = new SqlUserStore(db);
       const owner = (await users.createAccount('owner', 'h'))!;
-      const guest = (await users.openGuest('passer-by'))!;
+      const guest = (await users.claimGuest('passer-by', 'tid'))!;
       const ch = (await new SqlChannelStore(db).create('general', owner.id))!;
       const messages = new SqlMessageStore(db);
       await messages.appendBatch([

@@ -1,5 +1,6 @@
 import type uWS from 'uWebSockets.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { NAME_RULE } from '../core/names.js';
 import type { Logger } from '../logger.js';
 import type { AdminStore, MessageCursor } from '../ports/admin-store.js';
 import type { ModerationStore } from '../ports/moderation-store.js';
@@ -148,13 +149,12 @@ export function mountAdmin(app: uWS.TemplatedApp, d: AdminDeps): void {
     '/admin/users/:id',
     async ({ params, body }) => {
       const uid = id('id', params[0] ?? '');
-      const { name, password } = (typeof body === 'object' && body !== null ? body : {}) as { name?: unknown; password?: unknown };
-      if (name === undefined && password === undefined) {
+      const { name: rawName, password } = (typeof body === 'object' && body !== null ? body : {}) as { name?: unknown; password?: unknown };
+      if (rawName === undefined && password === undefined) {
         throw new HttpError(400, 'expected {"name": "<new name>"} and/or {"password": "<new password>"}');
       }
-      if (name !== undefined && !AuthService.validName(name)) {
-        throw new HttpError(400, 'name: 2–32 characters, letters, digits, _ . - (not starting with . or -)');
-      }
+      const name = rawName === undefined ? undefined : AuthService.validName(rawName);
+      if (name === null) throw new HttpError(400, NAME_RULE);
       const passwordHash = password === undefined ? undefined : await AuthService.hashPassword(password);
       const r = await d.admin.update(uid, { ...(name !== undefined ? { name } : {}), ...(passwordHash ? { passwordHash } : {}) });
       if (r === 'taken') throw new HttpError(409, `name "${name}" is taken`);
