@@ -88,7 +88,7 @@ describe('AuthService: tokens signed with the right secret but not access tokens
     return (sub === undefined ? j : j.setSubject(sub)).sign(new TextEncoder().encode('secret-1'));
   };
 
-  it('a malformed subject is the token\'s fault (401 → close 4001), never a database error (1013)', async () => {
+  it("a malformed subject is the token's fault (401 → close 4001), never a database error (1013)", async () => {
     const users = new Users();
     const auth = new AuthService(users, 'secret-1', 3600);
     for (const sub of [undefined, 'abc', '1e3', '-1', '0', '1.5', '99999999999999999999', ' 1', '']) {

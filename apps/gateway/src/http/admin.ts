@@ -62,9 +62,23 @@ function flag(name: string, raw: string | null): boolean | null {
 const cursorText = (c: MessageCursor) => `${c.ts}.${c.cid}.${c.seq}`;
 function cursor(raw: string | null): MessageCursor | null {
   if (raw === null || raw === '') return null;
-  const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(raw);
-  if (!m) throw new HttpError(400, 'before: expected the "next" value of the previous page');
-  return { ts: Number(m[1]), cid: Number(m[2]), seq: Number(m[3]) };
+  const m = /^(\d{1,16})\.(\d{1,16})\.(\d{1,16})$/.exec(raw);
+  const [ts, cid, seq] = m ? [Number(m[1]), Number(m[2]), Number(m[3])] : [];
+  // Each part within 2^53 - 1, like every id and time (beyond it the database refused: a 500).
+  if (!m || ![ts, cid, seq].every((n) => Number.isSafeInteger(n))) {
+    throw new HttpError(400, 'before: expected the "next" value of the previous page');
+  }
+  return { ts: ts as number, cid: cid as number, seq: seq as number };
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+const BAD_TEXT = /[\u0000-\u001f\u007f]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** Free text in a query (a name prefix): no NUL or other control characters, no unpaired surrogates (the database refuses them). */
+function text(name: string, raw: string | null, max: number): string | null {
+  if (raw === null || raw === '') return null;
+  if (raw.length > max) throw new HttpError(400, `${name}: at most ${max} characters`);
+  if (BAD_TEXT.test(raw)) throw new HttpError(400, `${name}: control characters or invalid Unicode`);
+  return raw;
 }
 
 export function mountAdmin(app: uWS.TemplatedApp, d: AdminDeps): void {
@@ -118,12 +132,11 @@ export function mountAdmin(app: uWS.TemplatedApp, d: AdminDeps): void {
 
   route('get', '/admin/users', async ({ query }) => {
     const n = limit(query);
-    const prefix = query.get('prefix');
-    if (prefix !== null && prefix.length > 32) throw new HttpError(400, 'prefix: at most 32 characters');
+    const prefix = text('prefix', query.get('prefix'), 32);
     const users = await d.admin.users({
       after: int('after', query.get('after'), 0, 0),
       limit: n,
-      prefix: prefix || null,
+      prefix,
       guest: flag('guest', query.get('guest')),
     });
     return { status: 200, body: { users, next: users.length === n ? (users.at(-1)?.id ?? null) : null } };
