@@ -20,6 +20,7 @@ const ALL_MIGRATIONS = [
   '004_messages_user_no_fk.sql',
   '005_reaction_order.sql',
   '006_token_epoch.sql',
+  '007_name_keys_guest_tokens.sql',
 ];
 
 async function exerciseSqlDb(db: SqlDb): Promise<void> {
