@@ -83,6 +83,9 @@ export function describeAdminStoreContract(name: string, factory: StoreFactory, 
       const c = await s.channels.create(uniq('chan'), u!.id);
       await s.messages.appendBatch([{ cid: c!.cid, userId: u!.id, user: u!.name, text: 'hi', cmid: null }]);
       expect(await a.update(u!.id, { name: taken!.name })).toBe('taken');
+      // A look-alike of someone else's name is theirs too (core/names.ts); of its own, fine.
+      expect(await a.update(u!.id, { name: taken!.name.toUpperCase().replace('A', '\u0410') })).toBe('taken');
+      expect(await a.update(u!.id, { name: u!.name.toUpperCase() })).toMatchObject({ name: u!.name.toUpperCase() });
       const fresh = uniq('new');
       expect(await a.update(u!.id, { name: fresh })).toMatchObject({ id: u!.id, name: fresh, guest: false });
       expect(await a.update(u!.id, { name: fresh })).toMatchObject({ id: u!.id, name: fresh }); // its own name: fine
