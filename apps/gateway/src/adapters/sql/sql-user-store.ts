@@ -38,20 +38,23 @@ export class SqlUserStore implements UserStore {
     ).catch(nameClash);
   }
 
+  /** One statement (a connect burst costs one round trip per guest): who holds the name, touched if it is this token's guest. */
   async openGuest(name: string, tid: string): Promise<User | 'free' | 'taken' | 'account'> {
-    const canon = nameKey(name);
-    // The common case, a guest reconnecting with its token, is one statement.
-    const mine = await this.oneUser(
-      `UPDATE users SET last_seen_at = now() WHERE name_canon = $1 AND guest AND guest_tid = $2 RETURNING ${COLS}`,
-      [canon, tid],
+    const rows = await this.db.query<Partial<UserRow> & { held_guest: boolean }>(
+      `WITH hit AS (
+         SELECT id, guest, guest_tid FROM users WHERE name_canon = $1 OR name = $3 ORDER BY (name_canon = $1) DESC LIMIT 1
+       ), upd AS (
+         UPDATE users u SET last_seen_at = now() FROM hit
+         WHERE u.id = hit.id AND hit.guest AND hit.guest_tid = $2 RETURNING ${COLS.split(', ')
+           .map((c) => `u.${c}`)
+           .join(', ')}
+       ) SELECT hit.guest AS held_guest, upd.* FROM hit LEFT JOIN upd ON true`,
+      [nameKey(name), tid, name],
     );
-    if (mine) return mine;
-    const [holder] = await this.db.query<{ guest: boolean }>('SELECT guest FROM users WHERE name_canon = $1 OR name = $2 LIMIT 1', [
-      canon,
-      name,
-    ]);
-    if (!holder) return 'free';
-    return holder.guest ? 'taken' : 'account';
+    const r = rows[0];
+    if (!r) return 'free';
+    if (typeof r.id === 'number') return toUser(r as UserRow);
+    return r.held_guest ? 'taken' : 'account';
   }
 
   /** One statement: insert the guest, or touch the guest row this token created; anyone else's row is left alone (no row back). */
