@@ -121,6 +121,7 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
       'text/plain',
     ),
   );
+  let lastThrottleWarn = 0;
   const authRoute = (fn: (body: Record<string, unknown>, addr: string) => Promise<unknown>, okStatus: number) =>
     ((res: uWS.HttpResponse, req: uWS.HttpRequest) => {
       const st = guard(res);
@@ -135,7 +136,11 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
           const status = err instanceof AuthError || err instanceof HttpError ? err.status : 500;
           if (status === 500) logger.error({ err }, 'auth route failed');
           const retryAfterS = err instanceof AuthError ? err.retryAfterS : undefined;
-          if (retryAfterS !== undefined) logger.warn({ addr, retryAfterS }, 'login throttled');
+          // Warned at most once a second: a brute force must not flood the log.
+          if (retryAfterS !== undefined && Date.now() - lastThrottleWarn > 1000) {
+            lastThrottleWarn = Date.now();
+            logger.warn({ addr, retryAfterS }, 'login throttled');
+          }
           const body = { error: status === 500 ? 'internal error' : err.message, ...(retryAfterS !== undefined ? { retryAfterS } : {}) };
           send(
             res,
