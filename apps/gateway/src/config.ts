@@ -14,7 +14,7 @@ const schema = z.object({
   PARLEY_HOST: z.string().default('0.0.0.0'),
   /**
    * HMAC secret for HS256 access and guest tokens; every gateway of a deployment needs the same.
-   * Required with DATABASE_URL. Unset in embedded mode: generated once and kept in
+   * Required with DATABASE_URL or REDIS_URL. Unset in embedded mode: generated once and kept in
    * PARLEY_DATA_DIR/jwt-secret (random per process with PARLEY_DATA_DIR=memory://), see jwt-secret.ts.
    */
   PARLEY_JWT_SECRET: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16).optional()),
@@ -145,9 +145,11 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   }
   const e = r.data;
   const problems: string[] = [];
-  if (!e.PARLEY_JWT_SECRET && e.DATABASE_URL) {
+  // Only a lone embedded node (no DATABASE_URL, no REDIS_URL) may generate its own secret: nodes
+  // sharing a database or a broker must share one.
+  if (!e.PARLEY_JWT_SECRET && (e.DATABASE_URL || e.REDIS_URL)) {
     problems.push(
-      'PARLEY_JWT_SECRET: required with DATABASE_URL (every gateway signs and checks tokens with it); generate one with `openssl rand -hex 32`',
+      `PARLEY_JWT_SECRET: required with ${e.DATABASE_URL ? 'DATABASE_URL' : 'REDIS_URL'} (every gateway signs and checks tokens with it); generate one with \`openssl rand -hex 32\``,
     );
   }
   if (e.PARLEY_JWT_SECRET && PUBLIC_SECRETS.includes(e.PARLEY_JWT_SECRET)) {

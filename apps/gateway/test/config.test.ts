@@ -18,6 +18,7 @@ describe('config: PARLEY_JWT_SECRET (issue 10, item 8)', () => {
   it('is required with DATABASE_URL; embedded mode may leave it unset (generated: jwt-secret.ts)', () => {
     expect(() => parseConfig({ DATABASE_URL: 'postgres://h/db' })).toThrow('PARLEY_JWT_SECRET: required with DATABASE_URL');
     expect(parseConfig({ DATABASE_URL: 'postgres://h/db', PARLEY_JWT_SECRET: 'x'.repeat(32) }).jwtSecret).toBe('x'.repeat(32));
+    expect(() => parseConfig({ REDIS_URL: 'redis://h:6379' })).toThrow('PARLEY_JWT_SECRET: required with REDIS_URL');
     expect(parseConfig({}).jwtSecret).toBeNull();
     expect(parseConfig({ PARLEY_JWT_SECRET: '' }).jwtSecret).toBeNull();
   });
