@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { UwsInfo } from '@parley/gateway/uws';
@@ -22,6 +23,7 @@ export interface GatewayOptions {
 }
 
 const GATEWAY_DIR = join(import.meta.dirname, '..', '..', 'apps', 'gateway');
+const BENCH_JWT_SECRET = process.env.PARLEY_JWT_SECRET || randomBytes(32).toString('hex');
 
 /** Starts a gateway process (the same entry point as `npm start`) and waits until it listens. */
 export function startGateway(env: Record<string, string>, opts: GatewayOptions = {}): Promise<Server> {
@@ -33,7 +35,15 @@ export function startGateway(env: Record<string, string>, opts: GatewayOptions =
   const proc = spawn(process.execPath, [...prof, ...flags, '--import', 'tsx', ...gcHook, 'src/main.ts'], {
     cwd: GATEWAY_DIR,
     // The readiness line is logged at info.
-    env: { ...process.env, PARLEY_PORT: '0', PARLEY_HOST: '127.0.0.1', ...env, PARLEY_LOG_LEVEL: 'info' },
+    // Every gateway of one bench run shares a token secret (required with DATABASE_URL).
+    env: {
+      ...process.env,
+      PARLEY_JWT_SECRET: BENCH_JWT_SECRET,
+      PARLEY_PORT: '0',
+      PARLEY_HOST: '127.0.0.1',
+      ...env,
+      PARLEY_LOG_LEVEL: 'info',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = []; // the last lines, for the error when it exits early

@@ -12,8 +12,12 @@ const schema = z.object({
   /** HTTP + WebSocket port; 0 = ephemeral (tests). */
   PARLEY_PORT: int(8080),
   PARLEY_HOST: z.string().default('0.0.0.0'),
-  /** HMAC secret for HS256 access tokens. The dev default is refused when NODE_ENV=production. */
-  PARLEY_JWT_SECRET: z.string().min(16).default('parley-dev-secret-change-me'),
+  /**
+   * HMAC secret for HS256 access and guest tokens; every gateway of a deployment needs the same.
+   * Required with DATABASE_URL or REDIS_URL. Unset in embedded mode: generated once and kept in
+   * PARLEY_DATA_DIR/jwt-secret (random per process with PARLEY_DATA_DIR=memory://), see jwt-secret.ts.
+   */
+  PARLEY_JWT_SECRET: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16).optional()),
   /** Access token lifetime. */
   PARLEY_JWT_TTL_S: int(86_400, 60),
   /** PGlite data directory used when DATABASE_URL is not set; 'memory://' keeps nothing. */
@@ -77,6 +81,17 @@ const schema = z.object({
   PARLEY_TYPING_TTL_MS: int(5000, 500),
   /** Guests are removed this long after their last connection ended (their messages stay). */
   PARLEY_GUEST_TTL_S: int(86_400, 1),
+  /**
+   * Failed logins allowed per username, and per source address, in a burst; the allowance refills
+   * evenly over 5 minutes (a token bucket per node). Past it: 429 with Retry-After.
+   */
+  PARLEY_LOGIN_FAILS_PER_USER: int(10, 1),
+  PARLEY_LOGIN_FAILS_PER_ADDR: int(50, 1),
+  /**
+   * Behind a proxy that sets X-Forwarded-For (HAProxy's `option forwardfor`): the client address
+   * for login throttling is the last entry of that header instead of the TCP peer's.
+   */
+  PARLEY_TRUST_PROXY: bool.default(false),
   /** Largest group-commit batch. */
   PARLEY_COMMIT_BATCH: int(500, 1),
   /**
@@ -110,7 +125,8 @@ const schema = z.object({
 export interface Config {
   port: number;
   host: string;
-  jwtSecret: string;
+  /** Null in embedded mode when unset: generated and kept in the data directory (jwt-secret.ts). */
+  jwtSecret: string | null;
   jwtTtlS: number;
   dataDir: string;
   databaseUrl: string | undefined;
@@ -132,6 +148,9 @@ export interface Config {
   maxConnsPerUser: number;
   typingTtlMs: number;
   guestTtlS: number;
+  loginFailsPerUser: number;
+  loginFailsPerAddr: number;
+  trustProxy: boolean;
   commitBatch: number;
   commitLanes: number;
   commitMaxWaitMs: number;
@@ -146,6 +165,9 @@ export interface Config {
   adminToken: string | null;
 }
 
+/** Secrets that earlier versions shipped as defaults: anyone can sign tokens with them. */
+const PUBLIC_SECRETS = ['parley-dev-secret-change-me', 'compose-only-secret-change-me-0123456789'];
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
@@ -159,8 +181,15 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   }
   const e = r.data;
   const problems: string[] = [];
-  if (e.NODE_ENV === 'production' && e.PARLEY_JWT_SECRET === 'parley-dev-secret-change-me') {
-    problems.push('PARLEY_JWT_SECRET: set a real secret in production');
+  // Only a lone embedded node (no DATABASE_URL, no REDIS_URL) may generate its own secret: nodes
+  // sharing a database or a broker must share one.
+  if (!e.PARLEY_JWT_SECRET && (e.DATABASE_URL || e.REDIS_URL)) {
+    problems.push(
+      `PARLEY_JWT_SECRET: required with ${e.DATABASE_URL ? 'DATABASE_URL' : 'REDIS_URL'} (every gateway signs and checks tokens with it); generate one with \`openssl rand -hex 32\``,
+    );
+  }
+  if (e.PARLEY_JWT_SECRET && PUBLIC_SECRETS.includes(e.PARLEY_JWT_SECRET)) {
+    problems.push('PARLEY_JWT_SECRET: this value was published as an example; generate one with `openssl rand -hex 32`');
   }
   if (e.PARLEY_MAX_PAYLOAD > e.PARLEY_HARD_MAX_PAYLOAD) {
     problems.push('PARLEY_MAX_PAYLOAD must not exceed PARLEY_HARD_MAX_PAYLOAD');
@@ -172,7 +201,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   return {
     port: e.PARLEY_PORT,
     host: e.PARLEY_HOST,
-    jwtSecret: e.PARLEY_JWT_SECRET,
+    jwtSecret: e.PARLEY_JWT_SECRET ?? null,
     jwtTtlS: e.PARLEY_JWT_TTL_S,
     dataDir: e.PARLEY_DATA_DIR,
     databaseUrl: e.DATABASE_URL,
@@ -194,6 +223,9 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     maxConnsPerUser: e.PARLEY_MAX_CONNS_PER_USER,
     typingTtlMs: e.PARLEY_TYPING_TTL_MS,
     guestTtlS: e.PARLEY_GUEST_TTL_S,
+    loginFailsPerUser: e.PARLEY_LOGIN_FAILS_PER_USER,
+    loginFailsPerAddr: e.PARLEY_LOGIN_FAILS_PER_ADDR,
+    trustProxy: e.PARLEY_TRUST_PROXY,
     commitBatch: e.PARLEY_COMMIT_BATCH,
     commitLanes: e.PARLEY_COMMIT_LANES,
     commitMaxWaitMs: e.PARLEY_COMMIT_MAX_WAIT_MS,

@@ -10,7 +10,8 @@ import { LEASE_TTL_MS, PresenceLease } from './core/presence-lease.js';
 import { SanctionCache } from './core/sanctions.js';
 import { mountAdmin } from './http/admin.js';
 import { AuthError, AuthService, type Identity } from './http/auth.js';
-import { guard, HttpError, readJson, send, sendJson } from './http/http-util.js';
+import { clientAddress, guard, HttpError, readJson, send, sendJson } from './http/http-util.js';
+import { resolveJwtSecret } from './jwt-secret.js';
 import type { Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import type { AdminStore } from './ports/admin-store.js';
@@ -54,7 +55,10 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
   const app = uWS.App();
   const outbox = new Outbox(metrics);
   const sanctions = new SanctionCache(ports.moderation);
-  const auth = new AuthService(ports.users, config.jwtSecret, config.jwtTtlS);
+  const auth = new AuthService(ports.users, await resolveJwtSecret(config, logger), config.jwtTtlS, {
+    loginFailsPerUser: config.loginFailsPerUser,
+    loginFailsPerAddr: config.loginFailsPerAddr,
+  });
   const hub = new Hub(app, ports.broker, metrics, config, (err) => logger.warn({ err }, 'broker operation failed'));
   const stall = new StallClock();
   stall.start();
@@ -132,21 +136,37 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
       'text/plain',
     ),
   );
-  const authRoute = (fn: (body: Record<string, unknown>) => Promise<unknown>, okStatus: number) =>
-    ((res: uWS.HttpResponse) => {
+  let lastThrottleWarn = 0;
+  const authRoute = (fn: (body: Record<string, unknown>, addr: string) => Promise<unknown>, okStatus: number) =>
+    ((res: uWS.HttpResponse, req: uWS.HttpRequest) => {
       const st = guard(res);
+      const addr = clientAddress(res, req, config.trustProxy); // now: req is valid only in this call
       readJson(res)
         .then((body) => {
           if (typeof body !== 'object' || body === null) throw new HttpError(400, 'expected a JSON object');
-          return fn(body as Record<string, unknown>);
+          return fn(body as Record<string, unknown>, addr);
         })
         .then((out) => sendJson(res, st, okStatus, out))
         .catch((err) => {
           const status = err instanceof AuthError || err instanceof HttpError ? err.status : 500;
           if (status === 500) logger.error({ err }, 'auth route failed');
-          sendJson(res, st, status, { error: status === 500 ? 'internal error' : err.message });
+          const retryAfterS = err instanceof AuthError ? err.retryAfterS : undefined;
+          // Warned at most once a second: a brute force must not flood the log.
+          if (retryAfterS !== undefined && Date.now() - lastThrottleWarn > 1000) {
+            lastThrottleWarn = Date.now();
+            logger.warn({ addr, retryAfterS }, 'login throttled');
+          }
+          const body = { error: status === 500 ? 'internal error' : err.message, ...(retryAfterS !== undefined ? { retryAfterS } : {}) };
+          send(
+            res,
+            st,
+            status,
+            JSON.stringify(body),
+            'application/json',
+            retryAfterS !== undefined ? { 'retry-after': String(retryAfterS) } : {},
+          );
         });
-    }) as (res: uWS.HttpResponse) => void;
+    }) as (res: uWS.HttpResponse, req: uWS.HttpRequest) => void;
   app.post(
     '/auth/signup',
     authRoute(async (b) => {
@@ -156,8 +176,8 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
   );
   app.post(
     '/auth/login',
-    authRoute(async (b) => {
-      const { accessToken, user } = await auth.login(b.username, b.password);
+    authRoute(async (b, addr) => {
+      const { accessToken, user } = await auth.login(b.username, b.password, addr);
       return { accessToken, user: user.name };
     }, 200),
   );
@@ -218,6 +238,7 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
       const origin = req.getHeader('origin');
       const token = req.getQuery('token');
       const guestName = req.getQuery('guest');
+      const guestToken = req.getQuery('guestToken');
       const fail = (status: number, message: string) => sendJson(res, st, status, { error: message });
       if (draining) return fail(503, 'server is draining; reconnect to another node');
       const offered = protocols.split(',').map((p) => p.trim());
@@ -240,11 +261,12 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
       // either way (browsers never see an HTTP status of a refused upgrade).
       const conn: Conn = {
         connId: ++connCount,
-        pendingAuth: { token, guest: guestName },
+        pendingAuth: { token, guest: guestName, guestToken },
         authenticated: undefined,
         userId: 0,
         user: '',
         guest: false,
+        guestTid: undefined,
         channels: undefined,
         limits: undefined,
         costly: 0,
@@ -254,24 +276,26 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
     },
     open: (ws) => {
       const c = ws.getUserData();
-      const { token, guest } = c.pendingAuth ?? { token: '', guest: '' };
+      const { token, guest, guestToken } = c.pendingAuth ?? { token: '', guest: '', guestToken: '' };
       c.pendingAuth = undefined; // read once: the credentials are not kept on the socket
-      const who: Promise<Identity> = token ? auth.account(token) : auth.guest(guest || null);
+      const who: Promise<Identity> = token ? auth.account(token) : auth.guest(guest || null, guestToken || null);
       c.authenticated = who.then(
         (id) => {
           if (!c.open) return false; // closed while we checked
-          if (chat.localSockets(id.userId).length >= config.maxConnsPerUser) {
+          const userId = id.userId || -c.connId; // a guest without a row yet: see Conn.userId
+          if (chat.localSockets(userId).length >= config.maxConnsPerUser) {
             c.open = false;
             metrics.closes.inc({ code: CloseCode.TooManyConnections });
             warn('too many connections for one account: refusing', ws, { user: id.user, max: config.maxConnsPerUser });
             ws.end(CloseCode.TooManyConnections, `at most ${config.maxConnsPerUser} connections per account on this server`);
             return false;
           }
-          c.userId = id.userId;
+          c.userId = userId;
           c.user = id.user;
           c.guest = id.guest;
+          c.guestTid = id.guestTid;
           c.authenticated = undefined;
-          chat.onOpen(ws);
+          chat.onOpen(ws, id.guestToken);
           return true;
         },
         (err: unknown) => {
@@ -344,7 +368,9 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
   const beatTimer = setInterval(() => beat().catch((err) => logger.warn({ err }, 'broker check failed')), LEASE_TTL_MS / 3);
   const reapGuests = async () => {
     // Connected guests are seen now: one statement for all of them.
-    await ports.users.touch(chat.allSockets().flatMap((ws) => (ws.getUserData().guest ? [ws.getUserData().userId] : [])));
+    await ports.users.touch(
+      chat.allSockets().flatMap((ws) => (ws.getUserData().guest && ws.getUserData().userId > 0 ? [ws.getUserData().userId] : [])),
+    );
     const n = await ports.users.reapGuests(config.guestTtlS * 1000);
     if (n) logger.info({ n }, 'removed idle guest accounts');
   };

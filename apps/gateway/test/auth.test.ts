@@ -1,3 +1,4 @@
+import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { AuthError, AuthService } from '../src/http/auth.js';
 import type { User, UserStore } from '../src/ports/user-store.js';
@@ -19,7 +20,11 @@ class Users implements UserStore {
     this.rows.set(u.id, u);
     return { id: u.id, name, guest: false, tokenEpoch: 0 };
   }
-  async openGuest(): Promise<User | null> {
+  async openGuest(): Promise<'free'> {
+    this.check();
+    return 'free';
+  }
+  async claimGuest(): Promise<User | null> {
     this.check();
     return null;
   }
@@ -74,5 +79,38 @@ describe('AuthService.account (a WebSocket connecting with a token)', () => {
     const err = await auth.account(accessToken).catch((e: unknown) => e);
     expect(err).not.toBeInstanceOf(AuthError);
     expect(String(err)).toContain('ECONNREFUSED');
+  });
+});
+
+describe('AuthService: tokens signed with the right secret but not access tokens', () => {
+  const sign = (claims: Record<string, unknown>, sub?: string) => {
+    const j = new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().setExpirationTime('1h');
+    return (sub === undefined ? j : j.setSubject(sub)).sign(new TextEncoder().encode('secret-1'));
+  };
+
+  it("a malformed subject is the token's fault (401 → close 4001), never a database error (1013)", async () => {
+    const users = new Users();
+    const auth = new AuthService(users, 'secret-1', 3600);
+    for (const sub of [undefined, 'abc', '1e3', '-1', '0', '1.5', '99999999999999999999', ' 1', '']) {
+      const err = await auth.account(await sign({ name: 'alice' }, sub)).catch((e: unknown) => e);
+      expect(err, String(sub)).toBeInstanceOf(AuthError);
+      expect(err).toMatchObject({ status: 401 });
+    }
+  });
+
+  it('a guest token is not an access token, and an access token is not a guest token', async () => {
+    const users = new Users();
+    const auth = new AuthService(users, 'secret-1', 3600);
+    const g = await auth.guest('zoe', null);
+    expect(g).toMatchObject({ userId: 0, user: 'zoe', guest: true });
+    await expect(auth.account(g.guestToken!)).rejects.toMatchObject({ status: 401 });
+    const { accessToken } = await auth.signup('alice', 'long enough password');
+    await expect(auth.guest(null, accessToken)).rejects.toMatchObject({ status: 401 });
+    // Reconnecting with its token is the same guest (same name, same token id), with a fresh token.
+    const again = await auth.guest('someone-else', g.guestToken!);
+    expect(again).toMatchObject({ user: 'zoe', guest: true, guestTid: g.guestTid });
+    // A forged one (another secret) is refused.
+    const forged = await new AuthService(users, 'secret-2', 3600).guest('zoe', null);
+    await expect(auth.guest(null, forged.guestToken!)).rejects.toMatchObject({ status: 401 });
   });
 });

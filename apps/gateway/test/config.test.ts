@@ -25,3 +25,19 @@ describe('config: per-user channel and per-message reaction caps', () => {
     expect(() => parseConfig({ PARLEY_MAX_REACTIONS_PER_MESSAGE: '1001' })).toThrow('PARLEY_MAX_REACTIONS_PER_MESSAGE');
   });
 });
+
+describe('config: PARLEY_JWT_SECRET (issue 10, item 8)', () => {
+  it('is required with DATABASE_URL; embedded mode may leave it unset (generated: jwt-secret.ts)', () => {
+    expect(() => parseConfig({ DATABASE_URL: 'postgres://h/db' })).toThrow('PARLEY_JWT_SECRET: required with DATABASE_URL');
+    expect(parseConfig({ DATABASE_URL: 'postgres://h/db', PARLEY_JWT_SECRET: 'x'.repeat(32) }).jwtSecret).toBe('x'.repeat(32));
+    expect(() => parseConfig({ REDIS_URL: 'redis://h:6379' })).toThrow('PARLEY_JWT_SECRET: required with REDIS_URL');
+    expect(parseConfig({}).jwtSecret).toBeNull();
+    expect(parseConfig({ PARLEY_JWT_SECRET: '' }).jwtSecret).toBeNull();
+  });
+
+  it('refuses the secrets earlier versions published as defaults, and short ones', () => {
+    expect(() => parseConfig({ PARLEY_JWT_SECRET: 'parley-dev-secret-change-me' })).toThrow('published as an example');
+    expect(() => parseConfig({ PARLEY_JWT_SECRET: 'compose-only-secret-change-me-0123456789' })).toThrow('published as an example');
+    expect(() => parseConfig({ PARLEY_JWT_SECRET: 'short' })).toThrow(ConfigError);
+  });
+});

@@ -1,15 +1,18 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ParleyClient } from '@parley/client';
+import { SignJWT } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
 
 /** Starts the real entry point (what `npm start` runs) and resolves with its port from the log. */
-function startServer(env: Record<string, string>): Promise<{ proc: ChildProcess; url: string; logs: string[] }> {
+function startServer(env: Record<string, string>, unset: string[] = []): Promise<{ proc: ChildProcess; url: string; logs: string[] }> {
+  const all: Record<string, string | undefined> = { ...process.env, PARLEY_PORT: '0', PARLEY_HOST: '127.0.0.1', ...env };
+  for (const k of unset) delete all[k];
   const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: join(import.meta.dirname, '..'),
-    env: { ...process.env, PARLEY_PORT: '0', PARLEY_HOST: '127.0.0.1', ...env },
+    env: all,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];
@@ -94,6 +97,49 @@ describe('the server process (npm start) on embedded defaults', () => {
     expect(String(err)).toMatch(/@btc-vision\/uwebsockets\.js[\s\S]*needs Node 20, 22, 24 or 25[\s\S]*@trufflesuite\/uws-js-unofficial/);
     expect(String(err)).toMatch(/exited with 1/);
   });
+
+  it('embedded without PARLEY_JWT_SECRET: a random secret generated once and kept in the data directory, never a public default', async () => {
+    const own = await mkdtemp(join(tmpdir(), 'parley-secret-'));
+    try {
+      const noSecret = ['PARLEY_JWT_SECRET', 'DATABASE_URL', 'NODE_ENV'];
+      const first = await startServer({ PARLEY_DATA_DIR: own }, noSecret);
+      procs.push(first.proc);
+      const token = await signup(first.url, 'keeper');
+      // A token forged with the secret earlier versions shipped as their default is refused.
+      const forged = await new SignJWT({ name: 'keeper' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(JSON.parse(atob(token.split('.')[1] ?? '')).sub)
+        .setExpirationTime('1h')
+        .sign(new TextEncoder().encode('parley-dev-secret-change-me'));
+      const refused = await new ParleyClient({ url: first.url, token: forged, reconnect: false }).connect().catch((e: unknown) => e);
+      expect(refused).toMatchObject({ code: 4001 });
+      const code = exited(first.proc);
+      first.proc.kill('SIGTERM');
+      expect(await code).toBe(0);
+      const file = await stat(join(own, 'jwt-secret'));
+      expect(file.mode & 0o777).toBe(0o600);
+      expect((await readFile(join(own, 'jwt-secret'), 'utf8')).trim()).toMatch(/^[0-9a-f]{64}$/);
+      // Restarted: the same secret, so the token issued before still works.
+      const second = await startServer({ PARLEY_DATA_DIR: own }, noSecret);
+      procs.push(second.proc);
+      const c = new ParleyClient({ url: second.url, token, reconnect: false });
+      expect(await c.connect()).toMatchObject({ user: 'keeper', guest: false });
+      c.close();
+      second.proc.kill('SIGKILL');
+    } finally {
+      await rm(own, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('with DATABASE_URL and no PARLEY_JWT_SECRET (or a published one) it refuses to start', async () => {
+    const db = { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/never' };
+    const missing = await startServer(db, ['PARLEY_JWT_SECRET']).catch((e: Error) => e);
+    expect(String(missing)).toMatch(/exited with 2/);
+    expect(String(missing)).toContain('PARLEY_JWT_SECRET: required with DATABASE_URL');
+    const published = await startServer({ ...db, PARLEY_JWT_SECRET: 'compose-only-secret-change-me-0123456789' }).catch((e: Error) => e);
+    expect(String(published)).toMatch(/exited with 2/);
+    expect(String(published)).toContain('published as an example');
+  }, 60_000);
 
   it('reports every configuration problem at once', async () => {
     const err = await startServer({ PARLEY_PORT: 'abc', PARLEY_RATE_PER_S: '-3', PARLEY_LOG_LEVEL: 'loud' }).catch((e: Error) => e);

@@ -1,7 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { findPostgres, findRedis, type Service } from './services.js';
 
 /**
- * Runs once per `vitest run`, before the workers start. Its only job: when discovery ends in a
+ * Runs once per `vitest run`, before the workers start. Its main job: when discovery ends in a
  * testcontainers container, start ONE of each per run and hand the URL to every worker through
  * DATABASE_URL / REDIS_URL (workers inherit this env) instead of a container per worker.
  * When nothing is available it does not fail here: unit tests need no services, and each
@@ -20,6 +21,9 @@ export default async function setup(): Promise<() => Promise<void>> {
       process.env[key] = s.url;
     }
   }
+  // Gateway processes the tests start (proc-cluster, e2e-process, local-cluster) use Postgres,
+  // which requires a token secret; one per run, shared, as nodes of one deployment share theirs.
+  process.env.PARLEY_JWT_SECRET ||= randomBytes(32).toString('hex');
   return async () => {
     for (const s of started) await s.stop?.();
   };

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { ParleyClient, type ParleyClientOptions } from '@parley/client';
 import { MemoryBus } from '../src/adapters/memory/memory-broker.js';
 import { MemoryPresenceStore } from '../src/adapters/memory/memory-presence-store.js';
@@ -24,6 +25,8 @@ export class World {
   readonly clients: ParleyClient[] = [];
   readonly bus = new MemoryBus();
   presence: PresenceStore = new MemoryPresenceStore();
+  /** Every node of a world signs and checks tokens with the same secret, like a real deployment. */
+  readonly jwtSecret = randomBytes(32).toString('hex');
   /** Set by `withRedis`: nodes then use the Redis broker, presence and recent window. */
   redis: { url: string; prefix: string; cleanup(): Promise<void> } | null = null;
 
@@ -71,6 +74,7 @@ export class World {
       PARLEY_LOG_LEVEL: 'silent',
       PARLEY_NODE_ID: `n${this.gateways.length + 1}`,
       PARLEY_DRAIN_SPREAD_MS: '50',
+      PARLEY_JWT_SECRET: this.jwtSecret,
       ...(this.redis ? { REDIS_URL: this.redis.url, PARLEY_REDIS_PREFIX: this.redis.prefix } : {}),
       ...env,
     });
@@ -138,6 +142,11 @@ export class World {
     const ch = await this.channelStore().byName(name);
     if (!ch) throw new Error(`no channel ${name}`);
     return ch.cid;
+  }
+
+  /** A statement on the shared database, behind every node's back (assertions on rows). */
+  query<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    return this.db.query<T>(sql, params);
   }
 
   /** The moderation audit log as an operator would read it. */

@@ -193,7 +193,7 @@ describe('the Redis sanction cache never keeps an answer read before a change', 
     const moderator = new RedisSanctionCache(record, redis, new RedisKeys(scratch.prefix));
     const users = new SqlUserStore(db);
     const owner = (await users.createAccount('race-owner', 'x'))!;
-    const target = (await users.openGuest('race-target'))!;
+    const target = (await users.claimGuest('race-target', 'tid'))!;
     const ch = (await new SqlChannelStore(db).create('race', owner.id))!;
 
     const stale = slowReader.active(ch.cid, target.id, Date.now());

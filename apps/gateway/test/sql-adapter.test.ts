@@ -21,6 +21,7 @@ const ALL_MIGRATIONS = [
   '004_messages_user_no_fk.sql',
   '005_reaction_order.sql',
   '006_token_epoch.sql',
+  '007_name_keys_guest_tokens.sql',
   '008_channel_owner.sql',
 ];
 
@@ -218,7 +219,7 @@ describe('SqlUserStore.reapGuests', () => {
       await migrate(db);
       const users = new SqlUserStore(db);
       const owner = (await users.createAccount('owner', 'h'))!;
-      const guest = (await users.openGuest('passer-by'))!;
+      const guest = (await users.claimGuest('passer-by', 'tid'))!;
       const ch = (await new SqlChannelStore(db).create('general', owner.id))!;
       const messages = new SqlMessageStore(db);
       await messages.appendBatch([

@@ -57,20 +57,29 @@ export class ParleyClient {
   private readonly early = new Map<number, ChatMessage[]>();
   private joinsInFlight = 0;
   private hello: Hello | undefined;
+  private readonly guestTokenOpt: string | undefined;
   private readonly reorderWindowMs: number;
   private readonly typingIntervalMs: number;
 
   constructor(opts: ParleyClientOptions) {
     const timeoutMs = opts.requestTimeoutMs ?? 10_000;
     this.reorderWindowMs = opts.reorderWindowMs ?? 150;
+    this.guestTokenOpt = opts.guestToken;
     this.typingIntervalMs = opts.typingIntervalMs ?? 2_000;
     const reconnect = opts.reconnect === undefined ? DEFAULT_RECONNECT : opts.reconnect;
     this.requests = new PendingRequests(timeoutMs);
     this.outbox = new Outbox(timeoutMs);
     this.conn = new Connection(
       {
-        // A guest whose name the server generated comes back under that name, not a new one.
-        url: () => socketUrl(opts.url, opts.token, opts.guestName ?? (this.hello?.guest ? this.hello.user : undefined)),
+        // A guest comes back as itself with the token its last Hello gave it (its name is then
+        // the token's, whoever else asks for it meanwhile).
+        url: () =>
+          socketUrl(
+            opts.url,
+            opts.token,
+            this.hello?.guest ? this.hello.user : opts.guestName,
+            this.hello?.guest ? (this.hello.guestToken ?? this.guestTokenOpt) : this.guestTokenOpt,
+          ),
         reconnect,
         helloTimeoutMs: timeoutMs,
       },
@@ -86,6 +95,13 @@ export class ParleyClient {
   /** Who the server says we are (set once connected). */
   get user(): Hello | undefined {
     return this.hello;
+  }
+  /**
+   * A guest's token (after the first Hello): keep it (e.g. in localStorage) and pass it as the
+   * `guestToken` option next time to be the same guest again. Undefined for registered users.
+   */
+  get guestToken(): string | undefined {
+    return this.hello?.guest ? (this.hello.guestToken ?? this.guestTokenOpt) : undefined;
   }
   get connected(): boolean {
     return this.conn.isOpen;

@@ -185,7 +185,9 @@ export class Connection {
     for (const f of decoded.value) {
       if (epoch !== this.epoch) return; // a frame in this batch closed the socket
       if (f.kind === Kind.Event && f.op === Op.Hello) {
-        this.greeted({ user: f.user, guest: f.guest, node: f.node, heartbeatMs: f.heartbeatMs });
+        const h: Hello = { user: f.user, guest: f.guest, node: f.node, heartbeatMs: f.heartbeatMs };
+        if (f.guestToken !== undefined) h.guestToken = f.guestToken;
+        this.greeted(h);
       } else if (f.kind === Kind.Event && f.op === Op.Reconnect) {
         this.drain(f.delayMs);
       } else {

@@ -200,6 +200,22 @@ describe('reconnect', () => {
     expect(c.user?.user).toBe(hello.user);
   });
 
+  it('a guest reconnects with the guest token of its last Hello, and exposes it for the app to keep', async () => {
+    const { c, connects } = client({ guestName: 'zed' });
+    await c.connect();
+    expect(server.guestTokensSeen).toEqual([null]);
+    const first = c.guestToken;
+    expect(first).toMatch(/^gt:zed:/);
+    server.only().ws.close(CloseCode.GoingAway);
+    await until(() => connects() === 2);
+    expect(server.guestTokensSeen[1]).toBe(first);
+    expect(c.user?.user).toBe('zed');
+    // The next session of the app starts from the kept token.
+    const { c: later } = client({ guestName: undefined, guestToken: c.guestToken });
+    expect(await later.connect()).toMatchObject({ user: 'zed', guest: true });
+    expect(server.guestTokensSeen.at(-1)).toBe(c.guestToken);
+  });
+
   it('does not rejoin a channel it was kicked from', async () => {
     const { c, connects } = client();
     await c.connect();

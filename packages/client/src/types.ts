@@ -14,8 +14,14 @@ export interface ParleyClientOptions {
   url: string;
   /** JWT access token of a registered user, or a function returning a fresh one (called before every connection attempt). */
   token?: string | (() => string | Promise<string>);
-  /** Connect as a guest with this name (ignored when `token` is set). */
+  /** Connect as a guest with this name (ignored when `token` or `guestToken` is set). */
   guestName?: string;
+  /**
+   * Reconnect as the guest this token belongs to (from `client.guestToken` or the `connected`
+   * event of an earlier session, e.g. kept in localStorage): the same name, which nobody else
+   * can take meanwhile. Ignored when `token` is set.
+   */
+  guestToken?: string;
   /** Auto-reconnect backoff; `false` disables reconnecting. Default `{ minMs: 100, maxMs: 10_000 }`. */
   reconnect?: ReconnectOptions | false;
   /** Requests without an answer after this long reject with `ErrorCode.Unavailable`. Default 10 s. */
@@ -32,6 +38,8 @@ export interface Hello {
   guest: boolean;
   node: string;
   heartbeatMs: number;
+  /** Guests: the token to come back as this guest (the SDK uses it for its own reconnects). */
+  guestToken?: string;
 }
 
 export interface Message {

@@ -28,11 +28,18 @@ export const roleName = (role: number): RoleName => ROLES[role] ?? 'guest';
 export type TokenSource = string | (() => string | Promise<string>);
 
 /** `http(s)://host` or `ws(s)://host` plus auth query. Tokens are read per attempt so they can be refreshed. */
-export async function socketUrl(url: string, token: TokenSource | undefined, guestName: string | undefined): Promise<string> {
+export async function socketUrl(
+  url: string,
+  token: TokenSource | undefined,
+  guestName: string | undefined,
+  guestToken?: string,
+): Promise<string> {
   const base = url.replace(/\/+$/, '').replace(/^http(s?):\/\//i, 'ws$1://');
   const t = typeof token === 'function' ? await token() : token;
-  // No token and no name: an empty guest name asks the server to generate one.
-  const query = t ? `token=${encodeURIComponent(t)}` : `guest=${encodeURIComponent(guestName ?? '')}`;
+  // No token and no name: an empty guest name asks the server to generate one. A guest token
+  // names its guest; the name goes along for servers that predate guest tokens.
+  const guest = `guest=${encodeURIComponent(guestName ?? '')}`;
+  const query = t ? `token=${encodeURIComponent(t)}` : guestToken ? `guestToken=${encodeURIComponent(guestToken)}&${guest}` : guest;
   return `${base}/ws?${query}`;
 }
 

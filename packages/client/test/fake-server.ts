@@ -51,6 +51,8 @@ export class FakeServer {
   /** Do not answer sends (but store and fan out), to simulate an ack lost in a disconnect. */
   withholdAcks = false;
   connections = 0;
+  /** The `guestToken` query of every connection attempt that got this far (null: none). */
+  readonly guestTokensSeen: (string | null)[] = [];
   /** Close codes for the next connection attempts, used one per attempt before Hello. */
   refuse: number[] = [];
   private nextCid = 1;
@@ -141,12 +143,16 @@ export class FakeServer {
       ws.close(refuse, 'refused');
       return;
     }
-    const user = token ? token.replace(/^user:/, '') : q.get('guest') || `guest-${this.connections}`;
+    // A fake guest token is "gt:<name>:<connection number>"; like the gateway, it names the guest.
+    const guestToken = q.get('guestToken');
+    this.guestTokensSeen.push(guestToken);
+    const user = token ? token.replace(/^user:/, '') : (guestToken?.split(':')[1] ?? (q.get('guest') || `guest-${this.connections}`));
     const conn: FakeConn = { ws, user, guest: !token, joined: new Set(), requests: [] };
     this.conns.add(conn);
     ws.on('close', () => this.conns.delete(conn));
     ws.on('message', (data: Buffer) => this.onFrame(conn, new Uint8Array(data)));
-    this.event(conn, { op: Op.Hello, user, guest: conn.guest, node: 'fake-1', heartbeatMs: 25_000 });
+    const hello = { op: Op.Hello, user, guest: conn.guest, node: 'fake-1', heartbeatMs: 25_000 } as const;
+    this.event(conn, conn.guest ? { ...hello, guestToken: `gt:${user}:${this.connections}` } : hello);
   }
 
   private onFrame(conn: FakeConn, bytes: Uint8Array): void {

@@ -202,7 +202,11 @@ export function encodeEvent(e: Event): Uint8Array {
   const type = T.event(e.op);
   switch (e.op) {
     case Op.Hello:
-      return pack([type, e.user, e.guest ? 1 : 0, e.node, e.heartbeatMs]);
+      return pack(
+        e.guestToken === undefined
+          ? [type, e.user, e.guest ? 1 : 0, e.node, e.heartbeatMs]
+          : [type, e.user, e.guest ? 1 : 0, e.node, e.heartbeatMs, e.guestToken],
+      );
     case Op.Message: {
       const r = reactionsToTuples(e.reactions);
       if (!r && uints(e.cid, e.seq, e.ts)) return writeMessageEvent(type, e.cid, e.seq, e.user, e.text, e.ts);
@@ -311,7 +315,9 @@ function toServerFrame(raw: unknown): ServerFrame {
   if (kind === Kind.Event) {
     switch (op) {
       case Op.Hello:
-        return { kind, op, user: s(1), guest: f[2] === 1, node: s(3), heartbeatMs: n(4) };
+        return typeof f[5] === 'string'
+          ? { kind, op, user: s(1), guest: f[2] === 1, node: s(3), heartbeatMs: n(4), guestToken: f[5] }
+          : { kind, op, user: s(1), guest: f[2] === 1, node: s(3), heartbeatMs: n(4) };
       case Op.Message: {
         const m = tupleToMessage(n(1), [f[2], f[3], f[4], f[5], f[6]]);
         return { kind, op, ...m };

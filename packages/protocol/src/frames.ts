@@ -56,7 +56,15 @@ export type Request =
 
 /** Server → client events. */
 export type Event =
-  | { op: typeof Op.Hello; user: string; guest: boolean; node: string; heartbeatMs: number }
+  | {
+      op: typeof Op.Hello;
+      user: string;
+      guest: boolean;
+      node: string;
+      heartbeatMs: number;
+      /** Guests only: the token to reconnect as this guest (`?guestToken=`); optional trailing field. */
+      guestToken?: string;
+    }
   | ({ op: typeof Op.Message } & ChatMessage)
   | { op: typeof Op.Typing; cid: number; users: string[] }
   | { op: typeof Op.Reaction; cid: number; seq: number; emoji: string; user: string; on: boolean }

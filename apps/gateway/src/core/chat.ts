@@ -122,12 +122,29 @@ export class Chat {
     return this.byUser.values();
   }
 
-  onOpen(ws: WS): void {
+  /** `guestToken`: a guest's (fresh) token, sent in the Hello for it to reconnect as itself. */
+  onOpen(ws: WS, guestToken?: string): void {
     const c = ws.getUserData();
     this.byUser.add(c.userId, ws);
     this.d.metrics.connections.inc();
     // The connection time was recorded when the session was opened (auth).
-    this.d.outbox.event(ws, { op: Op.Hello, user: c.user, guest: c.guest, node: this.d.nodeId, heartbeatMs: 25_000 });
+    const hello = { op: Op.Hello, user: c.user, guest: c.guest, node: this.d.nodeId, heartbeatMs: 25_000 } as const;
+    this.d.outbox.event(ws, guestToken ? { ...hello, guestToken } : hello);
+  }
+
+  /**
+   * A guest gets its database row when it first needs a user id (its first join), not when it
+   * connects: the row its guest token created, on whichever node, so its id is the same on all.
+   */
+  private async ensureUser(ws: WS): Promise<void> {
+    const c = ws.getUserData();
+    if (c.userId > 0) return;
+    const u = await this.d.users.claimGuest(c.user, c.guestTid ?? '');
+    if (!u) throw new RequestError(ErrorCode.Conflict, `the name "${c.user}" was taken meanwhile: reconnect under another name`);
+    if (c.userId > 0) return; // another join of this socket got there first
+    this.byUser.delete(c.userId, ws);
+    c.userId = u.id;
+    if (c.open) this.byUser.add(u.id, ws);
   }
 
   onClose(ws: WS): void {
@@ -136,7 +153,7 @@ export class Chat {
     this.d.metrics.connections.dec();
     this.byUser.delete(c.userId, ws);
     for (const cid of [...(c.channels?.keys() ?? [])]) void this.leaveLocal(ws, cid, false);
-    this.touchLater(c.userId);
+    if (c.userId > 0) this.touchLater(c.userId);
   }
 
   /** Closes in one tick (a node draining, a network blip) record their users' last-seen in one statement. */
@@ -334,6 +351,7 @@ export class Chat {
     const c = ws.getUserData();
     const ch = await this.d.channels.byName(name);
     if (!ch) throw new RequestError(ErrorCode.NotFound, `channel "${name}" not found`);
+    await this.ensureUser(ws);
     // lastSeq is read BEFORE subscribing: anything committed in between shows up as a gap the
     // SDK repairs from history, never as a silent hole. Read alongside the ban check (independent).
     const sanctionsSeen = this.d.sanctions.version;

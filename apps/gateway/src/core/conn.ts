@@ -17,12 +17,17 @@ export interface Conn {
    * The credentials to check, from the upgrade to `open` (which takes them); `authenticated` is
    * pending until the identity is known, and frames that arrive meanwhile wait for it.
    */
-  pendingAuth: { token: string; guest: string } | undefined;
+  pendingAuth: { token: string; guest: string; guestToken: string } | undefined;
   authenticated: Promise<boolean> | undefined;
-  /** 0 until authenticated. */
+  /**
+   * 0 until authenticated. A guest without a row yet (it gets one on its first join) holds
+   * -connId meanwhile: non-zero (authenticated), unique on this node, never a database id.
+   */
   userId: number;
   user: string;
   guest: boolean;
+  /** Guests: the id inside their guest token, which their row is created with (Chat.join). */
+  guestTid: string | undefined;
   /** Channels this connection has joined, with the role it holds there; created on the first join. */
   channels: Map<number, Role> | undefined;
   /** Rate and abuse limits; created on the first frame. */

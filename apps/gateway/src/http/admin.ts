@@ -1,5 +1,6 @@
 import type uWS from 'uWebSockets.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { NAME_RULE } from '../core/names.js';
 import type { Logger } from '../logger.js';
 import type { AdminStore, MessageCursor } from '../ports/admin-store.js';
 import type { ModerationStore } from '../ports/moderation-store.js';
@@ -61,9 +62,23 @@ function flag(name: string, raw: string | null): boolean | null {
 const cursorText = (c: MessageCursor) => `${c.ts}.${c.cid}.${c.seq}`;
 function cursor(raw: string | null): MessageCursor | null {
   if (raw === null || raw === '') return null;
-  const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(raw);
-  if (!m) throw new HttpError(400, 'before: expected the "next" value of the previous page');
-  return { ts: Number(m[1]), cid: Number(m[2]), seq: Number(m[3]) };
+  const m = /^(\d{1,16})\.(\d{1,16})\.(\d{1,16})$/.exec(raw);
+  const [ts, cid, seq] = m ? [Number(m[1]), Number(m[2]), Number(m[3])] : [];
+  // Each part within 2^53 - 1, like every id and time (beyond it the database refused: a 500).
+  if (!m || ![ts, cid, seq].every((n) => Number.isSafeInteger(n))) {
+    throw new HttpError(400, 'before: expected the "next" value of the previous page');
+  }
+  return { ts: ts as number, cid: cid as number, seq: seq as number };
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+const BAD_TEXT = /[\u0000-\u001f\u007f]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** Free text in a query (a name prefix): no NUL or other control characters, no unpaired surrogates (the database refuses them). */
+function text(name: string, raw: string | null, max: number): string | null {
+  if (raw === null || raw === '') return null;
+  if (raw.length > max) throw new HttpError(400, `${name}: at most ${max} characters`);
+  if (BAD_TEXT.test(raw)) throw new HttpError(400, `${name}: control characters or invalid Unicode`);
+  return raw;
 }
 
 export function mountAdmin(app: uWS.TemplatedApp, d: AdminDeps): void {
@@ -117,12 +132,11 @@ export function mountAdmin(app: uWS.TemplatedApp, d: AdminDeps): void {
 
   route('get', '/admin/users', async ({ query }) => {
     const n = limit(query);
-    const prefix = query.get('prefix');
-    if (prefix !== null && prefix.length > 32) throw new HttpError(400, 'prefix: at most 32 characters');
+    const prefix = text('prefix', query.get('prefix'), 32);
     const users = await d.admin.users({
       after: int('after', query.get('after'), 0, 0),
       limit: n,
-      prefix: prefix || null,
+      prefix,
       guest: flag('guest', query.get('guest')),
     });
     return { status: 200, body: { users, next: users.length === n ? (users.at(-1)?.id ?? null) : null } };
@@ -148,13 +162,12 @@ export function mountAdmin(app: uWS.TemplatedApp, d: AdminDeps): void {
     '/admin/users/:id',
     async ({ params, body }) => {
       const uid = id('id', params[0] ?? '');
-      const { name, password } = (typeof body === 'object' && body !== null ? body : {}) as { name?: unknown; password?: unknown };
-      if (name === undefined && password === undefined) {
+      const { name: rawName, password } = (typeof body === 'object' && body !== null ? body : {}) as { name?: unknown; password?: unknown };
+      if (rawName === undefined && password === undefined) {
         throw new HttpError(400, 'expected {"name": "<new name>"} and/or {"password": "<new password>"}');
       }
-      if (name !== undefined && !AuthService.validName(name)) {
-        throw new HttpError(400, 'name: 2–32 characters, letters, digits, _ . - (not starting with . or -)');
-      }
+      const name = rawName === undefined ? undefined : AuthService.validName(rawName);
+      if (name === null) throw new HttpError(400, NAME_RULE);
       const passwordHash = password === undefined ? undefined : await AuthService.hashPassword(password);
       const r = await d.admin.update(uid, { ...(name !== undefined ? { name } : {}), ...(passwordHash ? { passwordHash } : {}) });
       if (r === 'taken') throw new HttpError(409, `name "${name}" is taken`);

@@ -1,41 +1,75 @@
+import { randomBytes } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
-import { jwtVerify, SignJWT } from 'jose';
+import { type JWTPayload, jwtVerify, SignJWT } from 'jose';
+import { NAME_RULE, nameKey, normalizeName } from '../core/names.js';
 import type { User, UserStore } from '../ports/user-store.js';
+import { LoginThrottle } from './login-throttle.js';
 
 /** The only JWT algorithm accepted: tokens with any other `alg` (incl. "none") are refused. */
 const ALG = 'HS256';
 /** @node-rs/argon2's Algorithm.Argon2id (a const enum, which isolatedModules cannot import). */
 const ARGON2ID = 2;
-const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{1,31}$/;
+/** An access token's subject: the account id, a positive integer. */
+const ACCOUNT_SUB = /^[1-9][0-9]{0,15}$/;
+/**
+ * A guest token's lifetime. Every connection hands the guest a fresh one (Hello), so it only runs
+ * out for a guest gone this long; its name is protected only while its row lives anyway
+ * (PARLEY_GUEST_TTL_S after its last connection), after which the token can take it back if free.
+ */
+const GUEST_TOKEN_TTL_S = 30 * 86_400;
+/** Login throttling: the failure allowances refill evenly over this window. */
+const THROTTLE_WINDOW_MS = 5 * 60_000;
 
 export class AuthError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** With 429: seconds until the next attempt can succeed (the Retry-After header). */
+    readonly retryAfterS?: number,
   ) {
     super(message);
   }
 }
 
 export interface Identity {
+  /** 0 for a guest that has no row yet (created on its first join: Chat.join). */
   userId: number;
   user: string;
   guest: boolean;
+  /** Guests: the id in their guest token (their row is theirs only with it), and a fresh token for the Hello. */
+  guestTid?: string;
+  guestToken?: string;
+}
+
+export interface AuthOptions {
+  /** Failed logins per username / per source address in a burst (refilled over 5 minutes). */
+  loginFailsPerUser?: number;
+  loginFailsPerAddr?: number;
 }
 
 export class AuthService {
   private readonly key: Uint8Array;
+  private readonly perUser: LoginThrottle;
+  private readonly perAddr: LoginThrottle;
+  /** Unknown users and guests cost the same argon2 verify as a wrong password (no enumeration by timing). */
+  private readonly dummyHash: Promise<string>;
 
   constructor(
     private readonly users: UserStore,
     secret: string,
     private readonly ttlS: number,
+    opts: AuthOptions = {},
   ) {
     this.key = new TextEncoder().encode(secret);
+    this.perUser = new LoginThrottle(opts.loginFailsPerUser ?? 10, THROTTLE_WINDOW_MS);
+    this.perAddr = new LoginThrottle(opts.loginFailsPerAddr ?? 50, THROTTLE_WINDOW_MS);
+    this.dummyHash = hash(randomBytes(16).toString('hex'), { algorithm: ARGON2ID });
+    this.dummyHash.catch(() => {}); // awaited by the first login; no unhandled rejection before
   }
 
-  static validName(name: unknown): name is string {
-    return typeof name === 'string' && NAME.test(name);
+  /** The stored form of an acceptable user name (NFKC), or null (core/names.ts). */
+  static validName(name: unknown): string | null {
+    return normalizeName(name);
   }
 
   /** An argon2id hash of an acceptable password (8–256 characters), or a 400. */
@@ -46,35 +80,47 @@ export class AuthService {
     return hash(password, { algorithm: ARGON2ID });
   }
 
-  async signup(name: unknown, password: unknown): Promise<{ accessToken: string; user: User }> {
-    if (!AuthService.validName(name)) {
-      throw new AuthError(400, 'username: 2–32 characters, letters, digits, _ . - (not starting with . or -)');
-    }
+  async signup(rawName: unknown, password: unknown): Promise<{ accessToken: string; user: User }> {
+    const name = normalizeName(rawName);
+    if (!name) throw new AuthError(400, `user${NAME_RULE}`);
     const passwordHash = await AuthService.hashPassword(password);
     const user = await this.users.createAccount(name, passwordHash);
-    if (!user) throw new AuthError(409, `username "${name}" is taken`);
+    if (!user) throw new AuthError(409, `username "${name}" is taken (or too like a name that is)`);
     return { accessToken: await this.issue(user), user };
   }
 
-  async login(name: unknown, password: unknown): Promise<{ accessToken: string; user: User }> {
-    if (!AuthService.validName(name) || typeof password !== 'string') {
-      throw new AuthError(401, 'wrong username or password');
+  /**
+   * Throttled per username (its look-alike class) and per source address: each attempt takes one
+   * from both allowances and a success gives them back, so only failures count, and parallel
+   * guesses cannot all start before the first failure is counted.
+   */
+  async login(rawName: unknown, password: unknown, addr = ''): Promise<{ accessToken: string; user: User }> {
+    const name = normalizeName(rawName);
+    const userKey = name ? nameKey(name) : '';
+    const waitMs = Math.max(this.perAddr.peek(addr), name ? this.perUser.peek(userKey) : 0);
+    if (waitMs > 0) {
+      const s = Math.ceil(waitMs / 1000);
+      throw new AuthError(429, `too many failed logins: try again in ${s} s`, s);
     }
-    const found = await this.users.byName(name);
-    // Same answer whether the user is missing or the password is wrong.
-    if (!found?.passwordHash || !(await verify(found.passwordHash, password))) {
-      throw new AuthError(401, 'wrong username or password');
-    }
+    this.perAddr.take(addr);
+    if (name) this.perUser.take(userKey);
+    const pw = typeof password === 'string' ? password : '';
+    const found = name ? await this.users.byName(name) : null;
+    // Same answer, and the same argon2 cost, whether the user is missing, a guest, or the password wrong.
+    const ok = await verify(found?.passwordHash ?? (await this.dummyHash), pw).catch(() => false);
+    if (!found?.passwordHash || !ok) throw new AuthError(401, 'wrong username or password');
+    this.perAddr.give(addr);
+    this.perUser.give(userKey);
     return { accessToken: await this.issue(found), user: found };
   }
 
   /** A connection with an access token: the token's account, its session opened. */
   async account(token: string): Promise<Identity> {
     const invalid = () => new AuthError(401, 'invalid or expired token');
-    const payload = await jwtVerify(token, this.key, { algorithms: [ALG] }).then(
-      (r) => r.payload,
-      () => Promise.reject(invalid()),
-    );
+    const payload = await this.verifyJwt(token, invalid);
+    // Signed by us but not an access token (a guest token, or a malformed subject): the token's
+    // fault, a 4001, never a database error.
+    if (typeof payload.sub !== 'string' || !ACCOUNT_SUB.test(payload.sub) || payload.gst !== undefined) throw invalid();
     // One round trip finds the account and records the connection. A database failure is not
     // the token's fault: it propagates (the socket is closed 1013, "try again later"), where a
     // 401 would sign the user out.
@@ -85,15 +131,42 @@ export class AuthService {
   }
 
   /**
-   * A guest connects with a name (or gets one) and is that guest from then on: the same name
-   * later is the same guest (a reconnect). Names held by accounts are refused.
+   * A guest connects with its guest token (a reconnect: it is that guest again, on any node), or
+   * with a wanted name, or with neither (a generated name). A name held by an account, or by a
+   * guest row created with another token, is refused; a new guest gets a new token. No row is
+   * created here: idle sockets cost no database row (the first join creates it: claimGuest).
    */
-  async guest(name: string | null): Promise<Identity> {
-    const wanted = name ?? `guest-${Math.random().toString(36).slice(2, 8)}`;
-    if (!AuthService.validName(wanted)) throw new AuthError(400, 'guest name: 2–32 characters, letters, digits, _ . -');
-    const user = await this.users.openGuest(wanted);
-    if (!user) throw new AuthError(409, `"${wanted}" is a registered user: log in instead`);
-    return { userId: user.id, user: user.name, guest: true };
+  async guest(wantedName: string | null, guestToken: string | null): Promise<Identity> {
+    let name: string;
+    let tid: string;
+    if (guestToken) {
+      const p = await this.verifyJwt(
+        guestToken,
+        () => new AuthError(401, 'invalid or expired guest token: connect without it as a new guest'),
+      );
+      const n = normalizeName(p.name);
+      if (typeof p.gst !== 'string' || !n) throw new AuthError(401, 'not a guest token');
+      name = n;
+      tid = p.gst;
+    } else {
+      const n = wantedName ? normalizeName(wantedName) : `guest-${randomBytes(6).toString('base64url').replace(/[-_]/g, 'x')}`;
+      if (!n) throw new AuthError(400, `guest ${NAME_RULE}`);
+      name = n;
+      tid = randomBytes(16).toString('base64url');
+    }
+    // A generated name is random enough not to be held (claimGuest refuses it at the first join if it ever is).
+    const held = guestToken || wantedName ? await this.users.openGuest(name, tid) : 'free';
+    if (held === 'account') throw new AuthError(409, `"${name}" is a registered user: log in instead`);
+    if (held === 'taken') throw new AuthError(409, `"${name}" is taken`);
+    const userId = held === 'free' ? 0 : held.id;
+    return { userId, user: held === 'free' ? name : held.name, guest: true, guestTid: tid, guestToken: await this.issueGuest(name, tid) };
+  }
+
+  private verifyJwt(token: string, invalid: () => AuthError): Promise<JWTPayload> {
+    return jwtVerify(token, this.key, { algorithms: [ALG] }).then(
+      (r) => r.payload,
+      () => Promise.reject(invalid()),
+    );
   }
 
   private issue(user: User): Promise<string> {
@@ -102,6 +175,15 @@ export class AuthService {
       .setSubject(String(user.id))
       .setIssuedAt()
       .setExpirationTime(`${this.ttlS}s`)
+      .sign(this.key);
+  }
+
+  /** A guest token: the name and the guest's id (`gst`), no subject (so it is never an access token). */
+  private issueGuest(name: string, tid: string): Promise<string> {
+    return new SignJWT({ name, gst: tid })
+      .setProtectedHeader({ alg: ALG })
+      .setIssuedAt()
+      .setExpirationTime(`${GUEST_TOKEN_TTL_S}s`)
       .sign(this.key);
   }
 }

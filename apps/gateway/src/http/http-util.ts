@@ -44,6 +44,7 @@ const STATUS: Record<number, string> = {
   409: '409 Conflict',
   413: '413 Payload Too Large',
   426: '426 Upgrade Required',
+  429: '429 Too Many Requests',
   500: '500 Internal Server Error',
   503: '503 Service Unavailable',
 };
@@ -76,3 +77,16 @@ export function send(
 
 export const sendJson = (res: uWS.HttpResponse, state: { aborted: boolean }, status: number, body: unknown) =>
   send(res, state, status, JSON.stringify(body));
+
+/**
+ * The client's address for per-source limits: the TCP peer, or behind a trusted proxy
+ * (PARLEY_TRUST_PROXY) the last X-Forwarded-For entry, the one that proxy appended. Read during
+ * the handler call (uWS invalidates `req` after it).
+ */
+export function clientAddress(res: uWS.HttpResponse, req: uWS.HttpRequest, trustProxy: boolean): string {
+  if (trustProxy) {
+    const last = req.getHeader('x-forwarded-for').split(',').at(-1)?.trim();
+    if (last) return last;
+  }
+  return Buffer.from(res.getRemoteAddressAsText()).toString();
+}

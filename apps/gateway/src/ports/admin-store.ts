@@ -49,7 +49,7 @@ export interface MessageCursor {
  * - `userMessages` pages a user's messages newest first (by ts, then channel, then seq); `before`
  *   is the cursor of the last message of the previous page.
  * - `update` renames the user and/or replaces an account's password hash, all or nothing, in one
- *   statement: 'taken' when the name belongs to someone else, 'guest' for a password on a guest,
+ *   statement: 'taken' when the name, or a look-alike of it (core/names.ts), belongs to someone else, 'guest' for a password on a guest,
  *   null when the user does not exist; else the updated user. A new password revokes the
  *   account's access tokens (bumps its token epoch). Messages keep the author name they were
  *   sent with.

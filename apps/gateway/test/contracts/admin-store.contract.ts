@@ -20,7 +20,7 @@ export function describeAdminStoreContract(name: string, factory: StoreFactory, 
       const p = uniq('pfx');
       const made = [];
       for (const n of ['a', 'b', 'c']) made.push(await s.users.createAccount(`${p}_${n}`, 'h'));
-      made.push(await s.users.openGuest(`${p}_guest`));
+      made.push(await s.users.claimGuest(`${p}_guest`, 'tid'));
       await s.users.createAccount(uniq('other'), 'h');
       // '_' is a LIKE wildcard: taken literally, "<p>_" must not match "<p>x…".
       await s.users.createAccount(`${p}x`, 'h');
@@ -79,10 +79,13 @@ export function describeAdminStoreContract(name: string, factory: StoreFactory, 
 
     it('renames a user unless the name is taken; messages keep their author name', async () => {
       const u = await s.users.createAccount(uniq('old'), 'h');
-      const taken = await s.users.openGuest(uniq('taken'));
+      const taken = await s.users.claimGuest(uniq('taken'), 'tid');
       const c = await s.channels.create(uniq('chan'), u!.id);
       await s.messages.appendBatch([{ cid: c!.cid, userId: u!.id, user: u!.name, text: 'hi', cmid: null }]);
       expect(await a.update(u!.id, { name: taken!.name })).toBe('taken');
+      // A look-alike of someone else's name is theirs too (core/names.ts); of its own, fine.
+      expect(await a.update(u!.id, { name: taken!.name.toUpperCase().replace('A', '\u0410') })).toBe('taken');
+      expect(await a.update(u!.id, { name: u!.name.toUpperCase() })).toMatchObject({ name: u!.name.toUpperCase() });
       const fresh = uniq('new');
       expect(await a.update(u!.id, { name: fresh })).toMatchObject({ id: u!.id, name: fresh, guest: false });
       expect(await a.update(u!.id, { name: fresh })).toMatchObject({ id: u!.id, name: fresh }); // its own name: fine
@@ -93,7 +96,7 @@ export function describeAdminStoreContract(name: string, factory: StoreFactory, 
 
     it("sets an account's password and bumps its token epoch; guests have none", async () => {
       const u = await s.users.createAccount(uniq('pw'), 'old-hash');
-      const g = await s.users.openGuest(uniq('pwg'));
+      const g = await s.users.claimGuest(uniq('pwg'), 'tid');
       expect(u?.tokenEpoch).toBe(0);
       expect(await a.update(u!.id, { passwordHash: 'new-hash' })).toMatchObject({ id: u!.id, name: u!.name });
       expect(await s.users.byName(u!.name)).toMatchObject({ passwordHash: 'new-hash', tokenEpoch: 1 });
@@ -121,7 +124,7 @@ export function describeAdminStoreContract(name: string, factory: StoreFactory, 
 
     it('pages channels by id with owner, member count and last seq', async () => {
       const owner = await s.users.createAccount(uniq('own'), 'h');
-      const m = await s.users.openGuest(uniq('mem'));
+      const m = await s.users.claimGuest(uniq('mem'), 'tid');
       const c1 = await s.channels.create(uniq('c1'), owner!.id);
       const c2 = await s.channels.create(uniq('c2'), owner!.id);
       await s.channels.join(c2!.cid, m!.id, Role.Guest);

@@ -80,7 +80,7 @@ export function describeChannelStoreContract(name: string, factory: StoreFactory
 
     it('lists members with names and roles', async () => {
       const owner = await user();
-      const g = (await s.users.openGuest(uniq('g')))!;
+      const g = (await s.users.claimGuest(uniq('g'), 'tid'))!;
       const ch = (await s.channels.create(uniq('c'), owner.id))!;
       await s.channels.join(ch.cid, g.id, Role.Guest);
       const members = await s.channels.members(ch.cid);

@@ -20,4 +20,5 @@ export type StoreFactory = () => Promise<StoreSet>;
 
 let n = 0;
 /** Names unique within a run, so tests can share one database. */
-export const uniq = (base: string): string => `${base}_${(++n).toString(36)}_${process.pid.toString(36)}`;
+// Decimal counter: base-36 ones made look-alikes (`_1_` and `_i_` are one name, core/names.ts).
+export const uniq = (base: string): string => `${base}_${++n}_${process.pid.toString(36)}`;

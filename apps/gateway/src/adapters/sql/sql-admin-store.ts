@@ -1,4 +1,5 @@
 import type { Role } from '@parley/protocol';
+import { nameKey } from '../../core/names.js';
 import type { AdminStore, ChannelRecord, MessageCursor, UserDetail, UserMessage, UserRecord } from '../../ports/admin-store.js';
 import type { SqlDb } from './db.js';
 import { effectiveRoleSql } from './sql-channel-store.js';
@@ -50,23 +51,26 @@ export class SqlAdminStore implements AdminStore {
     const hash = change.passwordHash ?? null;
     // One statement: the checks and the change see the same snapshot, and nothing changes unless
     // every part can (a name taken by a concurrent commit still fails the UNIQUE: 'taken' below).
+    // Taken = held by another user, or a look-alike of another user's name (core/names.ts).
     type Row = Partial<UserRecord> & { found: boolean; guestTarget: boolean | null; taken: boolean };
     const rows = await this.db
       .query<Row>(
         `WITH target AS (SELECT guest FROM users WHERE id = $1),
-         clash AS (SELECT 1 FROM users WHERE $2::text IS NOT NULL AND name = $2 AND id <> $1),
+         clash AS (SELECT 1 FROM users WHERE $2::text IS NOT NULL AND (name_canon = $4 OR name = $2) AND id <> $1),
          upd AS (
-           UPDATE users u SET name = coalesce($2, u.name), password_hash = coalesce($3, u.password_hash),
+           UPDATE users u SET name = coalesce($2, u.name), name_canon = coalesce($4, u.name_canon),
+             password_hash = coalesce($3, u.password_hash),
              token_epoch = u.token_epoch + (CASE WHEN $3::text IS NULL THEN 0 ELSE 1 END)
            WHERE u.id = $1 AND NOT EXISTS (SELECT 1 FROM clash) AND ($3::text IS NULL OR NOT u.guest)
            RETURNING ${USER_COLS})
          SELECT EXISTS (SELECT 1 FROM target) AS found, (SELECT guest FROM target) AS "guestTarget",
            EXISTS (SELECT 1 FROM clash) AS taken, upd.*
          FROM (SELECT 1) AS one LEFT JOIN upd ON true`,
-        [id, name, hash],
+        [id, name, hash, name === null ? null : nameKey(name)],
       )
       .catch((err: unknown) => {
-        if (/users_name_key/.test(String((err as Error)?.message))) return [{ found: true, guestTarget: null, taken: true } as Row];
+        if (/users_name_(canon_)?key/.test(String((err as Error)?.message)))
+          return [{ found: true, guestTarget: null, taken: true } as Row];
         throw err;
       });
     const r = rows[0];

@@ -1,3 +1,4 @@
+import { nameKey } from '../../core/names.js';
 import type { User, UserStore } from '../../ports/user-store.js';
 import type { SqlDb } from './db.js';
 
@@ -9,42 +10,72 @@ interface UserRow {
   token_epoch: number;
 }
 
+const COLS = 'id, name, guest, password_hash, token_epoch';
 const toUser = (r: UserRow): User => ({ id: r.id, name: r.name, guest: r.guest, tokenEpoch: r.token_epoch });
 
 /**
- * UserStore on SQL. Accounts and guests live in one table whose UNIQUE(name) is the shared
- * namespace. Times are the database clock, so every gateway reaps against the same "now".
+ * A unique violation on the plain name: a row kept from before migration 007 under a look-alike
+ * of a class holder (its own class is "<class>#<id>") has exactly this name. Same answer: taken.
+ */
+const nameClash = (err: unknown): null => {
+  if (/users_name_key/.test(String((err as Error)?.message))) return null;
+  throw err;
+};
+
+/**
+ * UserStore on SQL. Accounts and guests live in one table; the unique index on `name_canon`
+ * (the name's look-alike class, migration 007) is the shared namespace. Times are the database
+ * clock, so every gateway reaps against the same "now".
  */
 export class SqlUserStore implements UserStore {
   constructor(private readonly db: SqlDb) {}
 
   createAccount(name: string, passwordHash: string): Promise<User | null> {
     return this.oneUser(
-      `INSERT INTO users (name, password_hash, guest) VALUES ($1, $2, false)
-       ON CONFLICT (name) DO NOTHING RETURNING id, name, guest, password_hash, token_epoch`,
-      [name, passwordHash],
-    );
+      `INSERT INTO users (name, name_canon, password_hash, guest) VALUES ($1, $2, $3, false)
+       ON CONFLICT (name_canon) DO NOTHING RETURNING ${COLS}`,
+      [name, nameKey(name), passwordHash],
+    ).catch(nameClash);
   }
 
-  /** One statement: insert the guest, or touch the existing guest; an account's row is left alone (no row back). */
-  openGuest(name: string): Promise<User | null> {
-    return this.oneUser(
-      `INSERT INTO users (name, guest) VALUES ($1, true)
-       ON CONFLICT (name) DO UPDATE SET last_seen_at = now() WHERE users.guest
-       RETURNING id, name, guest, password_hash, token_epoch`,
-      [name],
+  /** One statement (a connect burst costs one round trip per guest): who holds the name, touched if it is this token's guest. */
+  async openGuest(name: string, tid: string): Promise<User | 'free' | 'taken' | 'account'> {
+    const rows = await this.db.query<Partial<UserRow> & { held_guest: boolean }>(
+      `WITH hit AS (
+         SELECT id, guest, guest_tid FROM users WHERE name_canon = $1 OR name = $3 ORDER BY (name_canon = $1) DESC LIMIT 1
+       ), upd AS (
+         UPDATE users u SET last_seen_at = now() FROM hit
+         WHERE u.id = hit.id AND hit.guest AND hit.guest_tid = $2 RETURNING ${COLS.split(', ')
+           .map((c) => `u.${c}`)
+           .join(', ')}
+       ) SELECT hit.guest AS held_guest, upd.* FROM hit LEFT JOIN upd ON true`,
+      [nameKey(name), tid, name],
     );
+    const r = rows[0];
+    if (!r) return 'free';
+    if (typeof r.id === 'number') return toUser(r as UserRow);
+    return r.held_guest ? 'taken' : 'account';
+  }
+
+  /** One statement: insert the guest, or touch the guest row this token created; anyone else's row is left alone (no row back). */
+  claimGuest(name: string, tid: string): Promise<User | null> {
+    return this.oneUser(
+      `INSERT INTO users (name, name_canon, guest, guest_tid) VALUES ($1, $2, true, $3)
+       ON CONFLICT (name_canon) DO UPDATE SET last_seen_at = now() WHERE users.guest AND users.guest_tid = $3
+       RETURNING ${COLS}`,
+      [name, nameKey(name), tid],
+    ).catch(nameClash);
   }
 
   openAccount(id: number): Promise<User | null> {
-    return this.oneUser(
-      'UPDATE users SET last_seen_at = now() WHERE id = $1 AND NOT guest RETURNING id, name, guest, password_hash, token_epoch',
-      [id],
-    );
+    return this.oneUser(`UPDATE users SET last_seen_at = now() WHERE id = $1 AND NOT guest RETURNING ${COLS}`, [id]);
   }
 
   async byName(name: string): Promise<(User & { passwordHash: string | null }) | null> {
-    const rows = await this.db.query<UserRow>('SELECT id, name, guest, password_hash, token_epoch FROM users WHERE name = $1', [name]);
+    const rows = await this.db.query<UserRow>(
+      `SELECT ${COLS} FROM users WHERE name_canon = $1 OR name = $2 ORDER BY (name = $2) DESC LIMIT 1`,
+      [nameKey(name), name],
+    );
     const r = rows[0];
     return r ? { ...toUser(r), passwordHash: r.password_hash } : null;
   }

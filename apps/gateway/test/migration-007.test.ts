@@ -1,0 +1,67 @@
+import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openPglite, openPostgres, type SqlDb } from '../src/adapters/sql/db.js';
+import { MIGRATIONS_DIR, migrate } from '../src/adapters/sql/migrate.js';
+import { SqlUserStore } from '../src/adapters/sql/sql-user-store.js';
+import { nameKey } from '../src/core/names.js';
+import { BACKENDS } from './harness.js';
+import { provisionPostgres } from './services.js';
+
+// Migration 007 on a database that already has users, look-alikes among them (issue 10, item 5).
+
+describe.each(BACKENDS)('migration 007 (look-alike classes) on %s', (backend) => {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  afterAll(async () => {
+    for (const c of cleanups.reverse()) await c();
+  });
+
+  async function openAt006(): Promise<SqlDb> {
+    const dir = await mkdtemp(join(tmpdir(), 'parley-mig-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const upTo006 = join(dir, 'migrations');
+    await mkdir(upTo006);
+    for (const f of await readdir(MIGRATIONS_DIR)) if (f < '007') await copyFile(join(MIGRATIONS_DIR, f), join(upTo006, f));
+    let db: SqlDb;
+    if (backend === 'postgres') {
+      const pg = await provisionPostgres();
+      db = openPostgres(pg.url);
+      cleanups.push(pg.drop);
+    } else db = await openPglite(join(dir, 'data'));
+    cleanups.push(() => db.close());
+    await migrate(db, upTo006);
+    return db;
+  }
+
+  it('backfills every name with nameKey; the first holder of a class keeps it (accounts first), the others keep their names under a class of their own', async () => {
+    const db = await openAt006();
+    const names: [string, boolean][] = [
+      ['al1ce', true], // a guest, oldest
+      ['alice', false],
+      ['Alice', false],
+      ['aIice', false],
+      ['rn0_vv.x-Y', false],
+      ['bob', true],
+    ];
+    for (const [name, guest] of names) {
+      await db.query('INSERT INTO users (name, guest, password_hash) VALUES ($1, $2, $3)', [name, guest, guest ? null : 'h']);
+    }
+    expect(await migrate(db)).toEqual(['007_name_keys_guest_tokens.sql']);
+    const rows = await db.query<{ id: number; name: string; name_canon: string }>('SELECT id, name, name_canon FROM users ORDER BY id');
+    const canon = Object.fromEntries(rows.map((r) => [r.name, r.name_canon]));
+    const id = Object.fromEntries(rows.map((r) => [r.name, r.id]));
+    // The SQL expression and nameKey agree on every (ASCII) name.
+    expect(canon.alice).toBe(nameKey('alice'));
+    expect(canon['rn0_vv.x-Y']).toBe(nameKey('rn0_vv.x-Y'));
+    expect(canon.bob).toBe(nameKey('bob'));
+    expect(canon.Alice).toBe(`${nameKey('Alice')}#${id.Alice}`);
+    expect(canon.aIice).toBe(`${nameKey('aIice')}#${id.aIice}`);
+    expect(canon.al1ce).toBe(`${nameKey('al1ce')}#${id.al1ce}`);
+    // Everyone can still log in by their exact name; nobody new can take any of these classes.
+    const users = new SqlUserStore(db);
+    for (const n of ['alice', 'Alice', 'aIice']) expect(await users.byName(n), n).toMatchObject({ name: n, guest: false });
+    for (const n of ['ALICE', 'a1ice', 'Alice', 'al1ce']) expect(await users.createAccount(n, 'h'), n).toBeNull();
+    expect(await users.claimGuest('aIice', 't')).toBeNull();
+  }, 120_000); // PGlite's first open takes a while on a loaded machine
+});
