@@ -111,7 +111,8 @@ describe.each(['pglite', 'postgres'] as const)('migration 008 (channel ownership
     const pg = backend === 'postgres' ? await provisionPostgres() : null;
     const db = pg ? openPostgres(pg.url) : await openPglite('memory://');
     try {
-      for (const f of await readdir(MIGRATIONS_DIR)) if (f < '008') await copyFile(join(MIGRATIONS_DIR, f), join(before, f));
+      // The schema as it was before 007 (names) and 008: rows written by older gateways.
+      for (const f of await readdir(MIGRATIONS_DIR)) if (f < '007') await copyFile(join(MIGRATIONS_DIR, f), join(before, f));
       await migrate(db, before);
       const id = async (name: string) =>
         (await db.query<{ id: number }>('INSERT INTO users (name) VALUES ($1) RETURNING id', [name]))[0]!.id;
@@ -134,7 +135,7 @@ describe.each(['pglite', 'postgres'] as const)('migration 008 (channel ownership
         left,
       ]);
 
-      expect(await migrate(db)).toEqual(['008_channel_owner.sql']);
+      expect(await migrate(db)).toEqual(['007_name_keys_guest_tokens.sql', '008_channel_owner.sql']);
       const owners = await db.query<{ name: string; owner_id: number | null }>('SELECT name, owner_id FROM channels ORDER BY name');
       expect(owners).toEqual([
         { name: 'kept', owner_id: ann },
