@@ -43,6 +43,10 @@ const EARLY_CAP = 1000;
 /** A rejoin that failed while the socket stayed up (timeout, 503) is retried after this long. */
 const REJOIN_RETRY_MS = 1000;
 
+/** Requests that only read (or join, which is idempotent): retried when the server is Busy. */
+const BUSY_RETRIED: ReadonlySet<number> = new Set([Op.History, Op.Members, Op.List, Op.Join]);
+const BUSY_RETRIES = 4;
+
 export class ParleyClient {
   private readonly events = new Emitter<ParleyEvents>();
   private readonly conn: Connection;
@@ -255,7 +259,25 @@ export class ParleyClient {
 
   // ---------- requests ----------
 
-  private call<O extends ReplyOp>(op: O, build: (rid: number) => Request): Promise<ReplyTo<O>> {
+  /**
+   * One request. Reads the server refused as Busy (its budget for costly requests was spent:
+   * history, members, list, join) are asked again after the retry-after it gave, a few times,
+   * before the caller sees the error: they change nothing, and a crowd of clients backing off
+   * like this is what the budget expects.
+   */
+  private async call<O extends ReplyOp>(op: O, build: (rid: number) => Request): Promise<ReplyTo<O>> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.callOnce(op, build);
+      } catch (err) {
+        const busy = err instanceof ParleyError && err.code === ErrorCode.Busy && BUSY_RETRIED.has(op);
+        if (!busy || attempt >= BUSY_RETRIES) throw err;
+        await new Promise((r) => setTimeout(r, (err as ParleyError).retryAfterMs ?? 250));
+      }
+    }
+  }
+
+  private callOnce<O extends ReplyOp>(op: O, build: (rid: number) => Request): Promise<ReplyTo<O>> {
     if (!this.conn.isOpen) return Promise.reject(unavailable('not connected'));
     const rid = this.rids.next();
     const reply = this.requests.track(rid);
