@@ -31,6 +31,7 @@ export interface FanoutOptions {
 export const LABELS: Record<SystemName, string> = {
   parley: 'Parley (2 gateways + Redis)',
   'socketio-lean': 'Socket.IO + redis-adapter (lean client)',
+  'socketio-pg': 'Socket.IO + redis-adapter + postgres.js INSERT per message (lean client)',
   'socketio-client': 'Socket.IO + redis-adapter (socket.io-client)',
   'uws-relay': 'bare uWS + ioredis relay (2 nodes)',
   'uws-single': 'bare uWS, single node (no Redis)',
@@ -58,7 +59,7 @@ export function parseFanoutArgs(args: string[]): FanoutOptions {
 }
 
 /** Latency histogram: 0.1 ms buckets up to 60 s. */
-class Histogram {
+export class Histogram {
   private readonly buckets = new Uint32Array(600_000);
   count = 0;
   max = 0;
