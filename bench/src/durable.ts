@@ -13,8 +13,9 @@ import { WireClient } from './wire-client.js';
  *
  * Then, in the same run and database with the gateway stopped, the baseline: postgres.js inserting
  * the same rows alone, batched — `baselineConcurrency` loops, each one multi-row INSERT … SELECT FROM
- * unnest(…) of `baselineBatch` rows at a time, each its own transaction (defaults: 4 × 500, the
- * gateway's default commit lanes × PARLEY_COMMIT_BATCH), into a copy of Parley's `messages` table
+ * unnest(…) of `batch` rows at a time, each its own transaction (defaults: 4, the gateway's
+ * default commit lanes, × min(500 = PARLEY_COMMIT_BATCH, senders × window / 4), so the baseline
+ * never has more rows in flight than Parley has sends in flight), into a copy of Parley's `messages` table
  * (`LIKE messages INCLUDING ALL`: same columns, primary key and indexes), for as long. Rows carry
  * what the gateway's rows carry: channel id, per-channel seq, user id, author, the 60-character
  * text, ts and a cmid. The ratio Parley acked/s ÷ baseline rows/s is the target (≥ 50 %).

@@ -245,6 +245,8 @@ export async function interleaved(o: InterleavedOptions) {
       o.cells.map((c) => [c.key, Object.fromEntries(o.systems.map((s) => [s, pick(table[c.key]?.[s]) ?? null]))]),
     ),
     ratios: {
+      /** Where false, Parley's or the peer's median failed p99 ≤ 100 ms / ≥ 95 %: that ratio is no verdict. */
+      bothPassed: r.bothPassed,
       cpuPerMsg: round2(r.cpuPerMsg),
       postgresPerMsg: round2(r.postgresPerMsg),
       p50: round2(r.p50),

@@ -96,8 +96,9 @@ describe('per-message report math', () => {
     expect(r.cpuPerMsg['500']).toEqual({ 'socketio-pg': 0.5, 'uws-relay': 2.5 });
     expect(r.postgresPerMsg['500']).toEqual({ 'socketio-pg': 0.25 });
     expect(r.p50['500']).toEqual({ 'socketio-pg': 0.5, 'uws-relay': 1 });
-    // 1000: Socket.IO+pg failed its p99 → no ratio against it.
-    expect(r.cpuPerMsg['1000']?.['socketio-pg']).toBeNull();
+    // 1000: Socket.IO+pg failed its p99 → the ratio is there, marked as no verdict.
+    expect(r.bothPassed['1000']).toEqual({ 'socketio-pg': false, 'uws-relay': true });
+    expect(r.cpuPerMsg['1000']?.['socketio-pg']).toBeCloseTo((0.5 + 0.1) / (0.5 + 0.1), 10);
     expect(r.cpuPerMsg['1000']?.['uws-relay']).toBeCloseTo((0.5 + 0.1) / (0.2 + 0.1), 10);
     // Saturation: Parley 1000 (failed 2000), Socket.IO+pg 500, relay ≥ 2000 (passed the last step).
     expect(saturationOf(cells, table, 'parley')).toEqual({ msgPerS: 1000, cell: '1000', lowerBound: false });
@@ -109,7 +110,7 @@ describe('per-message report math', () => {
     expect(md).toContain('| 500 | Parley | 500 | 2000 | 100 | 2 | 10 | 500 | 300 | 100 | 100 | 125 | 20 | 3 | — | 50 |');
     expect(md).toContain('| 1000 | SIO+pg | 1000 | 4000 | 100 ✗ |');
     expect(md).toContain('| 500 | 0.5 | 2.5 | 0.5 | 1 |');
-    expect(md).toContain('| 1000 | — | 2 |');
+    expect(md).toContain('| 1000 | 1 ✗ | 2 |');
     expect(md).toContain('Parley ÷ peer: SIO+pg 2, relay 0.5.');
   });
 

@@ -194,7 +194,9 @@ export function perMessageFit(
 }
 
 export interface Ratios {
-  /** Per cell: Parley's machine CPU per message over each peer's (only where both medians passed). */
+  /** Per cell: whether both Parley's and the peer's medians passed (p99 ≤ 100 ms, ≥ 95 % delivered). */
+  bothPassed: Record<string, Partial<Record<SystemName, boolean>>>;
+  /** Per cell: Parley's machine CPU per message over each peer's. */
   cpuPerMsg: Record<string, Partial<Record<SystemName, number | null>>>;
   /** Per cell: Parley's Postgres CPU per message over the persisting peer's. */
   postgresPerMsg: Record<string, Partial<Record<SystemName, number | null>>>;
@@ -207,21 +209,24 @@ export interface Ratios {
 /** Parley / peer ratios of one run's medians. */
 export function ratios(cells: readonly Cell[], table: MedianTable, systems: readonly SystemName[]): Ratios {
   const peers = systems.filter((s) => s !== 'parley');
-  const out: Ratios = { cpuPerMsg: {}, postgresPerMsg: {}, p50: {}, saturation: {} };
+  const out: Ratios = { bothPassed: {}, cpuPerMsg: {}, postgresPerMsg: {}, p50: {}, saturation: {} };
   for (const c of cells) {
     const a = table[c.key]?.parley;
     if (!a) continue;
+    out.bothPassed[c.key] = {};
     out.cpuPerMsg[c.key] = {};
     out.postgresPerMsg[c.key] = {};
     out.p50[c.key] = {};
     for (const peer of peers) {
       const b = table[c.key]?.[peer];
       if (!b) continue;
-      const both = a.ok && b.ok;
-      (out.cpuPerMsg[c.key] as Record<string, number | null>)[peer] = both ? ratio(a.usPerMsg.machine, b.usPerMsg.machine) : null;
+      // Computed either way; a failed median is marked where it is printed (past saturation a
+      // system batches behind its backlog, so its CPU per message drops while latency explodes).
+      (out.bothPassed[c.key] as Record<string, boolean>)[peer] = a.ok && b.ok;
+      (out.cpuPerMsg[c.key] as Record<string, number | null>)[peer] = ratio(a.usPerMsg.machine, b.usPerMsg.machine);
       if (b.usPerMsg.postgres > 0)
-        (out.postgresPerMsg[c.key] as Record<string, number | null>)[peer] = both ? ratio(a.usPerMsg.postgres, b.usPerMsg.postgres) : null;
-      (out.p50[c.key] as Record<string, number | null>)[peer] = both ? ratio(a.p50Ms, b.p50Ms) : null;
+        (out.postgresPerMsg[c.key] as Record<string, number | null>)[peer] = ratio(a.usPerMsg.postgres, b.usPerMsg.postgres);
+      (out.p50[c.key] as Record<string, number | null>)[peer] = ratio(a.p50Ms, b.p50Ms);
     }
   }
   if (cells.some((c) => c.sweep)) {
@@ -271,14 +276,16 @@ export function ratioRows(cells: readonly Cell[], r: Ratios, systems: readonly S
     `| load | ${peers.map((p) => `CPU/msg ÷ ${labels[p] ?? p}`).join(' | ')} | ${peers.map((p) => `p50 ÷ ${labels[p] ?? p}`).join(' | ')} |`,
     `|---|${peers.map(() => '---:').join('|')}|${peers.map(() => '---:').join('|')}|`,
   ];
+  const mark = (cell: string, p: SystemName, x: number | null | undefined) =>
+    `${r2(x)}${x !== null && x !== undefined && r.bothPassed[cell]?.[p] === false ? ' ✗' : ''}`;
   for (const c of cells) {
     if (!r.cpuPerMsg[c.key]) continue;
     out.push(
-      `| ${c.key} | ${peers.map((p) => r2(r.cpuPerMsg[c.key]?.[p])).join(' | ')} | ${peers.map((p) => r2(r.p50[c.key]?.[p])).join(' | ')} |`,
+      `| ${c.key} | ${peers.map((p) => mark(c.key, p, r.cpuPerMsg[c.key]?.[p])).join(' | ')} | ${peers.map((p) => mark(c.key, p, r.p50[c.key]?.[p])).join(' | ')} |`,
     );
   }
   const pg = Object.entries(r.postgresPerMsg).flatMap(([cell, v]) =>
-    Object.entries(v).map(([peer, x]) => `${cell}: ${r2(x)} of ${labels[peer] ?? peer}'s`),
+    Object.entries(v).map(([peer, x]) => `${cell}: ${mark(cell, peer as SystemName, x)} of ${labels[peer] ?? peer}'s`),
   );
   if (pg.length) out.push('', `Parley's Postgres CPU per message ÷ the persisting peer's: ${pg.join('; ')}.`);
   if (Object.keys(r.saturation).length) {
@@ -287,6 +294,9 @@ export function ratioRows(cells: readonly Cell[], r: Ratios, systems: readonly S
       `Saturation (messages/s at p99 ≤ ${P99_LIMIT_MS} ms, ≥ ${DELIVERED_MIN_PCT} % delivered), Parley ÷ peer: ${peers.map((p) => `${labels[p] ?? p} ${r2(r.saturation[p])}`).join(', ')}.`,
     );
   }
-  out.push('', '— = no ratio: a median failed p99 ≤ 100 ms or ≥ 95 % delivery at that load, or the figure is missing.');
+  out.push(
+    '',
+    "✗ = Parley's or the peer's median failed p99 ≤ 100 ms or ≥ 95 % delivery at that load: that ratio is no verdict. — = a figure is missing.",
+  );
   return out;
 }

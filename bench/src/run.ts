@@ -11,7 +11,7 @@ import { xnode } from './xnode.js';
 /**
  * `npm run bench -- <scenario> [args]` — one command per scenario; prints one JSON line.
  *   idle [connections=1000] [--joins=2] [--members=100]   (each connection joins 2 channels of 100 members)
- *   durable [senders=200] [window=8] [seconds=10] [channels=200] [--baseline-batch=500] [--baseline-concurrency=4]
+ *   durable [senders=200] [window=8] [seconds=10] [channels=200] [--baseline-batch=min(500, senders × window / 4)] [--baseline-concurrency=4]
  *     (then postgres.js inserting the same rows batched, same run; --baseline-concurrency=0 skips it)
  *   resume [missed=10000]   (set REDIS_URL to run the gateway in cluster mode)
  *   xnode [rate=100] [seconds=5]   cross-node latency, 2 gateways on REDIS_URL (default local)
@@ -120,11 +120,13 @@ async function main(): Promise<unknown> {
   switch (scenario) {
     case 'idle':
       return idle(n(0, 1000), Number(flag(args, 'joins') ?? 0), Number(flag(args, 'members') ?? 100));
-    case 'durable':
-      return durable(n(0, 200), n(1, 8), n(2, 10), n(3, 200), {
-        batch: Number(flag(args, 'baseline-batch') ?? 500),
-        concurrency: Number(flag(args, 'baseline-concurrency') ?? 4),
-      });
+    case 'durable': {
+      // The baseline never has more rows in flight than Parley has sends in flight (senders × window).
+      const concurrency = Number(flag(args, 'baseline-concurrency') ?? 4);
+      const inFlight = n(0, 200) * n(1, 8);
+      const batch = Number(flag(args, 'baseline-batch') ?? Math.min(500, Math.ceil(inFlight / Math.max(1, concurrency))));
+      return durable(n(0, 200), n(1, 8), n(2, 10), n(3, 200), { batch, concurrency });
+    }
     case 'resume':
       return resume(n(0, 10_000));
     case 'fanout':
