@@ -186,7 +186,7 @@ export async function interleaved(o: InterleavedOptions) {
     `Systems: ${o.systems.map((s) => `${labels[s]} = ${LABELS[s]}`).join('; ')}.`,
     '',
     `Every trial: fresh processes (own redis-server, server nodes, database, clients), ${o.warmupS} s warm-up at the load, ${o.windowS} s measured; ` +
-      `${o.reps} repetitions per load in rotated system order; the figures are medians. CPU per message = CPU time over the window ÷ messages published in it; ` +
+      `${o.reps} repetitions per load in rotated system order; the figures are medians. CPU per message = CPU time from the window's start until its last delivery arrived (a system that fell behind does the window's work after it) ÷ messages published in the window; ` +
       "machine = servers + Redis + the system's Postgres backends (the generator is not counted). Syscalls and wakeups (epoll waits) are the server processes' (perf stat).",
     '',
     '## Medians',

@@ -20,6 +20,7 @@ const sample = (system: SystemName, cell: string, rep: number, o: Partial<Sample
   cell,
   rep,
   windowS: 2,
+  drainS: 0,
   messages: 1000,
   deliveries: 4000,
   deliveredPct: 100,

@@ -23,6 +23,8 @@ export interface Sample {
   cell: string;
   rep: number;
   windowS: number;
+  /** From the window's end to its last delivery (or the grace's end): CPU and syscalls cover window + drain. */
+  drainS: number;
   /** Messages published in the window. */
   messages: number;
   /** Deliveries received in the window (any step; late ones of the warm-up included, as CPU is). */
@@ -78,7 +80,7 @@ export function derive(s: Sample): Derived {
     syscallsPerMsg: sys && s.messages ? sys.total / s.messages : null,
     wakeupsPerMsg: sys && s.messages && Number.isFinite(sys.epoll) ? sys.epoll / s.messages : null,
     msgsPerCommit: s.commits?.commits ? s.commits.messages / s.commits.commits : null,
-    generatorCpuPct: (100 * s.cpuS.generator) / s.windowS,
+    generatorCpuPct: (100 * s.cpuS.generator) / (s.windowS + s.drainS),
     ok: passes(s.p99Ms, s.deliveredPct),
   };
 }

@@ -68,10 +68,17 @@ export async function runInterleaved(opts: RunOptions): Promise<Sample[]> {
       const topo: Topology = { ...opts.topo(cell), redisUrl: redis.url };
       const nPubs = topo.layout === 'members' ? topo.rooms * topo.receiversPerRoom : topo.rooms * topo.publishersPerRoom;
       return await runSystem(system, topo, sink, async (h) => {
-        // Warm-up: the same rate, so that V8 has compiled the paths this load takes (see README).
+        // Warm-up: the same rate, so that V8 has compiled the paths this load takes (see README);
+        // then its backlog drains, so that none of its work lands in the measured span.
+        const drain = async (expected: number, graceS: number) => {
+          const end = performance.now() + graceS * 1000;
+          while (forStep < expected && performance.now() < end) await sleep(10);
+        };
         step += 1;
-        await pace(h, nPubs, cell.msgPerS, opts.warmupS);
-        await sleep(200); // the warm-up's tail drains before the window opens
+        forStep = 0;
+        const warmSent = await pace(h, nPubs, cell.msgPerS, opts.warmupS);
+        await drain(warmSent * cell.deliveriesPerMsg, Math.max(2, opts.warmupS));
+        await sleep(100);
         step += 1;
         hist = new Histogram();
         forStep = 0;
@@ -90,14 +97,16 @@ export async function runInterleaved(opts: RunOptions): Promise<Sample[]> {
         const t0 = performance.now();
         const messages = await pace(h, nPubs, cell.msgPerS, opts.windowS);
         const windowS = (performance.now() - t0) / 1000;
-        const cpu1 = snap();
-        // A backend that connected during the window (a pool growing) spent all its CPU inside it.
-        const lateCpu = sumPreciseCpuSeconds(h.postgresPids().filter((p) => !pgPids.includes(p)));
         const deliveries = inWindow;
-        const syscalls = await stopSyscalls();
+        // The measured span runs until the window's last delivery (or the grace ends): a system
+        // that fell behind does the window's work after the window, and that CPU is the window's.
         const expected = messages * cell.deliveriesPerMsg;
-        const graceEnd = performance.now() + Math.max(2000, opts.windowS * 1000);
-        while (forStep < expected && performance.now() < graceEnd) await sleep(20);
+        await drain(expected, Math.max(2, opts.windowS));
+        const drainS = (performance.now() - t0) / 1000 - windowS;
+        const cpu1 = snap();
+        const syscalls = await stopSyscalls();
+        // A backend that connected during the span (a pool growing) spent all its CPU inside it.
+        const lateCpu = sumPreciseCpuSeconds(h.postgresPids().filter((p) => !pgPids.includes(p)));
         // Commits are read after the grace: every message of the window has been committed by then.
         const commits1 = h.commitStats ? await h.commitStats() : null;
         return {
@@ -105,6 +114,7 @@ export async function runInterleaved(opts: RunOptions): Promise<Sample[]> {
           cell: cell.key,
           rep,
           windowS,
+          drainS,
           messages,
           deliveries,
           deliveredPct: expected ? (100 * forStep) / expected : 0,
@@ -134,7 +144,8 @@ export async function runInterleaved(opts: RunOptions): Promise<Sample[]> {
     for (let rep = 0; rep < opts.reps; rep++) {
       const order = opts.systems.map((_, i) => opts.systems[(i + rep) % opts.systems.length] as SystemName);
       for (const system of order) {
-        if (cell.sweep && (failedInRow.get(system) ?? 0) >= opts.patience) continue;
+        // A fixed load runs for every system; a sweep step only for those still passing.
+        if (!cell.fixed && (failedInRow.get(system) ?? 0) >= opts.patience) continue;
         opts.say(`${cell.key} rep ${rep + 1}/${opts.reps}: ${system} at ${cell.msgPerS} msg/s (${cell.receivers} per room)`);
         try {
           const s = await trial(system, cell, rep);
