@@ -75,8 +75,8 @@ function common(args: string[], quick: boolean, warmupDefault: number) {
 /** `fanout --per-message [--receivers=100,20,4] [--rate=200] [--rooms=10] [--publishers=2] [--sweep=…] …` */
 export function parsePerMessageArgs(args: string[]): InterleavedOptions {
   const quick = args.includes('--quick');
-  // 10 s at 200 msg/s: see the README (bench) on how long V8 takes to finish compiling.
-  const c = common(args, quick, 10);
+  // 15 s at 200 msg/s: see the README (bench) on how long V8 takes to finish compiling.
+  const c = common(args, quick, 15);
   const receivers = (list(flag(args, 'receivers')) ?? (quick ? ['20', '4'] : ['100', '20', '4'])).map(Number);
   const rate = Number(flag(args, 'rate') ?? (quick ? 100 : 200));
   const rooms = Number(flag(args, 'rooms') ?? (quick ? 2 : 10));
