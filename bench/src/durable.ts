@@ -1,5 +1,6 @@
 import { encodeRequest, Kind, Op } from '@parley/protocol';
-import { postgresBackendPids, procCpuSeconds, selfCpuSeconds, sumCpuSeconds } from './cpu.js';
+import postgres from 'postgres';
+import { postgresBackendPids, preciseCpuSeconds, selfCpuSeconds, sumPreciseCpuSeconds } from './cpu.js';
 import { withDatabase } from './database.js';
 import { progress } from './report.js';
 import { startGateway } from './server.js';
@@ -9,9 +10,113 @@ import { WireClient } from './wire-client.js';
 /**
  * Durable send path: acknowledged (= committed in Postgres) sends per second through one gateway,
  * with many concurrent senders each keeping `window` sends in flight.
+ *
+ * Then, in the same run and database with the gateway stopped, the baseline: postgres.js inserting
+ * the same rows alone, batched — `baselineConcurrency` loops, each one multi-row INSERT … SELECT FROM
+ * unnest(…) of `batch` rows at a time, each its own transaction (defaults: 4, the gateway's
+ * default commit lanes, × min(500 = PARLEY_COMMIT_BATCH, senders × window / 4), so the baseline
+ * never has more rows in flight than Parley has sends in flight), into a copy of Parley's `messages` table
+ * (`LIKE messages INCLUDING ALL`: same columns, primary key and indexes), for as long. Rows carry
+ * what the gateway's rows carry: channel id, per-channel seq, user id, author, the 60-character
+ * text, ts and a cmid. The ratio Parley acked/s ÷ baseline rows/s is the target (≥ 50 %).
  */
-export async function durable(senders: number, window: number, seconds: number, channels: number) {
+export async function durable(
+  senders: number,
+  window: number,
+  seconds: number,
+  channels: number,
+  baseline: { batch: number; concurrency: number } = { batch: 500, concurrency: 4 },
+) {
   return withDatabase(async (databaseUrl, database) => {
+    const parley = await measureParley(databaseUrl, database, senders, window, seconds, channels);
+    const base = baseline.concurrency > 0 ? await insertBaseline(databaseUrl, database, seconds, channels, baseline) : null;
+    return {
+      ...parley,
+      ...(base
+        ? {
+            baseline: base,
+            /** Parley's acked sends/s ÷ postgres.js's batched rows/s (target ≥ 0.5). */
+            ackedVsBaseline: Math.round((parley.ackedPerS / base.rowsPerS) * 100) / 100,
+          }
+        : {}),
+    };
+  });
+}
+
+async function insertBaseline(
+  databaseUrl: string,
+  database: string,
+  seconds: number,
+  channels: number,
+  o: { batch: number; concurrency: number },
+) {
+  const say = progress('durable');
+  const sql = postgres(databaseUrl, { max: o.concurrency, onnotice: () => {} });
+  try {
+    await sql`create table bench_plain_messages (like messages including all)`;
+    // Open every pool connection before the window, so the backends are all counted.
+    await Promise.all(Array.from({ length: o.concurrency }, () => sql.reserve().then((r) => r.release())));
+    const pids = postgresBackendPids(database);
+    const seqs = new Array<number>(channels).fill(0);
+    const body = 'x'.repeat(60);
+    let rows = 0;
+    let next = 0;
+    let running = true;
+    const batchRows = () => {
+      const cid: number[] = [];
+      const seq: number[] = [];
+      const uid: number[] = [];
+      const author: string[] = [];
+      const text: string[] = [];
+      const cmid: string[] = [];
+      for (let i = 0; i < o.batch; i++) {
+        const c = next++ % channels;
+        seqs[c] = (seqs[c] ?? 0) + 1;
+        cid.push(c + 1);
+        seq.push(seqs[c] ?? 0);
+        uid.push((next % 200) + 1);
+        author.push(`sender${next % 200}`);
+        text.push(body);
+        cmid.push(`${c}-${next}-${Math.random()}`);
+      }
+      return [cid, seq, uid, author, text, Date.now(), cmid];
+    };
+    const loop = async () => {
+      while (running) {
+        const [cid, seq, uid, author, text, ts, cmid] = batchRows();
+        await sql`insert into bench_plain_messages (cid, seq, user_id, author, text, ts, cmid)
+          select c, s, u, a, t, ${ts as number}, m from unnest(${cid as number[]}::bigint[], ${seq as number[]}::bigint[], ${uid as number[]}::bigint[],
+            ${author as string[]}::text[], ${text as string[]}::text[], ${cmid as string[]}::text[]) as x(c, s, u, a, t, m)`;
+        if (running) rows += o.batch;
+      }
+    };
+    say(`baseline: postgres.js, ${o.concurrency} × INSERT of ${o.batch} rows, ${seconds}s`);
+    const started = performance.now();
+    const pg0 = sumPreciseCpuSeconds(pids);
+    const gen0 = selfCpuSeconds();
+    const loops = Array.from({ length: o.concurrency }, loop);
+    await new Promise((r) => setTimeout(r, seconds * 1000));
+    running = false;
+    const elapsed = (performance.now() - started) / 1000;
+    const pg = sumPreciseCpuSeconds(pids) - pg0;
+    const gen = selfCpuSeconds() - gen0;
+    const counted = rows;
+    await Promise.all(loops);
+    return {
+      batch: o.batch,
+      concurrency: o.concurrency,
+      rowsPerS: Math.round(counted / elapsed),
+      /** Postgres backends' CPU per row, µs. */
+      postgresUsPerRow: counted ? Math.round((pg * 1e6) / counted) : null,
+      cpuPct: { postgres: Math.round((100 * pg) / elapsed), generator: Math.round((100 * gen) / elapsed) },
+    };
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+}
+
+async function measureParley(databaseUrl: string, database: string, senders: number, window: number, seconds: number, channels: number) {
+  {
     const say = progress('durable');
     say('starting a gateway');
     // One owner creates every channel: lift the per-user channel cap (default 50) to the count asked for.
@@ -65,8 +170,8 @@ export async function durable(senders: number, window: number, seconds: number, 
         });
       });
       const cpu = () => ({
-        gateway: procCpuSeconds(server.proc.pid ?? 0),
-        postgres: sumCpuSeconds(postgresBackendPids(database)),
+        gateway: preciseCpuSeconds(server.proc.pid ?? 0),
+        postgres: sumPreciseCpuSeconds(postgresBackendPids(database)),
         generator: selfCpuSeconds(),
       });
       say(`${senders} senders joined; sending for ${seconds}s`);
@@ -101,9 +206,14 @@ export async function durable(senders: number, window: number, seconds: number, 
         avgBatch,
         /** % of one core over the window (the machine's cores are shared by all three). */
         cpuPct: { gateway: cpuPct('gateway'), postgres: cpuPct('postgres'), generator: cpuPct('generator') },
+        /** CPU-µs per acked message: the gateway's and its Postgres backends'. */
+        usPerAcked: {
+          gateway: ackedInWindow ? Math.round(((cpu1.gateway - cpu0.gateway) * 1e6) / ackedInWindow) : null,
+          postgres: ackedInWindow ? Math.round(((cpu1.postgres - cpu0.postgres) * 1e6) / ackedInWindow) : null,
+        },
       };
     } finally {
       await server.stop();
     }
-  });
+  }
 }

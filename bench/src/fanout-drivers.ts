@@ -1,5 +1,6 @@
 import { decode, encode } from '@msgpack/msgpack';
 import { encodeRequest, Kind, Op } from '@parley/protocol';
+import postgres from 'postgres';
 import { io as ioClient, type Socket } from 'socket.io-client';
 import { WebSocket } from 'ws';
 import { postgresBackendPids } from './cpu.js';
@@ -12,14 +13,67 @@ import { signup } from './signup.js';
 import { WireClient } from './wire-client.js';
 
 /** Every system the fanout scenario knows, in report order. */
-export const SYSTEMS = ['parley', 'socketio-lean', 'socketio-client', 'uws-relay', 'uws-single'] as const;
+export const SYSTEMS = ['parley', 'socketio-lean', 'socketio-pg', 'socketio-client', 'uws-relay', 'uws-single'] as const;
 export type SystemName = (typeof SYSTEMS)[number];
 
 export interface Topology {
   rooms: number;
+  /** fanout: receivers per room; members: members per room (each one both sends and receives). */
   receiversPerRoom: number;
+  /** fanout only: publishers per room, members that send and do not count as receivers. */
   publishersPerRoom: number;
   redisUrl: string;
+  /**
+   * fanout (default): `receiversPerRoom` receivers + `publishersPerRoom` publishers per room.
+   * members: `receiversPerRoom` members per room, every one of them sends and receives (small rooms).
+   */
+  layout?: 'fanout' | 'members';
+}
+
+/** One client connection of a topology: its node, room, and whether it counts deliveries / publishes. */
+export interface ConnSpec {
+  node: number;
+  room: number;
+  receives: boolean;
+  publishes: boolean;
+}
+
+/**
+ * The connections of a topology, receivers first. Every room's members alternate between the
+ * nodes (so a room's traffic crosses nodes), and so do its publishers. Publish index p (the
+ * argument of Handle.publish) is the p-th connection that publishes; consecutive indices walk
+ * the rooms first, so a round-robin over them spreads the load over every room.
+ */
+export function layoutOf(topo: Topology, nodes: number): ConnSpec[] {
+  const { rooms, receiversPerRoom: per } = topo;
+  if (topo.layout === 'members') {
+    // Member k of room r is connection k × rooms + r: publish index p → room p mod rooms.
+    return Array.from({ length: rooms * per }, (_, i) => ({
+      node: Math.floor(i / rooms) % nodes,
+      room: i % rooms,
+      receives: true,
+      publishes: true,
+    }));
+  }
+  const recv = Array.from({ length: rooms * per }, (_, i) => ({
+    node: Math.floor(i / rooms) % nodes,
+    room: i % rooms,
+    receives: true,
+    publishes: false,
+  }));
+  const pubs = Array.from({ length: rooms * topo.publishersPerRoom }, (_, p) => ({
+    node: Math.floor(p / rooms) % nodes,
+    room: p % rooms,
+    receives: false,
+    publishes: true,
+  }));
+  return [...recv, ...pubs];
+}
+
+/** Group-commit counters summed over a system's nodes (Parley: its /metrics histogram). */
+export interface CommitStats {
+  commits: number;
+  messages: number;
 }
 
 /** Called by receivers for every delivery: the step id and send time (performance.now()) it carries. */
@@ -34,6 +88,8 @@ export interface Handle {
   publish(p: number, step: number, sentAt: number): void;
   /** Errors the servers answered publishers with (Parley: error frames, e.g. rate limits). */
   errors(): number;
+  /** Commits so far, for messages per commit: Parley from /metrics, Socket.IO + Postgres one per message; absent otherwise. */
+  commitStats?(): Promise<CommitStats>;
 }
 
 export const BODY_BYTES = 60;
@@ -62,8 +118,6 @@ const debug = (s: string) => {
 };
 
 const roomName = (r: number) => `room-${r}`;
-/** Receivers alternate between the two nodes; the publishers of a room too. */
-const nodeOf = (i: number, nodes: number) => i % nodes;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -80,9 +134,11 @@ export async function runSystem<T>(name: SystemName, topo: Topology, sink: Sink,
     case 'parley':
       return withParley(topo, sink, fn);
     case 'socketio-lean':
-      return withSocketIo(topo, sink, fn, 'lean');
+      return withSocketIo(topo, sink, fn, 'lean', false);
+    case 'socketio-pg':
+      return withSocketIo(topo, sink, fn, 'lean', true);
     case 'socketio-client':
-      return withSocketIo(topo, sink, fn, 'client');
+      return withSocketIo(topo, sink, fn, 'client', false);
     case 'uws-relay':
       return withUws(topo, sink, fn, 'relay');
     case 'uws-single':
@@ -114,11 +170,17 @@ async function withParley<T>(topo: Topology, sink: Sink, fn: (h: Handle) => Prom
       try {
         debug(`parley gateways up: ${nodes.map((n) => n.url).join(' ')}`);
         const accessToken = await signup(nodes[0]?.url ?? '', 'fanout-owner');
-        const owner = new WireClient(nodes[0]?.url ?? '', `token=${accessToken}`);
-        await owner.opened;
-        for (let r = 0; r < topo.rooms; r++) await owner.request((rid) => encodeRequest({ op: Op.Create, rid, name: roomName(r) }));
+        // Up to 8 owner connections create the rooms side by side (one request at a time each:
+        // WireClient.request is not re-entrant); they are not members that receive, and leave.
+        await Promise.all(
+          Array.from({ length: Math.min(8, topo.rooms) }, async (_, k) => {
+            const owner = new WireClient(nodes[0]?.url ?? '', `token=${accessToken}`);
+            await owner.opened;
+            for (let r = k; r < topo.rooms; r += 8) await owner.request((rid) => encodeRequest({ op: Op.Create, rid, name: roomName(r) }));
+            owner.close();
+          }),
+        );
         debug('parley rooms created');
-        owner.close(); // not a member that receives: only guests below do
 
         let dropped = 0;
         const connectOnce = async (guest: string, node: number, room: number) => {
@@ -150,28 +212,30 @@ async function withParley<T>(topo: Topology, sink: Sink, fn: (h: Handle) => Prom
             }
           }
         };
-        const nRecv = topo.rooms * topo.receiversPerRoom;
-        await inChunks(nRecv, 50, async (i) => {
-          const { c } = await connect(`r${i}`, nodeOf(i, 2), i % topo.rooms);
-          c.onFrame = (f) => {
-            if (f.kind === Kind.Event && f.op === Op.Message) readTextBody(f.text, sink);
-          };
-        });
-        debug(`parley receivers joined (${dropped} connections dropped during setup and retried)`);
-        if (dropped) process.stderr.write(`[fanout] parley: ${dropped} connection(s) dropped during setup, retried\n`);
         let errors = 0;
-        const pubs = await inChunks(topo.rooms * topo.publishersPerRoom, 50, async (p) => {
-          const pub = await connect(`p${p}`, nodeOf(Math.floor(p / topo.rooms), 2), p % topo.rooms);
-          pub.c.onFrame = (f) => {
-            if (f.kind === Kind.Error) errors += 1;
+        const specs = layoutOf(topo, 2);
+        const conns = await inChunks(specs.length, 50, async (i) => {
+          const spec = specs[i] as ConnSpec;
+          const conn = await connect(`${spec.receives ? 'r' : 'p'}${i}`, spec.node, spec.room);
+          conn.c.onFrame = (f) => {
+            if (f.kind === Kind.Event && f.op === Op.Message) {
+              if (spec.receives) readTextBody(f.text, sink);
+            } else if (f.kind === Kind.Error) errors += 1;
           };
-          return pub;
+          return { ...conn, spec };
         });
+        debug(`parley clients joined (${dropped} connections dropped during setup and retried)`);
+        if (dropped) process.stderr.write(`[fanout] parley: ${dropped} connection(s) dropped during setup, retried\n`);
+        const pubs = conns.filter((c) => c.spec.publishes);
         let rid = 1;
         return await fn({
           serverPids: nodes.map((n) => n.proc.pid ?? 0),
           postgresPids: () => postgresBackendPids(database),
           errors: () => errors,
+          commitStats: async () => {
+            const all = await Promise.all(nodes.map((n) => commitMetrics(n.url)));
+            return { commits: all.reduce((a, m) => a + m.commits, 0), messages: all.reduce((a, m) => a + m.messages, 0) };
+          },
           publish(p, step, sentAt) {
             const pub = pubs[p];
             if (!pub) return;
@@ -190,6 +254,13 @@ async function withParley<T>(topo: Topology, sink: Sink, fn: (h: Handle) => Prom
   }
 }
 
+/** A gateway's group-commit histogram totals (parley_commit_batch_size_count / _sum) from /metrics. */
+export async function commitMetrics(url: string): Promise<CommitStats> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const metric = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text)?.[1] ?? 0);
+  return { commits: metric('parley_commit_batch_size_count'), messages: metric('parley_commit_batch_size_sum') };
+}
+
 // ---------------------------------------------------------------- Socket.IO
 
 interface SioConn {
@@ -197,9 +268,35 @@ interface SioConn {
   close(): void;
 }
 
-async function withSocketIo<T>(topo: Topology, sink: Sink, fn: (h: Handle) => Promise<T>, client: 'lean' | 'client'): Promise<T> {
+async function withSocketIo<T>(
+  topo: Topology,
+  sink: Sink,
+  fn: (h: Handle) => Promise<T>,
+  client: 'lean' | 'client',
+  persist: boolean,
+): Promise<T> {
+  if (!persist) return socketIoOn(topo, sink, fn, client, null);
+  return withDatabase(async (databaseUrl, database) => {
+    const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+    try {
+      await sql`create table messages (id bigserial primary key, room text not null, body text not null, created_at timestamptz not null default now())`;
+    } finally {
+      await sql.end();
+    }
+    return socketIoOn(topo, sink, fn, client, { databaseUrl, database });
+  });
+}
+
+async function socketIoOn<T>(
+  topo: Topology,
+  sink: Sink,
+  fn: (h: Handle) => Promise<T>,
+  client: 'lean' | 'client',
+  db: { databaseUrl: string; database: string } | null,
+): Promise<T> {
   const key = `parley_bench_sio_${process.pid}_${Date.now().toString(36)}`;
-  const nodes = await Promise.all([0, 1].map(() => startPeer('socketio-server.ts', ['0', key], { REDIS_URL: topo.redisUrl })));
+  const env = { REDIS_URL: topo.redisUrl, ...(db ? { DATABASE_URL: db.databaseUrl } : {}) };
+  const nodes = await Promise.all([0, 1].map(() => startPeer('socketio-server.ts', ['0', key, ...(db ? ['pg'] : [])], env)));
   const conns: SioConn[] = [];
   try {
     const connect = async (node: number, room: number, receiver: boolean): Promise<SioConn> => {
@@ -223,16 +320,22 @@ async function withSocketIo<T>(topo: Topology, sink: Sink, fn: (h: Handle) => Pr
       await s.emitWithAck('join', roomName(room));
       return conn;
     };
-    await inChunks(topo.rooms * topo.receiversPerRoom, 50, (i) => connect(nodeOf(i, 2), i % topo.rooms, true));
-    const pubs = await inChunks(topo.rooms * topo.publishersPerRoom, 50, (p) =>
-      connect(nodeOf(Math.floor(p / topo.rooms), 2), p % topo.rooms, false).then((c) => ({ c, room: roomName(p % topo.rooms) })),
-    );
+    const specs = layoutOf(topo, 2);
+    const all = await inChunks(specs.length, 50, async (i) => {
+      const spec = specs[i] as ConnSpec;
+      return { c: await connect(spec.node, spec.room, spec.receives), room: roomName(spec.room), spec };
+    });
+    const pubs = all.filter((x) => x.spec.publishes);
+    let published = 0;
     return await fn({
       serverPids: nodes.map((n) => n.pid),
-      postgresPids: () => [],
+      postgresPids: () => (db ? postgresBackendPids(db.database) : []),
       errors: () => 0,
+      // One INSERT, one transaction per message: the commit count is the publish count.
+      ...(db ? { commitStats: async () => ({ commits: published, messages: published }) } : {}),
       publish(p, step, sentAt) {
         const pub = pubs[p];
+        published += 1;
         pub?.c.emit('pub', pub.room, textBody(step, sentAt));
       },
     });
@@ -273,10 +376,12 @@ async function withUws<T>(topo: Topology, sink: Sink, fn: (h: Handle) => Promise
       });
       return ws;
     };
-    await inChunks(topo.rooms * topo.receiversPerRoom, 50, (i) => connect(nodeOf(i, count), i % topo.rooms, true));
-    const pubs = await inChunks(topo.rooms * topo.publishersPerRoom, 50, (p) =>
-      connect(nodeOf(Math.floor(p / topo.rooms), count), p % topo.rooms, false).then((ws) => ({ ws, room: roomName(p % topo.rooms) })),
-    );
+    const specs = layoutOf(topo, count);
+    const all = await inChunks(specs.length, 50, async (i) => {
+      const spec = specs[i] as ConnSpec;
+      return { ws: await connect(spec.node, spec.room, spec.receives), room: roomName(spec.room), spec };
+    });
+    const pubs = all.filter((x) => x.spec.publishes);
     return await fn({
       serverPids: nodes.map((n) => n.pid),
       postgresPids: () => [],

@@ -1,5 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { procCpuSeconds, redisPid, selfCpuSeconds, sumCpuSeconds } from './cpu.js';
 
@@ -27,11 +27,14 @@ export interface FanoutOptions {
   quick: boolean;
   /** Consecutive steps over p99 100 ms before stepping stops (delivery < 95 % stops at once). */
   patience: number;
+  /** Seconds of unmeasured traffic at the first step's rate before the first step. */
+  warmupS: number;
 }
 
 export const LABELS: Record<SystemName, string> = {
   parley: 'Parley (2 gateways + Redis)',
   'socketio-lean': 'Socket.IO + redis-adapter (lean client)',
+  'socketio-pg': 'Socket.IO + redis-adapter + postgres.js INSERT per message (lean client)',
   'socketio-client': 'Socket.IO + redis-adapter (socket.io-client)',
   'uws-relay': 'bare uWS + ioredis relay (2 nodes)',
   'uws-single': 'bare uWS, single node (no Redis)',
@@ -55,11 +58,12 @@ export function parseFanoutArgs(args: string[]): FanoutOptions {
     outDir: flag('out') ?? (quick ? join(tmpdir(), `parley-fanout-quick-${process.pid}`) : join(import.meta.dirname, '..', 'results')),
     quick,
     patience: Number(flag('patience') ?? 2),
+    warmupS: Number(flag('warmup') ?? (quick ? 2 : 5)),
   };
 }
 
 /** Latency histogram: 0.1 ms buckets up to 60 s. */
-class Histogram {
+export class Histogram {
   private readonly buckets = new Uint32Array(600_000);
   count = 0;
   max = 0;
@@ -85,6 +89,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function fanout(opts: FanoutOptions) {
   const started = performance.now();
+  const loadAtStart = loadavg()[0];
   const elapsed = () => `${((performance.now() - started) / 1000).toFixed(1)}s`;
   const progress = (s: string) => process.stderr.write(`[fanout ${elapsed()}] ${s}\n`);
   const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -107,6 +112,21 @@ export async function fanout(opts: FanoutOptions) {
   const runSteps = async (name: SystemName, h: Handle, res: SystemResult) => {
     const nPubs = opts.rooms * opts.publishers;
     let failedInRow = 0;
+    // Warm-up at the first step's rate, not measured: without it the first steps measure V8
+    // compiling the hot paths (see "Warm-up" in bench/README.md).
+    if (opts.warmupS > 0) {
+      progress(`${name} warm-up: ${opts.steps[0] ?? 0} deliveries/s for ${opts.warmupS}s`);
+      step += 1;
+      const rate = (opts.steps[0] ?? 0) / opts.receivers;
+      const t0 = performance.now();
+      let sent = 0;
+      while (performance.now() - t0 < opts.warmupS * 1000) {
+        const due = Math.floor((rate * (performance.now() - t0)) / 1000);
+        for (; sent < due; sent++) h.publish(sent % nPubs, step, performance.now());
+        await sleep(1);
+      }
+      await sleep(500);
+    }
     for (const [i, offered] of opts.steps.entries()) {
       progress(`${name} step ${i + 1}/${opts.steps.length}: offering ${offered} deliveries/s for ${opts.seconds}s`);
       step += 1;
@@ -205,6 +225,10 @@ export async function fanout(opts: FanoutOptions) {
     node: process.version,
     date: new Date().toISOString(),
     uws: measuredUws(),
+    // Whether the box was shared with other work: the 1-minute load average at start and end.
+    loadAvg1m: loadAtStart,
+    loadAvg1mAtEnd: loadavg()[0],
+    warmupS: opts.warmupS,
   };
   mkdirSync(opts.outDir, { recursive: true });
   const mdPath = join(opts.outDir, 'fanout.md');
@@ -217,6 +241,7 @@ export async function fanout(opts: FanoutOptions) {
     md: mdPath,
     svg: svgPath,
     elapsedS: r1((performance.now() - started) / 1000),
+    machine: { cpuModel: meta.cpuModel, cpus: meta.cpus, loadAvg1m: meta.loadAvg1m, loadAvg1mAtEnd: meta.loadAvg1mAtEnd },
     summaryAt,
     targets: summaryTargets(targets(results)),
     systems: Object.fromEntries(

@@ -3,21 +3,28 @@ import { connectStorm, parseStormArgs } from './connect-storm.js';
 import { durable } from './durable.js';
 import { fanout, parseFanoutArgs } from './fanout.js';
 import { idle } from './idle.js';
-import { outDir, recordMarkdown, writeReport } from './report.js';
+import { interleaved, parsePerMessageArgs, parseSmallRoomsArgs } from './interleaved.js';
+import { flag, outDir, recordMarkdown, writeReport } from './report.js';
 import { resume } from './resume.js';
 import { measuredUws, refuseUwsFallback } from './uws-build.js';
 import { xnode } from './xnode.js';
 
 /**
  * `npm run bench -- <scenario> [args]` — one command per scenario; prints one JSON line.
- *   idle [connections=1000]
- *   durable [senders=200] [window=8] [seconds=10] [channels=200]
+ *   idle [connections=1000] [--joins=2] [--members=100]   (each connection joins 2 channels of 100 members)
+ *   durable [senders=200] [window=8] [seconds=10] [channels=200] [--baseline-batch=min(500, senders × window / 4)] [--baseline-concurrency=4]
+ *     (then postgres.js inserting the same rows batched, same run; --baseline-concurrency=0 skips it)
  *   resume [missed=10000]   (set REDIS_URL to run the gateway in cluster mode)
  *   xnode [rate=100] [seconds=5]   cross-node latency, 2 gateways on REDIS_URL (default local)
  *     these four write bench/results/<scenario>.md (`--out=dir` to write elsewhere): RECORDS below
  *   fanout [--quick] [--systems=…] [--steps=…] [--seconds=3] [--rooms=10] [--receivers=100] [--publishers=2]
  *     Parley vs Socket.IO (lean client and socket.io-client) vs bare uWS relay / single node;
  *     writes bench/results/fanout.{md,svg} (quick: a temp dir). See fanout.ts.
+ *   fanout --per-message [--quick] [--receivers=100,20,4] [--rate=200] [--reps=3] [--warmup=4] [--seconds=4] [--sweep=…]
+ *   small-rooms [--quick] [--rooms=400] [--members=4] [--steps=500,…,16000] [--fixed=500,1000] [--reps=3] …
+ *     interleaved (fresh processes per trial, systems alternating, medians): CPU per message of
+ *     Parley, Socket.IO, Socket.IO + Postgres INSERT, bare uWS relay; writes
+ *     bench/results/{fanout-per-message,small-rooms}.md. See interleaved.ts.
  *   bytes [--out=dir]
  *     wire bytes per chat/typing/reaction/presence event: Parley vs Socket.IO vs the seed's JSON;
  *     writes bench/results/bytes.md. See bytes.ts.
@@ -43,6 +50,9 @@ const RECORDS: Record<string, { title: string; description: string; labels: Reco
       heapPerConnKiB: 'of which JS heap (KiB)',
       nativePerConnKiB: 'of which outside the JS heap (KiB)',
       baselineMiB: 'gateway RSS before connecting (MiB)',
+      startMiB: 'gateway RSS when it starts listening, no forced GC (MiB)',
+      joinsPerConnection: 'channels joined per connection',
+      membersPerChannel: 'members per channel',
     },
   },
   durable: {
@@ -50,7 +60,10 @@ const RECORDS: Record<string, { title: string; description: string; labels: Reco
     description:
       'One gateway on Postgres (throwaway DB). Each sender (a guest in its own channel unless ' +
       'channels < senders) keeps `window` sends in flight; a send counts when its ack (sent after ' +
-      'the commit) arrives. CPU is % of one core over the measured window.',
+      'the commit) arrives. CPU is % of one core over the measured window. Then, same run and ' +
+      'database, gateway stopped: postgres.js alone inserting the same rows batched (concurrency × ' +
+      "multi-row INSERT … unnest of `batch` rows, one transaction each) into a copy of Parley's messages " +
+      'table (LIKE messages INCLUDING ALL), for as long; the ratio is the target (≥ 0.5).',
     labels: {
       senders: 'senders',
       window: 'sends in flight per sender',
@@ -63,6 +76,15 @@ const RECORDS: Record<string, { title: string; description: string; labels: Reco
       'cpuPct.gateway': 'gateway CPU %',
       'cpuPct.postgres': 'Postgres backends CPU %',
       'cpuPct.generator': 'generator CPU %',
+      'usPerAcked.gateway': 'gateway CPU-µs per acked send',
+      'usPerAcked.postgres': 'Postgres CPU-µs per acked send',
+      'baseline.batch': 'baseline: rows per INSERT',
+      'baseline.concurrency': 'baseline: INSERTs in flight',
+      'baseline.rowsPerS': 'baseline: postgres.js rows/s (batched)',
+      'baseline.postgresUsPerRow': 'baseline: Postgres CPU-µs per row',
+      'baseline.cpuPct.postgres': 'baseline: Postgres backends CPU %',
+      'baseline.cpuPct.generator': 'baseline: generator CPU %',
+      ackedVsBaseline: 'Parley acked/s ÷ baseline rows/s (target ≥ 0.5)',
     },
   },
   resume: {
@@ -99,13 +121,20 @@ async function main(): Promise<unknown> {
   refuseUwsFallback();
   switch (scenario) {
     case 'idle':
-      return idle(n(0, 1000));
-    case 'durable':
-      return durable(n(0, 200), n(1, 8), n(2, 10), n(3, 200));
+      return idle(n(0, 1000), Number(flag(args, 'joins') ?? 0), Number(flag(args, 'members') ?? 100));
+    case 'durable': {
+      // The baseline never has more rows in flight than Parley has sends in flight (senders × window).
+      const concurrency = Number(flag(args, 'baseline-concurrency') ?? 4);
+      const inFlight = n(0, 200) * n(1, 8);
+      const batch = Number(flag(args, 'baseline-batch') ?? Math.min(500, Math.ceil(inFlight / Math.max(1, concurrency))));
+      return durable(n(0, 200), n(1, 8), n(2, 10), n(3, 200), { batch, concurrency });
+    }
     case 'resume':
       return resume(n(0, 10_000));
     case 'fanout':
-      return fanout(parseFanoutArgs(args));
+      return args.includes('--per-message') ? interleaved(parsePerMessageArgs(args)) : fanout(parseFanoutArgs(args));
+    case 'small-rooms':
+      return interleaved(parseSmallRoomsArgs(args));
     case 'bytes':
       return bytes(outDir(args));
     case 'connect-storm':
@@ -113,7 +142,9 @@ async function main(): Promise<unknown> {
     case 'xnode':
       return xnode(n(0, 100), n(1, 5));
     default:
-      throw new Error(`unknown scenario "${scenario ?? ''}": use idle | durable | resume | xnode | fanout | bytes | connect-storm`);
+      throw new Error(
+        `unknown scenario "${scenario ?? ''}": use idle | durable | resume | xnode | fanout | small-rooms | bytes | connect-storm`,
+      );
   }
 }
 
