@@ -1,4 +1,4 @@
-import { decodeServer, Kind, type ServerFrame, SUBPROTOCOL } from '@parley/protocol';
+import { decodeServer, ErrorCode, Kind, type ServerFrame, SUBPROTOCOL } from '@parley/protocol';
 import { WebSocket } from 'ws';
 
 /** A lean protocol client for load generation: raw frames, no SDK bookkeeping. */
@@ -20,8 +20,24 @@ export class WireClient {
     });
   }
 
-  /** Sends one request and resolves with its reply (rejects with its error frame). */
-  request(build: (rid: number) => Uint8Array): Promise<ServerFrame> {
+  /**
+   * Sends one request and resolves with its reply (rejects with its error frame). A request the
+   * server refused as Busy (its budget for costly requests — joins in a set-up burst) is sent
+   * again after the retry-after it named, as the SDK does.
+   */
+  async request(build: (rid: number) => Uint8Array): Promise<ServerFrame> {
+    for (let attempt = 0; ; attempt++) {
+      const r = await this.requestOnce(build).then(
+        (f) => ({ f }),
+        (err: Error & { retryAfterMs?: number; code?: number }) => ({ err }),
+      );
+      if ('f' in r) return r.f;
+      if (r.err.code !== ErrorCode.Busy || attempt >= 50) throw r.err;
+      await new Promise((ok) => setTimeout(ok, r.err.retryAfterMs ?? 250));
+    }
+  }
+
+  private requestOnce(build: (rid: number) => Uint8Array): Promise<ServerFrame> {
     const rid = 1 + Math.floor(Math.random() * 1e9);
     return new Promise((resolve, reject) => {
       const prev = this.onFrame;
@@ -29,7 +45,7 @@ export class WireClient {
         if ((f.kind === Kind.Reply || f.kind === Kind.Error) && f.rid === rid) {
           this.onFrame = prev;
           if (f.kind === Kind.Reply) resolve(f);
-          else reject(new Error(`${f.code}: ${f.message}`));
+          else reject(Object.assign(new Error(`${f.code}: ${f.message}`), { code: f.code, retryAfterMs: f.retryAfterMs }));
         } else prev(f);
       };
       this.send(build(rid));

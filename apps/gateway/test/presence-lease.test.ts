@@ -29,6 +29,7 @@ class TestStore {
             throw new Error('store unreachable');
           };
         }
+        if (name === 'reassert') self.reasserts += 1;
         if (name === 'reassert' && self.gate) {
           const gate = self.gate;
           return async (cid: number, conns: PresenceConn[]) => {
@@ -44,6 +45,7 @@ class TestStore {
   wipe(): void {
     this.target = new MemoryPresenceStore();
   }
+  reasserts = 0;
 }
 
 interface Said {
@@ -64,8 +66,10 @@ function announcer(): PresenceAnnouncer & { said: Said } {
 }
 const conn = (connId: string, user: string): PresenceConn => ({ connId, nodeId: 'ignored', user, guest: false });
 const users = async (s: PresenceStore, cid: number) => (await s.list(cid)).map((e) => e.user).sort();
-const lease = (t: TestStore, nodeId: string, incarnation?: string) =>
-  new PresenceLease({ store: t.store, nodeId, logger, ttlMs: 1000, retryMs: 50, ...(incarnation ? { incarnation } : {}) });
+// These tests drive heartbeats by hand and look at what each one does: every beat re-asserts
+// (production: every third while healthy — the cadence has its own test below).
+const lease = (t: TestStore, nodeId: string, incarnation?: string, reassertEvery = 1) =>
+  new PresenceLease({ store: t.store, nodeId, logger, ttlMs: 1000, retryMs: 50, reassertEvery, ...(incarnation ? { incarnation } : {}) });
 
 describe('PresenceLease', () => {
   it('owns its entries as <nodeId>#<incarnation>; a restarted node reaps its previous life on its second heartbeat, sparing users who came back', async () => {
@@ -174,6 +178,22 @@ describe('PresenceLease', () => {
     await n.beat();
     expect(a.said.joins).toEqual(['xena']);
     expect(await users(t.target, 5)).toEqual(['xena']);
+  });
+
+  it('a healthy lease re-asserts once every third heartbeat (one store call per channel held), a suspect one at once', async () => {
+    const t = new TestStore();
+    const n = lease(t, 'n', undefined, 3);
+    await n.start(announcer());
+    n.stop();
+    for (const cid of [1, 2, 3, 4]) await n.store.join(cid, conn(`c${cid}`, 'una'));
+    t.reasserts = 0;
+    for (let i = 0; i < 6; i++) await n.beat();
+    expect(t.reasserts).toBe(2 * 4); // two of six beats, four channels each
+    t.wipe(); // the store lost everything: the next beat sees a new lease and re-asserts
+    t.reasserts = 0;
+    await n.beat();
+    expect(t.reasserts).toBe(4);
+    expect(await users(t.target, 3)).toEqual(['una']);
   });
 
   it('a removal while its entry is being re-asserted waits for it instead of being undone by it', async () => {

@@ -23,6 +23,11 @@ export interface PresenceLeaseOptions {
   retryMs?: number;
   /** The incarnation (random by default; tests pin it). */
   incarnation?: string;
+  /**
+   * A healthy lease re-asserts its entries every this many heartbeats (default 3: once per TTL);
+   * any sign of a loss re-asserts on the next one.
+   */
+  reassertEvery?: number;
 }
 
 interface Held {
@@ -79,6 +84,12 @@ export class PresenceLease {
   private started = false;
   private previousReaped = false;
   private failing = false;
+  /** Heartbeats since the last full re-assert (one call per channel held: not every beat). */
+  private sinceReassert = 0;
+  /** A heartbeat failed since the last re-assert: whatever happened meanwhile, put everything back. */
+  private missedBeat = false;
+  /** An add failed since the last re-assert: the next heartbeat puts it in (and announces it). */
+  private addFailed = false;
   /** Keys of the re-assert in flight. */
   private reasserting: Set<string> | null = null;
   private timer: NodeJS.Timeout | undefined;
@@ -114,6 +125,7 @@ export class PresenceLease {
     } catch (err) {
       if (!this.failing) this.log.warn({ err }, 'presence heartbeat failed; retrying');
       this.failing = true;
+      this.missedBeat = true;
       next = this.retryMs;
     }
     // Departures waiting for the loss to settle are decided on time, not up to an interval late.
@@ -142,7 +154,18 @@ export class PresenceLease {
     } else if (state === 'new' && !first) {
       this.lost("the presence store lost this node's lease (Redis restarted without persistence?)");
     }
-    await this.reassert(state === 'reaped');
+    // A full re-assert costs one store call per channel this node holds, so a quiet, healthy
+    // lease re-asserts once per TTL (every third beat: a partial loss still heals within about a
+    // lease), and at once whenever something may have been lost: a new or reaped lease, a missed
+    // heartbeat, a loss still settling, departures waiting to be decided.
+    const suspect =
+      state !== 'held' || first || this.missedBeat || this.addFailed || Date.now() < this.settleUntil || this.departed.size > 0;
+    if (suspect || ++this.sinceReassert >= (this.opts.reassertEvery ?? 3)) {
+      await this.reassert(state === 'reaped');
+      this.sinceReassert = 0;
+      this.missedBeat = false;
+      this.addFailed = false;
+    }
     if (Date.now() >= this.settleUntil) await this.settle();
     // Our previous life (same node id, killed -9 and restarted at once) is reaped on the second
     // heartbeat, not the first: its clients that come straight back (to us or elsewhere) have
@@ -239,6 +262,7 @@ export class PresenceLease {
     const k = key(cid, conn.connId);
     this.departed.delete(k); // came back before its departure was decided: it never left
     this.held.set(k, { cid, conn, announce: !ok });
+    if (!ok) this.addFailed = true;
   }
 
   /** A removal: now (the store decides), or, while a loss settles, deferred. */
