@@ -29,7 +29,8 @@ export function startGateway(env: Record<string, string>, opts: GatewayOptions =
   const proc = spawn(process.execPath, [...prof, ...flags, '--import', 'tsx', ...gcHook, 'src/main.ts'], {
     cwd: GATEWAY_DIR,
     // The readiness line is logged at info.
-    env: { ...process.env, PARLEY_PORT: '0', PARLEY_HOST: '127.0.0.1', ...env, PARLEY_LOG_LEVEL: 'info' },
+    // No default channels: the scenarios create theirs (e.g. "general") and expect a fresh name.
+    env: { ...process.env, PARLEY_PORT: '0', PARLEY_HOST: '127.0.0.1', PARLEY_DEFAULT_CHANNELS: '', ...env, PARLEY_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = []; // the last lines, for the error when it exits early
