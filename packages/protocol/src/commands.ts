@@ -24,12 +24,10 @@ export const COMMANDS: readonly CommandSpec[] = [
   { name: 'unmute', usage: '/unmute <user>', description: '', who: 'moderator' },
   { name: 'ban', usage: '/ban <user> [duration] [reason]', description: 'remove and keep out of the channel', who: 'moderator' },
   { name: 'unban', usage: '/unban <user>', description: '', who: 'moderator' },
-  { name: 'mod', usage: '/mod <user>, /unmod <user>', description: 'owner only: name or remove a moderator', who: 'owner' },
+  { name: 'mod', usage: '/mod <user>', description: 'owner only: make a member a moderator', who: 'owner' },
   { name: 'unmod', usage: '/unmod <user>', description: 'owner only: remove a moderator', who: 'owner' },
   { name: 'help', usage: '/help', description: '', who: 'anyone' },
 ];
 
-/** `/help`'s text: one line per command (`/unmod` shares `/mod`'s line). */
-export const HELP_TEXT = COMMANDS.filter((c) => c.name !== 'unmod')
-  .map((c) => (c.description ? `${c.usage} — ${c.description}` : c.usage))
-  .join('\n');
+/** `/help`'s text: one line per command. */
+export const HELP_TEXT = COMMANDS.map((c) => (c.description ? `${c.usage} — ${c.description}` : c.usage)).join('\n');

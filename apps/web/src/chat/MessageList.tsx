@@ -1,0 +1,129 @@
+import { useVirtualizer } from '@tanstack/react-virtual';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { MessageRow } from './MessageRow.tsx';
+import type { ChannelState, ChatStore } from './store.ts';
+import { buildRows } from './timeline.ts';
+import { newSince } from './unread.ts';
+
+const ESTIMATE = 48;
+/** Within this many px of the bottom counts as "reading the latest". */
+const BOTTOM_SLACK = 48;
+/** Older history is fetched when the reader is this close to the top. */
+const TOP_PREFETCH = 600;
+
+/**
+ * The channel's messages, virtualised (only the rows near the viewport are in the DOM, whatever
+ * the channel's length). Sticks to the bottom while the reader is there; otherwise keeps their
+ * place, counts what arrived below and offers to jump to it. Scrolling up loads older pages by
+ * cursor and keeps the rows on screen where they were.
+ */
+export function MessageList({ channel, me, store }: { channel: ChannelState; me: string; store: ChatStore }) {
+  const rows = useMemo(
+    () => buildRows(channel.messages, channel.system, channel.pending),
+    [channel.messages, channel.system, channel.pending],
+  );
+  const scrollRef = useRef<HTMLDivElement>(null);
+  const [atBottom, setAtBottom] = useState(true);
+  const [seenSeq, setSeenSeq] = useState(0);
+  const firstKey = useRef<string | undefined>(undefined);
+  const name = channel.name;
+
+  const v = useVirtualizer({
+    count: rows.length,
+    getScrollElement: () => scrollRef.current,
+    estimateSize: () => ESTIMATE,
+    getItemKey: (i) => rows[i]?.key ?? i,
+    overscan: 6,
+  });
+
+  // Rows added above (older history): move the scroll position down by what was inserted, so
+  // what the reader looks at stays put. Unmeasured rows count as ESTIMATE, exactly as the
+  // virtualiser places them; it corrects for their real heights as they are measured.
+  useLayoutEffect(() => {
+    const before = firstKey.current;
+    firstKey.current = rows[0]?.key;
+    const el = scrollRef.current;
+    if (!before || !el || rows[0]?.key === before) return;
+    const added = rows.findIndex((r) => r.key === before);
+    if (added > 0 && !atBottom) el.scrollTop += added * ESTIMATE;
+  }, [rows, atBottom]);
+
+  // New rows at the bottom while the reader is there: follow them.
+  useLayoutEffect(() => {
+    if (atBottom && rows.length > 0) v.scrollToIndex(rows.length - 1, { align: 'end' });
+  }, [rows.length, atBottom, v]);
+
+  const lastSeq = channel.messages[channel.messages.length - 1]?.seq ?? 0;
+  useEffect(() => {
+    if (atBottom && document.visibilityState === 'visible') {
+      setSeenSeq(lastSeq);
+      store.markRead(name);
+    }
+  }, [atBottom, lastSeq, name, store]);
+
+  // Keep fetching older pages while the top is near (or the content does not fill the view).
+  const maybeLoadOlder = useCallback(() => {
+    const el = scrollRef.current;
+    if (el && el.scrollTop < TOP_PREFETCH && channel.history === 'more') void store.loadOlder(name);
+  }, [channel.history, name, store]);
+  useEffect(maybeLoadOlder, [maybeLoadOlder]);
+
+  const onScroll = () => {
+    const el = scrollRef.current;
+    if (!el) return;
+    const bottom = el.scrollHeight - el.scrollTop - el.clientHeight < BOTTOM_SLACK;
+    if (bottom !== atBottom) setAtBottom(bottom);
+    maybeLoadOlder();
+  };
+
+  const seqs = useMemo(() => channel.messages.map((m) => m.seq), [channel.messages]);
+  const fresh = atBottom ? 0 : newSince(seqs, seenSeq);
+  const jump = () => {
+    setAtBottom(true);
+    v.scrollToIndex(rows.length - 1, { align: 'end' });
+  };
+
+  return (
+    <div className="list-wrap">
+      <div ref={scrollRef} className="scroller" onScroll={onScroll} tabIndex={-1}>
+        <div role="log" aria-label={`Messages in #${name}`} aria-live="polite" className="rows" style={{ height: v.getTotalSize() }}>
+          {v.getVirtualItems().map((vi) => {
+            const row = rows[vi.index];
+            if (!row) return null;
+            return (
+              <div
+                key={vi.key}
+                data-index={vi.index}
+                ref={v.measureElement}
+                className="vrow"
+                style={{ transform: `translateY(${vi.start}px)` }}
+              >
+                {vi.index === 0 && <HistoryEdge state={channel.history} />}
+                <MessageRow row={row} me={me} channel={name} store={store} />
+              </div>
+            );
+          })}
+          {rows.length === 0 && <HistoryEdge state={channel.history} />}
+        </div>
+      </div>
+      {!atBottom && (
+        <div className="jump">
+          {fresh > 0 && (
+            <span className="new-marker" role="status">
+              {fresh} new message{fresh === 1 ? '' : 's'}
+            </span>
+          )}
+          <button type="button" onClick={jump}>
+            Jump to latest
+          </button>
+        </div>
+      )}
+    </div>
+  );
+}
+
+function HistoryEdge({ state }: { state: ChannelState['history'] }) {
+  if (state === 'start') return <p className="edge">This is the beginning of the channel.</p>;
+  if (state === 'loading' || state === 'unloaded') return <p className="edge">Loading older messages…</p>;
+  return null;
+}
