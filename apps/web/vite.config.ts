@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import react from '@vitejs/plugin-react';
 import { defineConfig, type Plugin } from 'vite';
@@ -16,7 +16,7 @@ function precompress(): Plugin {
     name: 'parley-precompress',
     apply: 'build',
     configResolved(c) {
-      outDir = c.build.outDir;
+      outDir = resolve(c.root, c.build.outDir);
     },
     closeBundle() {
       for (const file of walk(outDir)) {
