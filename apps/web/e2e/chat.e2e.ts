@@ -66,7 +66,10 @@ describe('story 1: two people chat in the browser', () => {
 
     // Members: both listed with presence and role.
     const members = gina.getByRole('complementary', { name: 'Members' });
-    await members.getByRole('region', { name: /^Online/ }).getByText('rita').waitFor();
+    await members
+      .getByRole('region', { name: /^Online/ })
+      .getByText('rita')
+      .waitFor();
 
     // Phone width: the channel list is one tap away and the composer still works.
     const phone = await stage.page({ width: 390, height: 780 });
@@ -76,7 +79,10 @@ describe('story 1: two people chat in the browser', () => {
     await log(gina, 'general').getByText('from my phone').waitFor();
     await screenshot(phone, 'chat-phone');
     await phone.getByRole('button', { name: 'Channels' }).click();
-    await phone.getByRole('navigation', { name: 'Channels' }).getByRole('link', { name: /general/ }).waitFor();
+    await phone
+      .getByRole('navigation', { name: 'Channels' })
+      .getByRole('link', { name: /general/ })
+      .waitFor();
 
     expect(stage.errors).toEqual([]);
   });

@@ -2,12 +2,16 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { MessageRow } from './MessageRow.tsx';
 import type { ChannelState, ChatStore } from './store.ts';
-import { buildRows } from './timeline.ts';
+import { buildRows, type Row } from './timeline.ts';
 import { newSince } from './unread.ts';
 
-const ESTIMATE = 48;
+/** Row heights before measuring, close to the real ones so that measuring moves little. */
+const ESTIMATE = { day: 29.4, system: 36, msg: 55.5, grouped: 23.75 } as const;
+const estimate = (r: Row | undefined): number =>
+  !r ? ESTIMATE.msg : r.kind === 'msg' || r.kind === 'pending' ? (r.grouped ? ESTIMATE.grouped : ESTIMATE.msg) : ESTIMATE[r.kind];
 /** Within this many px of the bottom counts as "reading the latest". */
 const BOTTOM_SLACK = 48;
+const EDGE_PX = 44;
 /** Older history is fetched when the reader is this close to the top. */
 const TOP_PREFETCH = 600;
 
@@ -25,28 +29,43 @@ export function MessageList({ channel, me, store }: { channel: ChannelState; me:
   const scrollRef = useRef<HTMLDivElement>(null);
   const [atBottom, setAtBottom] = useState(true);
   const [seenSeq, setSeenSeq] = useState(0);
-  const firstKey = useRef<string | undefined>(undefined);
+  const firstKey = useRef<{ seq: number; key: string; index: number; size: number } | undefined>(undefined);
   const name = channel.name;
 
   const v = useVirtualizer({
     count: rows.length,
     getScrollElement: () => scrollRef.current,
-    estimateSize: () => ESTIMATE,
+    estimateSize: (i) => estimate(rows[i]),
     getItemKey: (i) => rows[i]?.key ?? i,
     overscan: 6,
+    // The history edge ("Loading…", "the beginning") sits above the rows at a fixed height, so
+    // its changes never move them.
+    scrollMargin: EDGE_PX,
   });
 
   // Rows added above (older history): move the scroll position down by what was inserted, so
-  // what the reader looks at stays put. Unmeasured rows count as ESTIMATE, exactly as the
+  // what the reader looks at stays put. Unmeasured rows count as their estimate, exactly as the
   // virtualiser places them; it corrects for their real heights as they are measured.
   useLayoutEffect(() => {
     const before = firstKey.current;
-    firstKey.current = rows[0]?.key;
+    const at = rows.findIndex((r) => r.kind === 'msg');
+    const first = rows[at];
+    firstKey.current =
+      first?.kind === 'msg'
+        ? { seq: first.item.seq, key: first.key, index: at, size: v.getMeasurements()[at]?.size ?? estimate(first) }
+        : undefined;
     const el = scrollRef.current;
-    if (!before || !el || rows[0]?.key === before) return;
-    const added = rows.findIndex((r) => r.key === before);
-    if (added > 0 && !atBottom) el.scrollTop += added * ESTIMATE;
-  }, [rows, atBottom]);
+    if (!before || !el || atBottom) return;
+    // Day separators and system lines move with their messages, so count every row now in
+    // front of the message that used to be first, at the size the virtualiser gives it; and
+    // that message itself may have lost its header (same author as the page before it).
+    const now = rows.findIndex((r) => r.kind === 'msg' && r.item.seq === before.seq);
+    if (now <= before.index) return;
+    let added = 0;
+    for (let i = before.index; i < now; i++) added += estimate(rows[i]);
+    if (rows[now]?.key !== before.key) added += estimate(rows[now]) - before.size;
+    el.scrollTop += added;
+  }, [rows, atBottom, v]);
 
   // New rows at the bottom while the reader is there: follow them.
   useLayoutEffect(() => {
@@ -86,6 +105,9 @@ export function MessageList({ channel, me, store }: { channel: ChannelState; me:
   return (
     <div className="list-wrap">
       <div ref={scrollRef} className="scroller" onScroll={onScroll} tabIndex={-1}>
+        <div className="edge-slot" style={{ height: EDGE_PX }}>
+          <HistoryEdge state={channel.history} />
+        </div>
         <div role="log" aria-label={`Messages in #${name}`} aria-live="polite" className="rows" style={{ height: v.getTotalSize() }}>
           {v.getVirtualItems().map((vi) => {
             const row = rows[vi.index];
@@ -103,7 +125,6 @@ export function MessageList({ channel, me, store }: { channel: ChannelState; me:
               </div>
             );
           })}
-          {rows.length === 0 && <HistoryEdge state={channel.history} />}
         </div>
       </div>
       {!atBottom && (

@@ -41,7 +41,7 @@ describe('buildRows', () => {
 
   it('keys are stable per seq, system id and cmid (the virtualiser keeps measurements across updates)', () => {
     const rows = buildRows([msg(7, 'a', day)], [{ id: 3, afterSeq: 0, ts: day, text: 'x', tone: 'info' }], [], day);
-    expect(rows.map((r) => r.key)).toEqual([expect.stringMatching(/^day:/), 'sys:3', 'm:7']);
+    expect(rows.map((r) => r.key)).toEqual([expect.stringMatching(/^day:/), 'sys:3', 'm:7h']);
   });
 });
 

@@ -88,7 +88,10 @@ export function buildRows(
   for (const m of messages) {
     systemUpTo(m.seq);
     day(m.ts);
-    rows.push({ kind: 'msg', key: `m:${m.seq}`, item: m, grouped: groupWith(m.user, m.ts) });
+    const grouped = groupWith(m.user, m.ts);
+    // The key says whether the row has a header: a row that gains or loses one is a new row to
+    // the virtualiser (measured afresh), not an old one silently changing height.
+    rows.push({ kind: 'msg', key: `m:${m.seq}${grouped ? '' : 'h'}`, item: m, grouped });
   }
   systemUpTo(Number.POSITIVE_INFINITY);
   for (const p of pending) {
