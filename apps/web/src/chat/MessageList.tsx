@@ -52,7 +52,7 @@ export function MessageList({ channel, me, store }: { channel: ChannelState; me:
     const first = rows[at];
     firstKey.current =
       first?.kind === 'msg'
-        ? { seq: first.item.seq, key: first.key, index: at, size: v.getMeasurements()[at]?.size ?? estimate(first) }
+        ? { seq: first.item.seq, key: first.key, index: at, size: v.itemSizeCache.get(first.key) ?? estimate(first) }
         : undefined;
     const el = scrollRef.current;
     if (!before || !el || atBottom) return;
