@@ -1,4 +1,4 @@
-import { useEffect, useState, useSyncExternalStore } from 'react';
+import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { useLocation } from 'wouter';
 import type { Session } from '../auth/session.ts';
 import { Composer } from './Composer.tsx';
@@ -27,11 +27,18 @@ export function ChatPage({ session, wanted, onEnded, onGuestName }: Props) {
     void store.start(wanted);
     return () => store.stop();
   }, [store]);
+  // The address bar and the open channel follow each other: a new /c/<name> (link, back
+  // button) opens that channel once; the store switching by itself (kicked, left) updates the URL.
+  const handled = useRef<string | null>(null);
   useEffect(() => {
-    if (wanted && snap.me && wanted !== snap.active) store.open(wanted);
+    if (!snap.me || !wanted || wanted === handled.current) return;
+    handled.current = wanted;
+    if (wanted !== snap.active) store.open(wanted);
   }, [wanted, snap.me, snap.active, store]);
   useEffect(() => {
-    if (snap.active && location !== `/c/${snap.active}`) navigate(`/c/${snap.active}`, { replace: !wanted || !snap.channels[wanted] });
+    if (!snap.active || location === `/c/${snap.active}`) return;
+    handled.current = snap.active;
+    navigate(`/c/${snap.active}`, { replace: !wanted || !snap.channels[wanted] });
   }, [snap.active, location, navigate, wanted, snap.channels]);
   useEffect(() => {
     if (snap.ended) onEnded(snap.ended);
