@@ -61,7 +61,10 @@ describe('story 6: hostile input', () => {
     // Over the limit: refused in the composer with a clear message, nothing sent.
     const tooLong = 'x'.repeat(Limits.text + 1000);
     await composer(page, 'general').fill(tooLong);
-    await page.getByRole('alert').filter({ hasText: /Too long: 5,000 characters, the limit is 4,000/ }).waitFor();
+    await page
+      .getByRole('alert')
+      .filter({ hasText: /Too long: 5,000 characters, the limit is 4,000/ })
+      .waitFor();
     await composer(page, 'general').press('Enter');
     expect(await composer(page, 'general').inputValue()).toBe(tooLong);
     expect(await view.getByText(tooLong).count()).toBe(0);

@@ -50,10 +50,17 @@ describe('story 4: moderation from the composer', () => {
     await composer(olga, 'ops').press('Enter');
 
     // Both see the system line; max's composer is disabled with the time left.
-    await log(olga, 'ops').getByText(/olga muted max for (1 min|60 s): spamming links/).waitFor();
-    await log(max, 'ops').getByText(/olga muted max for (1 min|60 s): spamming links/).waitFor();
+    await log(olga, 'ops')
+      .getByText(/olga muted max for (1 min|60 s): spamming links/)
+      .waitFor();
+    await log(max, 'ops')
+      .getByText(/olga muted max for (1 min|60 s): spamming links/)
+      .waitFor();
     const box = composer(max, 'ops');
-    await max.getByRole('status').filter({ hasText: /You are muted — \d+ s left/ }).waitFor();
+    await max
+      .getByRole('status')
+      .filter({ hasText: /You are muted — \d+ s left/ })
+      .waitFor();
     expect(await box.isDisabled()).toBe(true);
     expect(await box.getAttribute('placeholder')).toMatch(/You are muted — (\d+ s|1 min) left/);
 
