@@ -151,7 +151,12 @@ function UserRow({ api, user, open, onToggle, onChanged, onDeleted }: RowProps) 
               <Confirm
                 text={`Delete ${user.name}? Their connections close, their memberships and reactions go; their messages stay under the name they were sent with.`}
                 action={`Delete ${user.name}`}
-                onYes={() => void run(async () => (await api.deleteUser(user.id), onDeleted()))}
+                onYes={() =>
+                  void run(async () => {
+                    await api.deleteUser(user.id);
+                    onDeleted();
+                  })
+                }
                 onNo={() => setMode('none')}
               />
             ) : mode !== 'none' ? (
