@@ -13,56 +13,67 @@ interface Props {
 }
 
 /** One row of the log. Every text is rendered as text; links are http(s) only. */
-export const MessageRow = memo(function MessageRow({ row, me, channel, store }: Props) {
-  if (row.kind === 'day') {
+export const MessageRow = memo(
+  function MessageRow({ row, me, channel, store }: Props) {
+    if (row.kind === 'day') {
+      return (
+        <div className="day">
+          <span>{row.label}</span>
+        </div>
+      );
+    }
+    if (row.kind === 'system') {
+      return (
+        <div className={`system tone-${row.item.tone}`} data-system="">
+          <span className="sys-text">{row.item.text}</span>{' '}
+          <time dateTime={new Date(row.item.ts).toISOString()}>{timeOf(row.item.ts)}</time>
+        </div>
+      );
+    }
+    if (row.kind === 'pending') {
+      const p = row.item;
+      return (
+        <div className={`msg pending ${p.state} ${row.grouped ? 'grouped' : ''}`} data-pending={p.state}>
+          {!row.grouped && <Header user={p.user} ts={p.ts} />}
+          <p className="text">
+            <Text text={p.text} />
+          </p>
+          {p.state === 'sending' ? (
+            <span className="state">Sending…</span>
+          ) : (
+            <span className="state failed" role="alert">
+              {p.error}{' '}
+              <button type="button" onClick={() => store.retry(channel, p.cmid)}>
+                Retry
+              </button>{' '}
+              <button type="button" onClick={() => store.discard(channel, p.cmid)}>
+                Discard
+              </button>
+            </span>
+          )}
+        </div>
+      );
+    }
+    const m = row.item;
     return (
-      <div className="day">
-        <span>{row.label}</span>
-      </div>
-    );
-  }
-  if (row.kind === 'system') {
-    return (
-      <div className={`system tone-${row.item.tone}`} data-system="">
-        <span className="sys-text">{row.item.text}</span> <time dateTime={new Date(row.item.ts).toISOString()}>{timeOf(row.item.ts)}</time>
-      </div>
-    );
-  }
-  if (row.kind === 'pending') {
-    const p = row.item;
-    return (
-      <div className={`msg pending ${p.state} ${row.grouped ? 'grouped' : ''}`} data-pending={p.state}>
-        {!row.grouped && <Header user={p.user} ts={p.ts} />}
+      <div className={`msg ${row.grouped ? 'grouped' : ''}`} data-seq={m.seq}>
+        {!row.grouped && <Header user={m.user} ts={m.ts} />}
         <p className="text">
-          <Text text={p.text} />
+          <Text text={m.text} />
         </p>
-        {p.state === 'sending' ? (
-          <span className="state">Sending…</span>
-        ) : (
-          <span className="state failed" role="alert">
-            {p.error}{' '}
-            <button type="button" onClick={() => store.retry(channel, p.cmid)}>
-              Retry
-            </button>{' '}
-            <button type="button" onClick={() => store.discard(channel, p.cmid)}>
-              Discard
-            </button>
-          </span>
-        )}
+        <Reactions reactions={m.reactions} me={me} onToggle={(emoji) => void store.toggleReaction(channel, m.seq, emoji)} author={m.user} />
       </div>
     );
-  }
-  const m = row.item;
-  return (
-    <div className={`msg ${row.grouped ? 'grouped' : ''}`} data-seq={m.seq}>
-      {!row.grouped && <Header user={m.user} ts={m.ts} />}
-      <p className="text">
-        <Text text={m.text} />
-      </p>
-      <Reactions reactions={m.reactions} me={me} onToggle={(emoji) => void store.toggleReaction(channel, m.seq, emoji)} author={m.user} />
-    </div>
-  );
-});
+  },
+  // Rows are rebuilt on every change; a row whose content did not change is not re-rendered.
+  (a, b) =>
+    a.row.key === b.row.key &&
+    ('item' in a.row ? a.row.item : a.row.label) === ('item' in b.row ? b.row.item : b.row.label) &&
+    ('grouped' in a.row ? a.row.grouped : null) === ('grouped' in b.row ? b.row.grouped : null) &&
+    a.me === b.me &&
+    a.channel === b.channel &&
+    a.store === b.store,
+);
 
 function Header({ user, ts }: { user: string; ts: number }) {
   return (

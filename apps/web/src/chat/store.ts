@@ -167,10 +167,14 @@ export class ChatStore {
     this.set({ status: 'online', me: { user: hello.user, guest: hello.guest } });
     const saved = this.loadJoined();
     let names = saved.length > 0 ? saved : [];
-    if (names.length === 0) {
-      const list = await client.list().catch(() => []);
-      const first = list.find((c) => c.name === 'general') ?? list[0];
-      if (first) names = [first.name];
+    if (names.length === 0 && !wanted) {
+      // A first visit lands in `general` (the server's default channel) without a round trip
+      // for the list; a server without one offers its first public channel instead.
+      if (await this.join('general', true, true)) names = ['general'];
+      else {
+        const list = await client.list().catch(() => []);
+        if (list[0]) names = [list[0].name];
+      }
     }
     if (wanted && !names.includes(wanted)) names.push(wanted);
     await Promise.all(names.map((n) => this.join(n, false)));
@@ -189,7 +193,7 @@ export class ChatStore {
   // ---------- channels ----------
 
   /** Joins (or re-opens) a channel; false with a notice when the server refuses. */
-  async join(name: string, persist = true): Promise<boolean> {
+  async join(name: string, persist = true, quiet = false): Promise<boolean> {
     const client = this.client;
     if (!client) return false;
     if (this.snap.channels[name]) return true;
@@ -220,7 +224,7 @@ export class ChatStore {
       this.refreshRoster(name, 0);
       return true;
     } catch (err) {
-      this.set({ notice: `Cannot join #${name}: ${(err as Error).message}` });
+      if (!quiet) this.set({ notice: `Cannot join #${name}: ${(err as Error).message}` });
       if (!persist) this.saveJoined();
       return false;
     }
