@@ -53,7 +53,13 @@ describe('story 1: two people chat in the browser', () => {
     await log(gina, 'general').getByRole('button', { name: /^👍 2/ }).click();
     await log(rita, 'general').getByRole('button', { name: '👍 1, reacted by rita' }).waitFor();
 
+    await say(rita, 'general', 'Release notes are up: https://example.com/parley/releases/0.2 — the web client is in 🎉');
+    await say(gina, 'general', 'Nice! Trying it on my phone next.\nDark mode follows the system too.');
+    await log(rita, 'general').getByText(/Trying it on my phone next/).waitFor();
+    await composer(gina, 'general').pressSequentially('On my way', { delay: 20 });
+    await rita.getByText('gina is typing…').waitFor();
     await screenshot(rita, 'chat-dark');
+    await composer(gina, 'general').fill('');
     await screenshot(gina, 'chat-light');
 
     // Reload: still signed in, same channel, history back.

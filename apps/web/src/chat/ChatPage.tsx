@@ -125,7 +125,8 @@ export function ChatPage({ session, wanted, onEnded, onGuestName }: Props) {
                 {ch.online.length} online · {ch.members.length || '…'} members
               </span>
             </div>
-            <MessageList channel={ch} me={me.user} store={store} />
+            {/* One list per channel: scroll state and row measurements are per channel. */}
+            <MessageList key={ch.name} channel={ch} me={me.user} store={store} />
             <p className="typing" aria-live="polite">
               {typingLine(ch.typing, me.user)}
             </p>
