@@ -55,7 +55,9 @@ describe('story 1: two people chat in the browser', () => {
 
     await say(rita, 'general', 'Release notes are up: https://example.com/parley/releases/0.2 — the web client is in 🎉');
     await say(gina, 'general', 'Nice! Trying it on my phone next.\nDark mode follows the system too.');
-    await log(rita, 'general').getByText(/Trying it on my phone next/).waitFor();
+    await log(rita, 'general')
+      .getByText(/Trying it on my phone next/)
+      .waitFor();
     await composer(gina, 'general').pressSequentially('On my way', { delay: 20 });
     await rita.getByText('gina is typing…').waitFor();
     await screenshot(rita, 'chat-dark');

@@ -70,6 +70,10 @@ try {
   await page.evaluate(() => {
     (window as unknown as { __long: number[] }).__long = [];
   });
+  if (process.env.MEASURE_PROFILE) {
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.start');
+  }
   const total = seconds * rate;
   const started = Date.now();
   for (let i = 0; i < total; i++) {
@@ -80,6 +84,11 @@ try {
   }
   await page.getByText(`live message ${total} of ${total}:`, { exact: false }).waitFor({ timeout: 60_000 });
   const long = await page.evaluate(() => (window as unknown as { __long: number[] }).__long);
+  if (process.env.MEASURE_PROFILE) {
+    const { profile } = await cdp.send('Profiler.stop');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(process.env.MEASURE_PROFILE, JSON.stringify(profile));
+  }
   await cdp.send('HeapProfiler.collectGarbage');
   const heap1 = (await cdp.send('Runtime.getHeapUsage')).usedSize;
   out.live = {

@@ -1,5 +1,5 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { MessageRow } from './MessageRow.tsx';
 import type { ChannelState, ChatStore } from './store.ts';
 import { buildRows, type Row } from './timeline.ts';
@@ -29,7 +29,6 @@ export function MessageList({ channel, me, store }: { channel: ChannelState; me:
   const scrollRef = useRef<HTMLDivElement>(null);
   const [atBottom, setAtBottom] = useState(true);
   const [seenSeq, setSeenSeq] = useState(0);
-  const firstKey = useRef<{ seq: number; key: string; index: number; size: number } | undefined>(undefined);
   const name = channel.name;
 
   const v = useVirtualizer({
@@ -41,36 +40,15 @@ export function MessageList({ channel, me, store }: { channel: ChannelState; me:
     // The history edge ("Loading…", "the beginning") sits above the rows at a fixed height, so
     // its changes never move them.
     scrollMargin: EDGE_PX,
+    // Chat semantics from the virtualiser itself: rows inserted above (older history) keep the
+    // row at the top of the view where it was; rows appended while the reader is at the end are
+    // followed. Both in one pass, without a forced layout per update.
+    anchorTo: 'end',
+    followOnAppend: true,
+    scrollEndThreshold: BOTTOM_SLACK,
   });
 
-  // Rows added above (older history): move the scroll position down by what was inserted, so
-  // what the reader looks at stays put. Unmeasured rows count as their estimate, exactly as the
-  // virtualiser places them; it corrects for their real heights as they are measured.
-  useLayoutEffect(() => {
-    const before = firstKey.current;
-    const at = rows.findIndex((r) => r.kind === 'msg');
-    const first = rows[at];
-    firstKey.current =
-      first?.kind === 'msg'
-        ? { seq: first.item.seq, key: first.key, index: at, size: v.itemSizeCache.get(first.key) ?? estimate(first) }
-        : undefined;
-    const el = scrollRef.current;
-    if (!before || !el || atBottom) return;
-    // Day separators and system lines move with their messages, so count every row now in
-    // front of the message that used to be first, at the size the virtualiser gives it; and
-    // that message itself may have lost its header (same author as the page before it).
-    const now = rows.findIndex((r) => r.kind === 'msg' && r.item.seq === before.seq);
-    if (now <= before.index) return;
-    let added = 0;
-    for (let i = before.index; i < now; i++) added += estimate(rows[i]);
-    if (rows[now]?.key !== before.key) added += estimate(rows[now]) - before.size;
-    el.scrollTop += added;
-  }, [rows, atBottom, v]);
-
-  // New rows at the bottom while the reader is there: follow them.
-  useLayoutEffect(() => {
-    if (atBottom && rows.length > 0) v.scrollToIndex(rows.length - 1, { align: 'end' });
-  }, [rows.length, atBottom, v]);
+  useEffect(() => store.setFollowing(name, atBottom), [store, name, atBottom]);
 
   const lastSeq = channel.messages[channel.messages.length - 1]?.seq ?? 0;
   useEffect(() => {

@@ -61,6 +61,13 @@ const EMPTY: Snapshot = {
 };
 
 const FIRST_PAGE = 50;
+/**
+ * A channel followed live keeps at most LIVE_KEEP messages in memory (trimmed from the top when
+ * it passes LIVE_MAX): the page's work per update stays bounded however long it stays open;
+ * scrolling up fetches the trimmed ones again by cursor.
+ */
+const LIVE_MAX = 1500;
+const LIVE_KEEP = 1000;
 const OLDER_PAGE = 100;
 /** Listeners hear at most one change per this many ms: a 50 msg/s channel renders ~20 times a second, not 50. */
 const EMIT_MS = 50;
@@ -76,6 +83,9 @@ export class ChatStore {
   private readonly storage: Storage;
   private readonly url: string;
   private rosterTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Channels whose list is scrolled to the bottom (the reader follows live messages). */
+  private readonly following = new Map<string, boolean>();
+  private readTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     readonly session: Session,
@@ -313,9 +323,17 @@ export class ChatStore {
     const ch = this.snap.channels[name];
     if (!ch || ch.lastRead >= ch.lastSeq) return;
     this.setChannel(name, { lastRead: ch.lastSeq, ownAfterRead: 0 });
-    const read = this.loadRead();
-    read[name] = ch.lastSeq;
-    this.write(userKey(this.snap.me?.user ?? '', 'read'), read);
+    // Persisted at most once a second: a busy channel would otherwise write storage per message.
+    this.readTimer ??= setTimeout(() => {
+      this.readTimer = null;
+      const read = this.loadRead();
+      for (const c of Object.values(this.snap.channels)) read[c.name] = c.lastRead;
+      this.write(userKey(this.snap.me?.user ?? '', 'read'), read);
+    }, 1000);
+  }
+
+  setFollowing(name: string, following: boolean): void {
+    this.following.set(name, following);
   }
 
   dismissNotice(): void {
@@ -408,8 +426,15 @@ export class ChatStore {
       // Our own message can arrive before its ack: it replaces the oldest pending copy of it.
       const twin = own ? c.pending.find((p) => p.state === 'sending' && p.text === m.text) : undefined;
       const read = this.snap.active === m.channel && c.lastRead >= c.lastSeq && own;
+      let messages = c.history === 'unloaded' && !this.isActive(m.channel) ? c.messages : mergeMessages(c.messages, [toItem(m)]);
+      let history = c.history;
+      if (messages.length > LIVE_MAX && (this.following.get(m.channel) ?? true)) {
+        messages = messages.slice(-LIVE_KEEP);
+        history = 'more';
+      }
       return {
-        messages: c.history === 'unloaded' && !this.isActive(m.channel) ? c.messages : mergeMessages(c.messages, [toItem(m)]),
+        messages,
+        history,
         pending: twin ? removePending(c.pending, twin.cmid) : c.pending,
         lastSeq: Math.max(c.lastSeq, m.seq),
         lastRead: read ? m.seq : c.lastRead,

@@ -41,9 +41,16 @@ export type Row =
 /** Messages of one author within this long of the previous one share its header. */
 export const GROUP_WINDOW_MS = 5 * 60_000;
 
+// Thousands of rows are rebuilt per update: the last day's bounds are kept, so a timestamp on
+// the same day costs two comparisons instead of a Date.
+let dayCache = { from: 0, to: -1, key: '' };
 export const dayKey = (ts: number): string => {
+  if (ts >= dayCache.from && ts < dayCache.to) return dayCache.key;
   const d = new Date(ts);
-  return `${d.getFullYear()}-${d.getMonth() + 1}-${d.getDate()}`;
+  const from = new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
+  const to = new Date(d.getFullYear(), d.getMonth(), d.getDate() + 1).getTime();
+  dayCache = { from, to, key: `${d.getFullYear()}-${d.getMonth() + 1}-${d.getDate()}` };
+  return dayCache.key;
 };
 
 export function dayLabel(ts: number, now = Date.now()): string {
