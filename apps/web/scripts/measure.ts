@@ -108,7 +108,13 @@ try {
     await Promise.all(Array.from({ length: Math.min(200, historyN - i) }, (_, k) => sender.send('deep', `deep message ${i + k + 1}`)));
   }
   await page.goto(`${gw.url}/c/deep`);
-  await page.getByText(`deep message ${historyN}`, { exact: true }).waitFor();
+  await page
+    .getByText(`deep message ${historyN}`, { exact: true })
+    .waitFor()
+    .catch(async (e) => {
+      await page.screenshot({ path: '/tmp/measure-fail.png' });
+      throw e;
+    });
   let maxNodes = 0;
   const s0 = Date.now();
   for (;;) {

@@ -1,5 +1,5 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { MessageRow } from './MessageRow.tsx';
 import type { ChannelState, ChatStore } from './store.ts';
 import { buildRows, type Row } from './timeline.ts';
@@ -49,6 +49,20 @@ export function MessageList({ channel, me, store }: { channel: ChannelState; me:
   });
 
   useEffect(() => store.setFollowing(name, atBottom), [store, name, atBottom]);
+  // Opening a channel whose messages are already here: start at the latest one.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: once, on mount
+  useLayoutEffect(() => {
+    if (rows.length > 0) v.scrollToIndex(rows.length - 1, { align: 'end' });
+  }, []);
+  // The store trims a followed channel from the top (see LIVE_MAX): the virtualiser reads that
+  // as "rows removed above" and holds the view; the reader was following, so go on following.
+  const firstSeq = channel.messages[0]?.seq ?? 0;
+  const prevFirst = useRef(firstSeq);
+  useLayoutEffect(() => {
+    const trimmed = firstSeq > prevFirst.current && prevFirst.current > 0;
+    prevFirst.current = firstSeq;
+    if (trimmed && atBottom && rows.length > 0) v.scrollToIndex(rows.length - 1, { align: 'end' });
+  }, [firstSeq, atBottom, rows.length, v]);
 
   const lastSeq = channel.messages[channel.messages.length - 1]?.seq ?? 0;
   useEffect(() => {
@@ -96,9 +110,8 @@ export function MessageList({ channel, me, store }: { channel: ChannelState; me:
                 data-index={vi.index}
                 ref={v.measureElement}
                 className="vrow"
-                style={{ transform: `translateY(${vi.start}px)` }}
+                style={{ transform: `translateY(${vi.start - EDGE_PX}px)` }}
               >
-                {vi.index === 0 && <HistoryEdge state={channel.history} />}
                 <MessageRow row={row} me={me} channel={name} store={store} />
               </div>
             );
