@@ -58,7 +58,8 @@ describe('story 1: two people chat in the browser', () => {
     await log(rita, 'general')
       .getByText(/Trying it on my phone next/)
       .waitFor();
-    await composer(gina, 'general').pressSequentially('On my way', { delay: 20 });
+    // At a person's pace: the SDK sends "typing" at most every 2 s, and gina just sent one.
+    await composer(gina, 'general').pressSequentially('On my way', { delay: 300 });
     await rita.getByText('gina is typing…').waitFor();
     await screenshot(rita, 'chat-dark');
     await composer(gina, 'general').fill('');
