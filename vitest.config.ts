@@ -15,6 +15,19 @@ export default defineConfig({
           globalSetup: ['./test/global-setup.ts'],
         },
       },
+      { test: { name: 'web', root: 'apps/web', include: ['src/**/*.test.ts'] } },
+      {
+        test: {
+          name: 'web-e2e',
+          root: 'apps/web',
+          include: ['e2e/**/*.e2e.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          globalSetup: ['./e2e/global-setup.ts'],
+          // One browser story at a time: each starts gateways and Chromium, and the box is small.
+          fileParallelism: false,
+        },
+      },
       { test: { name: 'bench', root: 'bench', include: ['src/**/*.test.ts'], testTimeout: 120000 } },
     ],
   },

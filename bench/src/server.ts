@@ -41,6 +41,8 @@ export function startGateway(env: Record<string, string>, opts: GatewayOptions =
       PARLEY_JWT_SECRET: BENCH_JWT_SECRET,
       PARLEY_PORT: '0',
       PARLEY_HOST: '127.0.0.1',
+      // No default channels: the scenarios create theirs (e.g. "general") and expect a fresh name.
+      PARLEY_DEFAULT_CHANNELS: '',
       // Load generators set rooms up with one account and may connect it many times: the
       // per-account caps (channels owned, connections per node) are for people, not for this.
       PARLEY_MAX_CHANNELS_PER_USER: '1000000',

@@ -119,6 +119,13 @@ const schema = z.object({
   PARLEY_LOG_PRETTY: bool.default(false),
   /** Allow running on the uWebSockets.js JS fallback (never in production; for debugging only). */
   PARLEY_ALLOW_UWS_FALLBACK: bool.default(false),
+  /** The built web client (apps/web/dist) served at `/`; empty = the repo's apps/web/dist. */
+  PARLEY_WEB_DIR: z.string().default(''),
+  /** Channels created at start if missing (comma-separated; empty = none), so a fresh server is usable by guests. */
+  PARLEY_DEFAULT_CHANNELS: z
+    .string()
+    .default('general')
+    .refine((v) => v.split(',').every((n) => !n.trim() || /^[a-z0-9_-]{1,64}$/.test(n.trim())), 'channel names: a-z, 0-9, - and _'),
   NODE_ENV: z.string().default('development'),
 });
 
@@ -163,6 +170,10 @@ export interface Config {
   allowUwsFallback: boolean;
   /** Null: the admin API is disabled. */
   adminToken: string | null;
+  /** Directory of the built web client; empty = apps/web/dist. */
+  webDir: string;
+  /** Channels that exist from the first start (created idempotently). */
+  defaultChannels: string[];
 }
 
 /** Secrets that earlier versions shipped as defaults: anyone can sign tokens with them. */
@@ -239,5 +250,9 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     logPretty: e.PARLEY_LOG_PRETTY,
     allowUwsFallback: e.PARLEY_ALLOW_UWS_FALLBACK,
     adminToken: e.PARLEY_ADMIN_TOKEN ?? null,
+    webDir: e.PARLEY_WEB_DIR,
+    defaultChannels: e.PARLEY_DEFAULT_CHANNELS.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
   };
 }

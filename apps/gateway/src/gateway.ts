@@ -3,6 +3,7 @@ import type { Config } from './config.js';
 import { RequestBudget, StallClock } from './core/budget.js';
 import { Chat } from './core/chat.js';
 import type { Conn } from './core/conn.js';
+import { ensureDefaultChannels } from './core/default-channels.js';
 import { Hub } from './core/hub.js';
 import { Moderation } from './core/moderation.js';
 import { Outbox } from './core/outbox.js';
@@ -11,6 +12,7 @@ import { SanctionCache } from './core/sanctions.js';
 import { mountAdmin } from './http/admin.js';
 import { AuthError, AuthService, type Identity } from './http/auth.js';
 import { clientAddress, guard, HttpError, readJson, send, sendJson } from './http/http-util.js';
+import { DEFAULT_WEB_DIR, loadSite, mountStatic } from './http/static.js';
 import { resolveJwtSecret } from './jwt-secret.js';
 import type { Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
@@ -127,15 +129,11 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
     metrics.brokerUp.set(ports.broker.healthy() ? 1 : 0);
     void metrics.registry.metrics().then((body) => send(res, st, 200, body, metrics.registry.contentType));
   });
-  app.get('/', (res) =>
-    send(
-      res,
-      { aborted: false },
-      200,
-      `Parley chat gateway ${config.nodeId}. WebSocket: /ws (subprotocol ${SUBPROTOCOL}). See docs/protocol.md.\n`,
-      'text/plain',
-    ),
-  );
+  // The web client (apps/web) at `/` with SPA fallback, and the dashboard page at `/admin`.
+  mountStatic(app, loadSite(config.webDir || DEFAULT_WEB_DIR), {
+    logger,
+    fallbackText: `Parley chat gateway ${config.nodeId}. WebSocket: /ws (subprotocol ${SUBPROTOCOL}). See docs/protocol.md.\n`,
+  });
   let lastThrottleWarn = 0;
   const authRoute = (fn: (body: Record<string, unknown>, addr: string) => Promise<unknown>, okStatus: number) =>
     ((res: uWS.HttpResponse, req: uWS.HttpRequest) => {
@@ -334,6 +332,8 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
       else c.open = false; // closed before (or because) authentication finished
     },
   });
+
+  await ensureDefaultChannels(ports.channels, config.defaultChannels, logger);
 
   // Listen only once control messages reach this node (bounded: without Redis the node still
   // starts, not ready, and the broker restores the subscription when Redis is back).

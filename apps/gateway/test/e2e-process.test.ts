@@ -55,7 +55,8 @@ describe('the server process (npm start) on embedded defaults', () => {
     const bob = new ParleyClient({ url: first.url, token: bobToken, reconnect: false });
     await alice.connect();
     await bob.connect();
-    await bob.create('general');
+    // A fresh server has the default channel (PARLEY_DEFAULT_CHANNELS), which a guest may join.
+    expect((await bob.list()).map((c) => c.name)).toEqual(['general']);
     await bob.join('general');
     await alice.join('general');
     const heard = new Promise((r) => bob.on('message', (m) => m.user === 'alice-guest' && r(m.text)));

@@ -75,6 +75,8 @@ export class World {
       PARLEY_NODE_ID: `n${this.gateways.length + 1}`,
       PARLEY_DRAIN_SPREAD_MS: '50',
       PARLEY_JWT_SECRET: this.jwtSecret,
+      // Tests create the channels they use; opt in to default channels with this variable.
+      PARLEY_DEFAULT_CHANNELS: '',
       ...(this.redis ? { REDIS_URL: this.redis.url, PARLEY_REDIS_PREFIX: this.redis.prefix } : {}),
       ...env,
     });

@@ -211,10 +211,13 @@ describe('infra/local-cluster', () => {
       expect(await get(`${c.lb}/healthz`)).toMatchObject({ status: 200 });
       expect(await get(`${c.lb}/readyz`)).toMatchObject({ status: 200, body: 'ready\n' });
       for (const g of c.gateways) expect(await get(`${g.url}/readyz`)).toMatchObject({ status: 200 });
-      // `/` names the node that answered; every request is a new connection, so HAProxy picks anew.
+      // The web client is served through the load balancer (deep links fall back to the page).
+      expect((await get(`${c.lb}/c/general`)).body).toContain('<div id="root">');
+      // Every request is a new connection, so HAProxy picks anew.
       const seen = new Set<string>();
       for (let i = 0; i < 8 && seen.size < 2; i++) {
-        seen.add(/gateway (gw\d+)/.exec((await get(`${c.lb}/`)).body)?.[1] ?? '?');
+        // `/` is the web client now; every metric is labelled with the node that answered.
+        seen.add(/node="(gw\d+)"/.exec((await get(`${c.lb}/metrics`)).body)?.[1] ?? '?');
       }
       expect([...seen].sort()).toEqual(['gw1', 'gw2']);
     });

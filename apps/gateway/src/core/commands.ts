@@ -16,16 +16,8 @@ export type Command =
   | { name: 'unmute' | 'unban' | 'mod' | 'unmod' | 'transfer'; target: string }
   | { name: 'help' };
 
-export const HELP_TEXT = [
-  '/kick <user> [reason] — remove a user from the channel',
-  '/mute <user> [duration] [reason] — stop a user sending (duration like 30s, 10m, 2h, 7d; none = until /unmute)',
-  '/unmute <user>',
-  '/ban <user> [duration] [reason] — remove and keep out of the channel',
-  '/unban <user>',
-  '/mod <user>, /unmod <user> — owner only: name or remove a moderator',
-  '/transfer <user> — owner only: make a member the owner (you stay a moderator)',
-  '/help',
-].join('\n');
+// The list of commands lives in @parley/protocol (COMMANDS) so clients' autocomplete matches /help.
+export { HELP_TEXT } from '@parley/protocol';
 
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const MAX_DURATION_MS = 365 * 86_400_000;

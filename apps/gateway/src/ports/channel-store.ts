@@ -49,4 +49,9 @@ export interface ChannelStore {
   setRole(cid: number, userId: number, role: Role): Promise<void>;
   members(cid: number): Promise<Member[]>;
   delete(cid: number): Promise<void>;
+  /**
+   * Creates a public channel without an owner unless the name exists (then leaves it as it is).
+   * Idempotent and safe when several nodes call it at once: exactly one row per name.
+   */
+  ensure(name: string): Promise<Channel>;
 }

@@ -165,4 +165,11 @@ export class SqlChannelStore implements ChannelStore {
   async delete(cid: number): Promise<void> {
     await this.db.tx((q) => deleteChannelRows(q, cid));
   }
+
+  async ensure(name: string): Promise<Channel> {
+    await this.db.query('INSERT INTO channels (name) VALUES ($1) ON CONFLICT (name) DO NOTHING', [name]);
+    const ch = await this.byName(name);
+    if (!ch) throw new Error(`channel ${name} vanished while it was being ensured`);
+    return ch;
+  }
 }

@@ -1,0 +1,17 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { chromiumPath } from './browser.ts';
+
+/**
+ * Once per run: fail at once (with the install command) when Chromium is missing, and build the
+ * bundle the gateways serve (apps/web/dist) from the current sources.
+ */
+export default async function setup(): Promise<void> {
+  chromiumPath();
+  // A separate process: the production build (vitest's NODE_ENV=test would give React's dev build).
+  execFileSync(process.execPath, [join(import.meta.dirname, '../../../node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], {
+    cwd: join(import.meta.dirname, '..'),
+    env: { ...process.env, NODE_ENV: 'production' },
+    stdio: 'inherit',
+  });
+}

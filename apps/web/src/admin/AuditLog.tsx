@@ -1,0 +1,54 @@
+import { useEffect, useState } from 'react';
+import { type AdminApi, type AuditEntry, when } from './api.ts';
+
+/** The moderation audit log, newest first (the API pages by size only: 25 more at a time, up to 100). */
+export function AuditLog({ api }: { api: AdminApi }) {
+  const [limit, setLimit] = useState(25);
+  const [rows, setRows] = useState<AuditEntry[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    api.audit(limit).then(setRows, (err: Error) => setError(err.message));
+  }, [api, limit]);
+  return (
+    <section aria-labelledby="audit-title">
+      <h1 id="audit-title">Moderation audit log</h1>
+      {error && (
+        <p className="alert" role="alert">
+          {error}
+        </p>
+      )}
+      <table className="grid">
+        <thead>
+          <tr>
+            <th scope="col">When</th>
+            <th scope="col">Action</th>
+            <th scope="col">By</th>
+            <th scope="col">Target</th>
+            <th scope="col">Channel id</th>
+            <th scope="col">Duration</th>
+            <th scope="col">Reason</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((e) => (
+            <tr key={e.id}>
+              <td>{when(e.at)}</td>
+              <td>{e.action}</td>
+              <td>{e.actor}</td>
+              <td>{e.target || '—'}</td>
+              <td>{e.cid}</td>
+              <td>{e.durationMs ? `${Math.round(e.durationMs / 1000)} s` : '—'}</td>
+              <td>{e.reason ?? '—'}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {rows.length === 0 && !error && <p>Nothing moderated yet.</p>}
+      {rows.length === limit && limit < 100 && (
+        <button type="button" onClick={() => setLimit(Math.min(100, limit + 25))}>
+          Show more
+        </button>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,38 @@
+import type { ChannelState } from './store.ts';
+
+const RANK = { owner: 0, moderator: 1, member: 2, guest: 3 } as const;
+
+/** Who is in the channel: online first (from presence), with their role. */
+export function MembersPanel({ channel }: { channel: ChannelState }) {
+  const online = new Set(channel.online);
+  const roster = new Map(channel.members.map((m) => [m.user, m.role] as const));
+  // Someone present before the roster refresh still shows (as a member until we know better).
+  for (const u of channel.online) if (!roster.has(u)) roster.set(u, 'member');
+  const people = [...roster].sort(([a, ra], [b, rb]) => RANK[ra] - RANK[rb] || a.localeCompare(b));
+  const on = people.filter(([u]) => online.has(u));
+  const off = people.filter(([u]) => !online.has(u));
+  const list = (title: string, rows: typeof people, isOnline: boolean) => (
+    <section aria-label={`${title} ${rows.length}`}>
+      <h3>
+        {title} — {rows.length}
+      </h3>
+      <ul>
+        {rows.map(([user, role]) => (
+          <li key={user} className={isOnline ? 'online' : 'offline'}>
+            <span className="dot" aria-hidden="true" />
+            <span className="name">{user}</span>
+            {role !== 'member' && <span className={`badge role-${role}`}>{role}</span>}
+            <span className="sr-only">{isOnline ? ', online' : ', offline'}</span>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+  return (
+    <aside className="members" aria-label="Members">
+      <h2>Members</h2>
+      {list('Online', on, true)}
+      {list('Offline', off, false)}
+    </aside>
+  );
+}
