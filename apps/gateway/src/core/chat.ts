@@ -220,6 +220,7 @@ export class Chat {
   badFrame(ws: WS, e: ErrorFrame): void {
     const c = ws.getUserData();
     this.d.outbox.error(ws, e);
+    this.d.warn('malformed frame refused', ws, { code: e.code, reason: e.message }); // a decoder bomb lands here too
     c.limits ??= new FrameLimits(this.d.limits);
     if (c.limits.badFrame()) {
       this.d.warn('malformed frames: closing', ws, { code: e.code });
