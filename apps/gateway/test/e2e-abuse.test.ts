@@ -1,31 +1,9 @@
-import { CloseCode, decodeServer, ErrorCode, encodeRequest, Op, SUBPROTOCOL } from '@parley/protocol';
+import { CloseCode, ErrorCode, encodeRequest, Op } from '@parley/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { Gateway } from '../src/gateway.js';
 import { BACKENDS, World } from './harness.js';
-
-interface Raw {
-  ws: WebSocket;
-  frames: { kind: number; rid?: number; code?: number; message?: string; op?: number }[];
-  closed: Promise<{ code: number; reason: string }>;
-}
-
-async function raw(gw: Gateway, query: string, protocol: string = SUBPROTOCOL): Promise<Raw> {
-  const ws = new WebSocket(`${gw.url.replace('http', 'ws')}/ws?${query}`, protocol);
-  const frames: Raw['frames'] = [];
-  ws.on('message', (d: Buffer) => {
-    const r = decodeServer(new Uint8Array(d));
-    if (r.ok) frames.push(...(r.value as Raw['frames']));
-  });
-  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
-    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
-  );
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
-  return { ws, frames, closed };
-}
+import { raw } from './raw-client.js';
 
 describe.each(BACKENDS)('story 5, bad input never hurts, on %s', (backend) => {
   let world: World;

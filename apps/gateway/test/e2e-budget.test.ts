@@ -1,42 +1,13 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { CloseCode, decodeServer, ErrorCode, encodeRequest, Op, SUBPROTOCOL } from '@parley/protocol';
+import { CloseCode, ErrorCode, encodeRequest, Op, SUBPROTOCOL } from '@parley/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
 import type { Gateway } from '../src/gateway.js';
 import { World } from './harness.js';
+import { raw } from './raw-client.js';
 
 // Issue 10, items 2 and 3: costly requests have a budget, text frames count as malformed, and
 // an honest client's backlog after a server stall is not punished as a flood.
-
-interface Raw {
-  ws: WebSocket;
-  frames: { kind: number; rid?: number; code?: number; retryAfterMs?: number }[];
-  closed: Promise<{ code: number; reason: string }>;
-}
-
-/**
- * A bare protocol client. `light`: history pages (large) are counted, not decoded — this process
- * also runs the gateway, and decoding 600 pages a second here would be load the test adds, not
- * load the clients put on the server.
- */
-async function raw(gw: Gateway, query: string, light = false): Promise<Raw> {
-  const ws = new WebSocket(`${gw.url.replace('http', 'ws')}/ws?${query}`, SUBPROTOCOL);
-  const frames: Raw['frames'] = [];
-  ws.on('message', (d: Buffer) => {
-    if (light && d.length > 1000) return void frames.push({ kind: 1, rid: 1_000_000 });
-    const r = decodeServer(new Uint8Array(d));
-    if (r.ok) frames.push(...(r.value as Raw['frames']));
-  });
-  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
-    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
-  );
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
-  return { ws, frames, closed };
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
