@@ -139,7 +139,8 @@ export function mountAdmin(app: uWS.TemplatedApp, d: AdminDeps): void {
       prefix,
       guest: flag('guest', query.get('guest')),
     });
-    return { status: 200, body: { users, next: users.length === n ? (users.at(-1)?.id ?? null) : null } };
+    const counts = await d.admin.userCounts();
+    return { status: 200, body: { users, next: users.length === n ? (users.at(-1)?.id ?? null) : null, counts } };
   });
 
   route('get', '/admin/users/:id', async ({ params }) => {
@@ -210,7 +211,9 @@ export function mountAdmin(app: uWS.TemplatedApp, d: AdminDeps): void {
   route('get', '/admin/audit', async ({ query }) => {
     const cidRaw = query.get('cid');
     const cid = cidRaw === null || cidRaw === '' ? null : id('cid', cidRaw);
-    return { status: 200, body: { entries: await d.moderation.auditLog(cid, limit(query)) } };
+    const n = limit(query);
+    const entries = await d.moderation.auditLog(cid, n, int('before', query.get('before'), Number.MAX_SAFE_INTEGER, 1));
+    return { status: 200, body: { entries, next: entries.length === n ? (entries.at(-1)?.id ?? null) : null } };
   });
 
   app.any('/admin/*', (res, req) => {

@@ -59,6 +59,8 @@ export interface MessageCursor {
  */
 export interface AdminStore {
   users(q: { after: number; limit: number; prefix: string | null; guest: boolean | null }): Promise<UserRecord[]>;
+  /** How many accounts there are: registered users and guests (whatever a page shows). */
+  userCounts(): Promise<{ registered: number; guests: number }>;
   user(id: number): Promise<UserDetail | null>;
   userMessages(id: number, q: { before: MessageCursor | null; limit: number }): Promise<UserMessage[]>;
   update(id: number, change: { name?: string; passwordHash?: string }): Promise<UserRecord | 'taken' | 'guest' | null>;

@@ -81,5 +81,6 @@ export interface ModerationStore {
   act(input: ModInput, authorize: (ctx: ModContext) => void): Promise<{ changed: boolean }>;
   deleteChannel(cid: number, actor: string): Promise<string | null>;
   active(cid: number, userId: number, now: number): Promise<Sanction[]>;
-  auditLog(cid: number | null, limit: number): Promise<AuditEntry[]>;
+  /** Newest first; `before`: only entries with a smaller id (the previous page's last id). */
+  auditLog(cid: number | null, limit: number, before?: number | null): Promise<AuditEntry[]>;
 }

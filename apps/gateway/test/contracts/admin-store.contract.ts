@@ -36,6 +36,15 @@ export function describeAdminStoreContract(name: string, factory: StoreFactory, 
       expect(await a.users({ after: 0, limit: 100, prefix: `${p}_`, guest: false })).toHaveLength(3);
     });
 
+    it('counts registered users and guests, whatever a page shows', async () => {
+      const before = await a.userCounts();
+      await s.users.createAccount(uniq('countme'), 'h');
+      await s.users.createAccount(uniq('countme'), 'h');
+      const after = await a.userCounts();
+      expect(after.registered - before.registered).toBe(2);
+      expect(after.guests).toBeGreaterThanOrEqual(0);
+    });
+
     it('one user with its channels and roles; null when missing', async () => {
       const u = await s.users.createAccount(uniq('owner'), 'h');
       const other = await s.users.createAccount(uniq('other'), 'h');

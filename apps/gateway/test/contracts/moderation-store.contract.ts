@@ -107,6 +107,9 @@ export function describeModerationStoreContract(name: string, factory: StoreFact
       const all = await s.moderation.auditLog(null, 2);
       expect(all).toHaveLength(2);
       expect(all[0]).toMatchObject({ cid: other.cid, action: 'kick', target: 'x' });
+      // Paged by a cursor: the entries before the previous page's last id.
+      expect(await s.moderation.auditLog(cid, 1, log[0]!.id)).toEqual([log[1]]);
+      expect(await s.moderation.auditLog(cid, 10, log[1]!.id)).toEqual([]);
     });
 
     it('gives authorize the roles and sanctions read in the transaction; the owner is Owner after leaving', async () => {

@@ -1,14 +1,25 @@
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { type AdminApi, type AuditEntry, when } from './api.ts';
 
-/** The moderation audit log, newest first (the API pages by size only: 25 more at a time, up to 100). */
+/** The moderation audit log, newest first, 25 entries a page by cursor. */
 export function AuditLog({ api }: { api: AdminApi }) {
-  const [limit, setLimit] = useState(25);
   const [rows, setRows] = useState<AuditEntry[]>([]);
+  const [next, setNext] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const load = useCallback(
+    (before: string | null) =>
+      api.audit(before).then(
+        (page) => {
+          setRows((r) => (before ? [...r, ...page.items] : page.items));
+          setNext(page.next);
+        },
+        (err: Error) => setError(err.message),
+      ),
+    [api],
+  );
   useEffect(() => {
-    api.audit(limit).then(setRows, (err: Error) => setError(err.message));
-  }, [api, limit]);
+    void load(null);
+  }, [load]);
   return (
     <section aria-labelledby="audit-title">
       <h1 id="audit-title">Moderation audit log</h1>
@@ -44,9 +55,9 @@ export function AuditLog({ api }: { api: AdminApi }) {
         </tbody>
       </table>
       {rows.length === 0 && !error && <p>Nothing moderated yet.</p>}
-      {rows.length === limit && limit < 100 && (
-        <button type="button" onClick={() => setLimit(Math.min(100, limit + 25))}>
-          Show more
+      {next && (
+        <button type="button" onClick={() => void load(next)}>
+          Older entries
         </button>
       )}
     </section>

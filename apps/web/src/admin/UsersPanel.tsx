@@ -1,5 +1,5 @@
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
-import { type AdminApi, type AdminMessage, type AdminUser, when } from './api.ts';
+import { type AdminApi, type AdminMessage, type AdminUser, type UserCounts, when } from './api.ts';
 import { Confirm } from './Confirm.tsx';
 
 type GuestFilter = 'all' | 'registered' | 'guests';
@@ -10,6 +10,7 @@ export function UsersPanel({ api }: { api: AdminApi }) {
   const [filter, setFilter] = useState<GuestFilter>('all');
   const [users, setUsers] = useState<AdminUser[]>([]);
   const [next, setNext] = useState<string | null>(null);
+  const [counts, setCounts] = useState<UserCounts | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [open, setOpen] = useState<number | null>(null);
 
@@ -21,6 +22,7 @@ export function UsersPanel({ api }: { api: AdminApi }) {
         const page = await api.users({ prefix, guest, after });
         setUsers((u) => (after ? [...u, ...page.items] : page.items));
         setNext(page.next);
+        setCounts(page.counts);
       } catch (err) {
         setError((err as Error).message);
       }
@@ -49,7 +51,8 @@ export function UsersPanel({ api }: { api: AdminApi }) {
           </select>
         </label>
         <span className="muted-text">
-          {users.length} shown: {users.filter((u) => !u.guest).length} registered, {users.filter((u) => u.guest).length} guests
+          {counts ? `${counts.registered} registered users, ${counts.guests} guests in all; ` : ''}
+          {users.length} shown
         </span>
       </div>
       {error && (

@@ -45,6 +45,10 @@ export interface Page<T> {
   items: T[];
   next: string | null;
 }
+export interface UserCounts {
+  registered: number;
+  guests: number;
+}
 
 export class AdminApi {
   constructor(private readonly token: string) {}
@@ -74,13 +78,13 @@ export class AdminApi {
     return json as T;
   }
 
-  async users(q: { prefix?: string; guest?: boolean | null; after?: string | null }): Promise<Page<AdminUser>> {
+  async users(q: { prefix?: string; guest?: boolean | null; after?: string | null }): Promise<Page<AdminUser> & { counts: UserCounts }> {
     const p = new URLSearchParams({ limit: '50' });
     if (q.prefix) p.set('prefix', q.prefix);
     if (q.guest !== null && q.guest !== undefined) p.set('guest', String(q.guest));
     if (q.after) p.set('after', q.after);
-    const r = await this.call<{ users: AdminUser[]; next: string | number | null }>('GET', `/admin/users?${p}`);
-    return { items: r.users, next: r.next === null ? null : String(r.next) };
+    const r = await this.call<{ users: AdminUser[]; next: string | number | null; counts: UserCounts }>('GET', `/admin/users?${p}`);
+    return { items: r.users, next: r.next === null ? null : String(r.next), counts: r.counts };
   }
   async messages(id: number, before: string | null): Promise<Page<AdminMessage>> {
     const p = new URLSearchParams({ limit: '20' });
@@ -104,9 +108,11 @@ export class AdminApi {
   deleteChannel(cid: number): Promise<void> {
     return this.call('DELETE', `/admin/channels/${cid}`);
   }
-  async audit(limit: number): Promise<AuditEntry[]> {
-    const r = await this.call<{ entries: AuditEntry[] }>('GET', `/admin/audit?limit=${limit}`);
-    return r.entries;
+  async audit(before: string | null): Promise<Page<AuditEntry>> {
+    const p = new URLSearchParams({ limit: '25' });
+    if (before) p.set('before', before);
+    const r = await this.call<{ entries: AuditEntry[]; next: number | null }>('GET', `/admin/audit?${p}`);
+    return { items: r.entries, next: r.next === null ? null : String(r.next) };
   }
 }
 

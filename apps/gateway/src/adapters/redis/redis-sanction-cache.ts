@@ -57,8 +57,8 @@ export class RedisSanctionCache implements ModerationStore {
     return this.inner.deleteChannel(cid, actor);
   }
 
-  auditLog(cid: number | null, limit: number): Promise<AuditEntry[]> {
-    return this.inner.auditLog(cid, limit);
+  auditLog(cid: number | null, limit: number, before: number | null = null): Promise<AuditEntry[]> {
+    return this.inner.auditLog(cid, limit, before);
   }
 
   private async forget(cid: number, userId: number): Promise<void> {

@@ -15,6 +15,13 @@ const startsWith = (prefix: string): string => `${prefix.replace(/[\\%_]/g, (c) 
 export class SqlAdminStore implements AdminStore {
   constructor(private readonly db: SqlDb) {}
 
+  async userCounts(): Promise<{ registered: number; guests: number }> {
+    const rows = await this.db.query<{ registered: number; guests: number }>(
+      'SELECT count(*) FILTER (WHERE NOT guest) AS registered, count(*) FILTER (WHERE guest) AS guests FROM users',
+    );
+    return rows[0] ?? { registered: 0, guests: 0 };
+  }
+
   users(q: { after: number; limit: number; prefix: string | null; guest: boolean | null }): Promise<UserRecord[]> {
     return this.db.query<UserRecord>(
       `SELECT ${USER_COLS} FROM users

@@ -114,12 +114,17 @@ export class SqlModerationStore implements ModerationStore {
   }
 
   /** Newest first; `cid` null = every channel. */
-  auditLog(cid: number | null, limit: number): Promise<AuditEntry[]> {
+  auditLog(cid: number | null, limit: number, before: number | null = null): Promise<AuditEntry[]> {
     const n = Math.max(1, Math.min(AUDIT_MAX_LIMIT, Math.floor(limit) || 1));
+    const below = before ?? Number.MAX_SAFE_INTEGER;
     // Two texts rather than `$1 IS NULL OR cid = $1`, which a generic prepared plan cannot index.
     return cid === null
-      ? this.db.query<AuditEntry>(`SELECT ${AUDIT_COLUMNS} FROM moderation_audit ORDER BY id DESC LIMIT $1`, [n])
-      : this.db.query<AuditEntry>(`SELECT ${AUDIT_COLUMNS} FROM moderation_audit WHERE cid = $1 ORDER BY id DESC LIMIT $2`, [cid, n]);
+      ? this.db.query<AuditEntry>(`SELECT ${AUDIT_COLUMNS} FROM moderation_audit WHERE id < $1 ORDER BY id DESC LIMIT $2`, [below, n])
+      : this.db.query<AuditEntry>(`SELECT ${AUDIT_COLUMNS} FROM moderation_audit WHERE cid = $1 AND id < $2 ORDER BY id DESC LIMIT $3`, [
+          cid,
+          below,
+          n,
+        ]);
   }
 }
 
