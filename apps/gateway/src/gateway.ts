@@ -11,7 +11,7 @@ import { LEASE_TTL_MS, PresenceLease } from './core/presence-lease.js';
 import { SanctionCache } from './core/sanctions.js';
 import { mountAdmin } from './http/admin.js';
 import { AuthError, AuthService, type Identity } from './http/auth.js';
-import { clientAddress, guard, HttpError, readJson, send, sendJson } from './http/http-util.js';
+import { clientAddress, guard, HttpError, readJson, send, sendJson, upgradeRequired } from './http/http-util.js';
 import { DEFAULT_WEB_DIR, loadSite, mountStatic } from './http/static.js';
 import { resolveJwtSecret } from './jwt-secret.js';
 import type { Logger } from './logger.js';
@@ -184,12 +184,8 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
   // `/ws` without an Upgrade header reaches this too (uWS hands only upgrades to the ws route).
   app.any('/*', (res, req) => {
     const url = req.getUrl();
-    if (url === '/ws') {
-      res.cork(() => {
-        res.writeStatus('426 Upgrade Required').writeHeader('upgrade', 'websocket').writeHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ error: `WebSocket upgrade required (subprotocol ${SUBPROTOCOL})` }));
-      });
-    } else sendJson(res, { aborted: false }, 404, { error: `no route ${req.getMethod().toUpperCase()} ${url}` });
+    if (url === '/ws') upgradeRequired(res, SUBPROTOCOL);
+    else sendJson(res, { aborted: false }, 404, { error: `no route ${req.getMethod().toUpperCase()} ${url}` });
   });
 
   mountAdmin(app, {

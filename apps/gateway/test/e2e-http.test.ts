@@ -35,9 +35,8 @@ describe('HTTP answers for what no route serves', () => {
     expect(JSON.parse(r.body).error).toContain('parley.v1');
   });
 
-  it('unknown paths and methods: 404 JSON', async () => {
+  it('unknown paths and methods: 404 (client routes without an extension are the web page)', async () => {
     for (const [method, path] of [
-      ['GET', '/no/such/thing'],
       ['POST', '/nothing'],
       ['DELETE', '/healthz'],
       ['PUT', '/auth/login'],
@@ -45,6 +44,9 @@ describe('HTTP answers for what no route serves', () => {
       const r = await get(`${gw.url}${path}`, method);
       expect(r.status, `${method} ${path}`).toBe(404);
       expect(JSON.parse(r.body).error).toContain(path);
+    }
+    for (const path of ['/no/such/file.js', '/auth/nothing', '/admin/nothing']) {
+      expect((await get(`${gw.url}${path}`)).status, `GET ${path}`).toBe(404);
     }
     expect((await get(`${gw.url}/healthz`)).status).toBe(200); // still serving
   });

@@ -75,6 +75,14 @@ export function send(
   });
 }
 
+/** A plain request for the WebSocket endpoint: 426, naming the upgrade and the subprotocol. */
+export function upgradeRequired(res: uWS.HttpResponse, subprotocol: string): void {
+  res.cork(() => {
+    res.writeStatus('426 Upgrade Required').writeHeader('upgrade', 'websocket').writeHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ error: `WebSocket upgrade required (subprotocol ${subprotocol})` }));
+  });
+}
+
 export const sendJson = (res: uWS.HttpResponse, state: { aborted: boolean }, status: number, body: unknown) =>
   send(res, state, status, JSON.stringify(body));
 

@@ -4,7 +4,9 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, gzipSync, constants as zlib } from 'node:zlib';
+import { SUBPROTOCOL } from '@parley/protocol';
 import type { Logger } from '../logger.js';
+import { upgradeRequired } from './http-util.js';
 
 /**
  * The web client (apps/web's Vite build) served from memory.
@@ -172,6 +174,8 @@ export function mountStatic(app: uWS.TemplatedApp, site: StaticSite | null, opts
   }
   const handler = (res: uWS.HttpResponse, req: uWS.HttpRequest) => {
     const url = req.getUrl();
+    // GET /ws without an Upgrade header (uWS hands only upgrades to the ws route) lands here.
+    if (url === '/ws') return upgradeRequired(res, SUBPROTOCOL);
     if (!site) {
       if (url === '/') return plain(res, 200, opts.fallbackText);
       return plain(res, 404, 'not found\n');
