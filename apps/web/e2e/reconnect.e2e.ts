@@ -67,15 +67,31 @@ describe('story 3: reconnect across a gateway crash, behind HAProxy', () => {
     await ben.send('general', 'before the crash');
     await log(page, 'general').getByText('before the crash').waitFor();
 
+    // Every text the status banner shows, recorded in the page: the SDK may reconnect through
+    // the load balancer within milliseconds, faster than a locator polls for a banner.
+    await page.evaluate(() => {
+      const seen: string[] = [];
+      (window as unknown as { __banners: string[] }).__banners = seen;
+      const note = () => {
+        for (const el of document.querySelectorAll('[role="status"]')) if (el.textContent) seen.push(el.textContent);
+      };
+      new MutationObserver(note).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
+    const bannerSeen = (text: string) =>
+      expect
+        .poll(() => page.evaluate((t) => (window as unknown as { __banners: string[] }).__banners.some((b) => b.includes(t)), text), {
+          timeout: 60_000,
+        })
+        .toBe(true);
     await victim.stop('SIGKILL');
-    await page.getByRole('status').filter({ hasText: 'Connection lost' }).waitFor();
+    await bannerSeen('Connection lost');
     for (let i = 1; i <= 5; i++) await ben.send('general', `while you were away ${i}`);
     await composer(page, 'general').fill('typed during the outage');
     await composer(page, 'general').press('Enter');
     // Shown at once, as pending.
     await log(page, 'general').getByText('typed during the outage').waitFor();
 
-    await page.getByRole('status').filter({ hasText: 'Back online' }).waitFor({ timeout: 60_000 });
+    await bannerSeen('Back online');
     const view = log(page, 'general');
     await view.getByText('while you were away 5').waitFor();
     await page.locator('[data-pending]').waitFor({ state: 'detached', timeout: 30_000 });
