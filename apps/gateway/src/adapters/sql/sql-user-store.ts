@@ -58,13 +58,23 @@ export class SqlUserStore implements UserStore {
   }
 
   /** One statement: insert the guest, or touch the guest row this token created; anyone else's row is left alone (no row back). */
-  claimGuest(name: string, tid: string): Promise<User | null> {
-    return this.oneUser(
-      `INSERT INTO users (name, name_canon, guest, guest_tid) VALUES ($1, $2, true, $3)
-       ON CONFLICT (name_canon) DO UPDATE SET last_seen_at = now() WHERE users.guest AND users.guest_tid = $3
-       RETURNING ${COLS}`,
-      [name, nameKey(name), tid],
-    ).catch(nameClash);
+  async claimGuest(name: string, tid: string): Promise<User | null> {
+    const claim = () =>
+      this.oneUser(
+        `INSERT INTO users (name, name_canon, guest, guest_tid) VALUES ($1, $2, true, $3)
+         ON CONFLICT (name_canon) DO UPDATE SET last_seen_at = now() WHERE users.guest AND users.guest_tid = $3
+         RETURNING ${COLS}`,
+        [name, nameKey(name), tid],
+      );
+    try {
+      return await claim();
+    } catch (err) {
+      // Two claims of one new name at once: both pass ON CONFLICT's check, and the later one then
+      // trips the other unique index (users_name_key), which ON CONFLICT (name_canon) does not
+      // arbitrate. Once more, now that the first has committed, takes the ON CONFLICT path.
+      if (!/users_name_key/.test(String((err as Error)?.message))) throw err;
+      return claim().catch(nameClash);
+    }
   }
 
   openAccount(id: number): Promise<User | null> {
