@@ -1,3 +1,4 @@
+import { join, resolve } from 'node:path';
 import { decode, encode } from '@msgpack/msgpack';
 import { encodeRequest, Kind, Op } from '@parley/protocol';
 import postgres from 'postgres';
@@ -13,7 +14,11 @@ import { signup } from './signup.js';
 import { WireClient } from './wire-client.js';
 
 /** Every system the fanout scenario knows, in report order. */
-export const SYSTEMS = ['parley', 'socketio-lean', 'socketio-pg', 'socketio-client', 'uws-relay', 'uws-single'] as const;
+/**
+ * `parley-b`: Parley again, from the checkout at BENCH_PARLEY_B_DIR (its own `npm ci` done): an
+ * A/B of two versions of the gateway interleaved in one run, e.g. a change against its base.
+ */
+export const SYSTEMS = ['parley', 'socketio-lean', 'socketio-pg', 'socketio-client', 'uws-relay', 'uws-single', 'parley-b'] as const;
 export type SystemName = (typeof SYSTEMS)[number];
 
 export interface Topology {
@@ -133,6 +138,11 @@ export async function runSystem<T>(name: SystemName, topo: Topology, sink: Sink,
   switch (name) {
     case 'parley':
       return withParley(topo, sink, fn);
+    case 'parley-b': {
+      const dir = process.env.BENCH_PARLEY_B_DIR;
+      if (!dir) throw new Error('system parley-b needs BENCH_PARLEY_B_DIR=<another checkout of this repo, npm ci done>');
+      return withParley(topo, sink, fn, join(resolve(dir), 'apps', 'gateway'));
+    }
     case 'socketio-lean':
       return withSocketIo(topo, sink, fn, 'lean', false);
     case 'socketio-pg':
@@ -148,7 +158,7 @@ export async function runSystem<T>(name: SystemName, topo: Topology, sink: Sink,
 
 // ---------------------------------------------------------------- Parley
 
-async function withParley<T>(topo: Topology, sink: Sink, fn: (h: Handle) => Promise<T>): Promise<T> {
+async function withParley<T>(topo: Topology, sink: Sink, fn: (h: Handle) => Promise<T>, gatewayDir?: string): Promise<T> {
   const { prefix, cleanup } = benchPrefix(topo.redisUrl);
   try {
     return await withDatabase(async (databaseUrl, database) => {
@@ -163,8 +173,8 @@ async function withParley<T>(topo: Topology, sink: Sink, fn: (h: Handle) => Prom
         PARLEY_SHED_BYTES: String(1024 * 1024),
       };
       const nodes = await Promise.all([
-        startGateway({ ...env, PARLEY_NODE_ID: 'fanout-a' }),
-        startGateway({ ...env, PARLEY_NODE_ID: 'fanout-b' }),
+        startGateway({ ...env, PARLEY_NODE_ID: 'fanout-a' }, { dir: gatewayDir }),
+        startGateway({ ...env, PARLEY_NODE_ID: 'fanout-b' }, { dir: gatewayDir }),
       ]);
       const clients: WireClient[] = [];
       try {

@@ -38,6 +38,7 @@ export const LABELS: Record<SystemName, string> = {
   'socketio-client': 'Socket.IO + redis-adapter (socket.io-client)',
   'uws-relay': 'bare uWS + ioredis relay (2 nodes)',
   'uws-single': 'bare uWS, single node (no Redis)',
+  'parley-b': 'Parley from BENCH_PARLEY_B_DIR (A/B)',
 };
 
 export function parseFanoutArgs(args: string[]): FanoutOptions {

@@ -40,6 +40,7 @@ const SHORT: Record<string, string> = {
   'socketio-client': 'Socket.IO (client)',
   'uws-relay': 'uWS relay',
   'uws-single': 'uWS single',
+  'parley-b': 'Parley (B)',
 };
 
 export interface InterleavedOptions {

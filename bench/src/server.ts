@@ -20,6 +20,8 @@ export interface Server {
 export interface GatewayOptions {
   /** Preload gc-hook.ts so that memoryAfterGc() works. */
   gcHook?: boolean;
+  /** The gateway package to run (default: this checkout's apps/gateway). */
+  dir?: string;
 }
 
 const GATEWAY_DIR = join(import.meta.dirname, '..', '..', 'apps', 'gateway');
@@ -33,7 +35,7 @@ export function startGateway(env: Record<string, string>, opts: GatewayOptions =
   const flags = process.env.BENCH_GATEWAY_FLAGS?.split(' ').filter(Boolean) ?? [];
   const gcHook = opts.gcHook ? ['--import', join(import.meta.dirname, 'gc-hook.ts')] : [];
   const proc = spawn(process.execPath, [...prof, ...flags, '--import', 'tsx', ...gcHook, 'src/main.ts'], {
-    cwd: GATEWAY_DIR,
+    cwd: opts.dir ?? GATEWAY_DIR,
     // The readiness line is logged at info.
     // Every gateway of one bench run shares a token secret (required with DATABASE_URL).
     env: {

@@ -160,6 +160,58 @@ function describeWindow(name: string, url: () => string): void {
         await listener.close();
       }
     });
+
+    it('publishes of one tick to several channels arrive in order and fill each window (standalone: in one call)', async () => {
+      const { redis, db, scratch } = env;
+      const keys = new RedisKeys(scratch.prefix);
+      const broker = new RedisBroker({ url: url(), prefix: scratch.prefix, nodeId: 'tick-node', windowSize: 100, probeIntervalMs: 0 });
+      const listener = new RedisBroker({ url: url(), prefix: scratch.prefix, nodeId: 'tick-peer', probeIntervalMs: 0 });
+      try {
+        const owner = (await new SqlUserStore(db).createAccount(`tick-owner-${name}`, 'x'))!;
+        const chans: { cid: number }[] = [];
+        for (const i of [1, 2, 3]) chans.push((await new SqlChannelStore(db).create(`tick-${name}-${i}`, owner.id))!);
+        const heard: string[] = [];
+        listener.onMessage((t, b) => heard.push(`${t}:${b[0]}`));
+        for (const ch of chans) await listener.subscribe(`c:${ch.cid}`);
+        await broker.publish('c:0', new Uint8Array([0])).catch(() => {}); // connect before counting
+        const sent = vi.spyOn((broker as unknown as { pub: { sendCommand: (...a: unknown[]) => unknown } }).pub, 'sendCommand');
+        // As the hub's flush does: every channel's batch in one synchronous pass, nothing awaited in between.
+        const frame = (cid: number, seq: number) => encodeEvent({ op: Op.Message, cid, seq, user: owner.name, text: `t${seq}`, ts: 1 });
+        const done: Promise<void>[] = [
+          broker.publish(`c:${chans[0]!.cid}`, new Uint8Array([1]), {
+            cid: chans[0]!.cid,
+            frames: [{ seq: 1, frame: frame(chans[0]!.cid, 1) }],
+          }),
+          broker.publish(`c:${chans[1]!.cid}`, new Uint8Array([2])), // no retain (ephemeral)
+          broker.publish(`c:${chans[2]!.cid}`, new Uint8Array([3]), {
+            cid: chans[2]!.cid,
+            frames: [1, 2, 3].map((seq) => ({ seq, frame: frame(chans[2]!.cid, seq) })),
+          }),
+          broker.publish(`c:${chans[0]!.cid}`, new Uint8Array([4]), {
+            cid: chans[0]!.cid,
+            frames: [{ seq: 2, frame: frame(chans[0]!.cid, 2) }],
+          }),
+        ];
+        await Promise.all(done);
+        if (name === 'standalone') expect(sent).toHaveBeenCalledTimes(1);
+        await vi.waitFor(() => expect(heard).toHaveLength(4));
+        // Order per topic always; on standalone also across topics (one script, in publish order).
+        const expected = [`c:${chans[0]!.cid}:1`, `c:${chans[1]!.cid}:2`, `c:${chans[2]!.cid}:3`, `c:${chans[0]!.cid}:4`];
+        if (name === 'standalone') expect(heard).toEqual(expected);
+        else expect(heard.filter((h) => h.startsWith(`c:${chans[0]!.cid}:`))).toEqual([expected[0], expected[3]]);
+        expect(await redis.zrange(keys.recent(chans[0]!.cid), '0', '-1', 'WITHSCORES').then((r) => r.filter((_, i) => i % 2))).toEqual([
+          '1',
+          '2',
+        ]);
+        expect(await redis.zcard(keys.recent(chans[1]!.cid))).toBe(0);
+        expect(await redis.zcard(keys.recent(chans[2]!.cid))).toBe(3);
+        expect(await redis.get(keys.recentHigh(chans[0]!.cid))).toBe('2');
+        expect(await redis.get(keys.recentHigh(chans[2]!.cid))).toBe('3');
+      } finally {
+        await broker.close();
+        await listener.close();
+      }
+    });
   });
 }
 describeWindow('standalone', () => standalone);

@@ -7,8 +7,20 @@ import { connectRedis, isCluster, type RedisClient } from './connect.js';
 import { hashSlot, RedisKeys } from './keys.js';
 
 const PUBLISH_RETAIN = readFileSync(new URL('./lua/publish-retain.lua', import.meta.url), 'utf8');
-interface RetainScript {
+const PUBLISH_MANY = readFileSync(new URL('./lua/publish-many.lua', import.meta.url), 'utf8');
+interface Scripts {
   parleyPublishRetain(recent: string, high: string, ...args: (string | number | Buffer)[]): Promise<number>;
+  /** numkeys, keys…, args… (the keys vary with the items). */
+  parleyPublishMany(numkeys: number, ...keysAndArgs: (string | number | Buffer)[]): Promise<number>;
+}
+
+/** A publish waiting for the end of the tick (standalone Redis: one call carries them all). */
+interface Queued {
+  channel: string;
+  payload: Buffer;
+  retain: { cid: number; frames: readonly Retained[] } | undefined;
+  resolve: () => void;
+  reject: (err: unknown) => void;
 }
 
 export interface RedisBrokerOptions {
@@ -65,6 +77,8 @@ export class RedisBroker implements Broker {
   private readonly topics = new Map<string, { topic: string; ready: Promise<void> }>();
   private readonly log: Logger;
   private handler: (topic: string, bytes: Uint8Array) => void = () => {};
+  /** Standalone: this tick's publishes, sent together in a microtask (sendQueued). */
+  private readonly queued: Queued[] = [];
 
   private readonly probeIntervalMs: number;
   private readonly probeTimeoutMs: number;
@@ -93,6 +107,7 @@ export class RedisBroker implements Broker {
     this.cluster = isCluster(this.sub);
     this.windowSize = opts.windowSize ?? 1000;
     this.pub.defineCommand('parleyPublishRetain', { numberOfKeys: 2, lua: PUBLISH_RETAIN });
+    this.pub.defineCommand('parleyPublishMany', { lua: PUBLISH_MANY });
 
     for (const [conn, role] of [
       [this.pub, 'publisher'],
@@ -140,23 +155,55 @@ export class RedisBroker implements Broker {
     }
   }
 
-  /** With `retain`: one script (lua/publish-retain.lua) adds the frames to the window and publishes. */
-  async publish(topic: string, bytes: Uint8Array, retain?: { cid: number; frames: readonly Retained[] }): Promise<void> {
+  /**
+   * Standalone Redis: what this node publishes within one tick (the hub forwards every channel's
+   * batch in one pass) leaves as ONE script call, lua/publish-many.lua, in publish order: one
+   * round trip and one write for all channels instead of one each — what a message costs Redis
+   * and the gateway most in small rooms, where each channel has about one message per tick.
+   * Redis Cluster: one call per publish (lua/publish-retain.lua with `retain`, else SPUBLISH), as
+   * the channels' keys live in different slots. Either way `retain` adds the frames to the
+   * channel's recent window in the same call that publishes them.
+   */
+  publish(topic: string, bytes: Uint8Array, retain?: { cid: number; frames: readonly Retained[] }): Promise<void> {
     const payload = Buffer.allocUnsafe(this.origin.length + bytes.byteLength);
     this.origin.copy(payload, 0);
     payload.set(bytes, this.origin.length);
     const channel = this.keys.topic(topic);
-    if (retain?.frames.length) {
-      const args: (string | number | Buffer)[] = [this.windowSize, channel, payload, this.cluster ? '1' : '0'];
+    if (this.cluster) return this.publishOne(channel, payload, retain);
+    return new Promise((resolve, reject) => {
+      this.queued.push({ channel, payload, retain: retain?.frames.length ? retain : undefined, resolve, reject });
+      if (this.queued.length === 1) queueMicrotask(this.sendQueued);
+    });
+  }
+
+  private readonly sendQueued = () => {
+    const items = this.queued.splice(0);
+    const keys: string[] = [];
+    const args: (string | number | Buffer)[] = [this.windowSize];
+    for (const q of items) {
+      const frames = q.retain?.frames ?? [];
+      args.push(q.channel, q.payload, frames.length);
+      if (!q.retain) continue;
+      keys.push(this.keys.recent(q.retain.cid), this.keys.recentHigh(q.retain.cid));
       // ioredis sends Buffers as bytes (anything else as its String()): a view, no copy.
+      for (const r of frames) args.push(r.seq, Buffer.from(r.frame.buffer, r.frame.byteOffset, r.frame.byteLength));
+    }
+    (this.pub as unknown as Scripts).parleyPublishMany(keys.length, ...keys, ...args).then(
+      () => {
+        for (const q of items) q.resolve();
+      },
+      (err: unknown) => {
+        for (const q of items) q.reject(err);
+      },
+    );
+  };
+
+  private async publishOne(channel: string, payload: Buffer, retain?: { cid: number; frames: readonly Retained[] }): Promise<void> {
+    if (retain?.frames.length) {
+      const args: (string | number | Buffer)[] = [this.windowSize, channel, payload, '1'];
       for (const r of retain.frames) args.push(r.seq, Buffer.from(r.frame.buffer, r.frame.byteOffset, r.frame.byteLength));
-      await (this.pub as unknown as RetainScript).parleyPublishRetain(
-        this.keys.recent(retain.cid),
-        this.keys.recentHigh(retain.cid),
-        ...args,
-      );
-    } else if (this.cluster) await this.pub.spublish(channel, payload);
-    else await this.pub.publish(channel, payload);
+      await (this.pub as unknown as Scripts).parleyPublishRetain(this.keys.recent(retain.cid), this.keys.recentHigh(retain.cid), ...args);
+    } else await this.pub.spublish(channel, payload);
   }
 
   subscribe(topic: string): Promise<void> {
