@@ -23,6 +23,7 @@ const ALL_MIGRATIONS = [
   '006_token_epoch.sql',
   '007_name_keys_guest_tokens.sql',
   '008_channel_owner.sql',
+  '009_append_small_batches.sql',
 ];
 
 async function exerciseSqlDb(db: SqlDb): Promise<void> {
@@ -135,7 +136,7 @@ describe.each(['pglite', 'postgres'] as const)('migration 008 (channel ownership
         left,
       ]);
 
-      expect(await migrate(db)).toEqual(['007_name_keys_guest_tokens.sql', '008_channel_owner.sql']);
+      expect(await migrate(db)).toEqual(['007_name_keys_guest_tokens.sql', '008_channel_owner.sql', '009_append_small_batches.sql']);
       const owners = await db.query<{ name: string; owner_id: number | null }>('SELECT name, owner_id FROM channels ORDER BY name');
       expect(owners).toEqual([
         { name: 'kept', owner_id: ann },

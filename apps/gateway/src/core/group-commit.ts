@@ -1,5 +1,7 @@
 import type { Appended, AppendInput, MessageStore } from '../ports/message-store.js';
 
+const RATE_WINDOW_MS = 100;
+
 interface Waiting {
   item: AppendInput;
   resolve: (a: Appended) => void;
@@ -39,9 +41,10 @@ export class GroupCommitter {
 class Lane {
   private queue: Waiting[] = [];
   private inFlight: Promise<void> | null = null;
-  /** Mean gap between arrivals (ms), smoothed: how long until the next send, roughly. */
-  private gapMs = Number.POSITIVE_INFINITY;
-  private lastArrival = 0;
+  /** Sends per ms, smoothed over windows of RATE_WINDOW_MS: 1 / rate is the mean gap between sends. */
+  private rate = 0;
+  private windowStart = 0;
+  private windowCount = 0;
 
   constructor(
     private readonly store: MessageStore,
@@ -51,10 +54,7 @@ class Lane {
   ) {}
 
   append(item: AppendInput): Promise<Appended> {
-    const now = performance.now();
-    const gap = now - this.lastArrival;
-    this.lastArrival = now;
-    this.gapMs = this.gapMs === Number.POSITIVE_INFINITY ? gap : 0.8 * this.gapMs + 0.2 * gap;
+    this.countArrival(performance.now());
     return new Promise((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
       if (!this.inFlight) this.inFlight = this.run();
@@ -65,13 +65,31 @@ class Lane {
     while (this.inFlight) await this.inFlight;
   }
 
+  /**
+   * The arrival rate, counted per window rather than from gap to gap: senders often come in bursts
+   * (several in one tick, then a pause), and a batch starts right after an arrival, when a smoothed
+   * gap would read shortest; a count per window gives the mean rate whatever the burstiness.
+   */
+  private countArrival(now: number): void {
+    const elapsed = now - this.windowStart;
+    if (elapsed >= RATE_WINDOW_MS) {
+      // Windows that passed without a send count as empty ones.
+      const windows = Math.min(8, Math.floor(elapsed / RATE_WINDOW_MS));
+      this.rate = (this.rate + this.windowCount / RATE_WINDOW_MS) / 2 / 2 ** (windows - 1);
+      this.windowStart = now;
+      this.windowCount = 0;
+    }
+    this.windowCount += 1;
+  }
+
   private async run(): Promise<void> {
     // Let the current tick's sends join the first batch. A commit costs the database about the
     // same for one message as for several (bench/README.md: ~0.4 ms of Postgres CPU per commit,
     // ~0.1 ms more per extra message), so on a busy node — sends due within `maxWaitMs` of each
     // other — wait twice the mean gap (at most `maxWaitMs`) for about two more; on a quieter node
     // waiting would only add latency. While a commit is in flight the queue fills by itself.
-    const wait = this.gapMs < this.maxWaitMs ? Math.min(this.maxWaitMs, 2 * this.gapMs) : 0;
+    const gapMs = this.rate > 0 ? 1 / this.rate : Number.POSITIVE_INFINITY;
+    const wait = gapMs < this.maxWaitMs ? Math.min(this.maxWaitMs, 2 * gapMs) : 0;
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     else await new Promise((r) => setImmediate(r));
     while (this.queue.length) {

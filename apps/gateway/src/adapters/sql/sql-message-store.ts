@@ -35,7 +35,7 @@ export class SqlMessageStore implements MessageStore {
     private readonly appendDb: SqlDb = db,
   ) {}
 
-  /** One statement, one round trip: see infra/migrations/003_lean_append.sql. */
+  /** One statement, one round trip: see infra/migrations/003_lean_append.sql and 009_append_small_batches.sql. */
   async appendBatch(items: readonly AppendInput[]): Promise<Appended[]> {
     if (items.length === 0) return [];
     // A cmid repeated inside the batch is sent once; its later copies are duplicates of the first.
@@ -52,14 +52,18 @@ export class SqlMessageStore implements MessageStore {
         sent.push(it);
       }
     }
+    // Sorted by channel, arrival order within one (a stable sort): every transaction locks channel
+    // rows in id order (infra/migrations/009_append_small_batches.sql).
+    const order = sent.map((_, i) => i).sort((a, b) => (sent[a] as AppendInput).cid - (sent[b] as AppendInput).cid || a - b);
+    const col = <T>(f: (it: AppendInput) => T) => order.map((i) => f(sent[i] as AppendInput));
     let rows: { idx: number; seq: number; ts: number; duplicate: boolean }[];
     try {
       rows = await this.appendDb.query(APPEND, [
-        sent.map((i) => i.cid),
-        sent.map((i) => i.userId),
-        sent.map((i) => i.user),
-        sent.map((i) => i.text),
-        sent.map((i) => i.cmid),
+        col((i) => i.cid),
+        col((i) => i.userId),
+        col((i) => i.user),
+        col((i) => i.text),
+        col((i) => i.cmid),
         this.now(),
       ]);
     } catch (err) {
@@ -68,7 +72,7 @@ export class SqlMessageStore implements MessageStore {
       throw err;
     }
     const out: (Appended | undefined)[] = new Array(sent.length);
-    for (const r of rows) out[r.idx - 1] = { seq: r.seq, ts: r.ts, duplicate: r.duplicate };
+    for (const r of rows) out[order[r.idx - 1] as number] = { seq: r.seq, ts: r.ts, duplicate: r.duplicate };
     return slotOf.map((slot, i) => {
       const got = out[slot < 0 ? -1 - slot : slot];
       if (!got) throw new Error(`parley_append returned no row for item ${i}`);
