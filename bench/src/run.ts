@@ -17,7 +17,7 @@ import { xnode } from './xnode.js';
  *     (then postgres.js inserting the same rows batched, same run; --baseline-concurrency=0 skips it)
  *   resume [missed=10000]   (set REDIS_URL to run the gateway in cluster mode)
  *   xnode [rate=100] [seconds=5]   cross-node latency, 2 gateways on REDIS_URL (default local)
- *   abuse [1] [2] [--bombs=3] [--readers=150] [--rate=4] [--seconds=20]   issue 10's stalls, both
+ *   abuse [1] [2] [--bombs=3] [--readers=150] [--rate=4] [--seconds=20] [--spread]   issue 10's stalls, both
  *     items unless named: 1 decoder bomb, 2 history burst beside a canary pair (see abuse.ts)
  *     these five write bench/results/<scenario>.md (`--out=dir` to write elsewhere): RECORDS below
  *   fanout [--quick] [--systems=…] [--steps=…] [--seconds=3] [--rooms=10] [--receivers=100] [--publishers=2]
@@ -137,6 +137,7 @@ const RECORDS: Record<string, { title: string; description: string; labels: Reco
       'bomb.pass': 'bomb: targets met',
       'historyBurst.readers': 'burst: readers',
       'historyBurst.ratePerReader': 'burst: History requests/s per reader',
+      'historyBurst.inStep': 'burst: readers ask in the same tick (else spread over each period)',
       'historyBurst.seconds': 'burst: seconds',
       'historyBurst.asked': 'burst: History requests sent',
       'historyBurst.served': 'burst: pages served',

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { ParleyClient } from '@parley/client';
-import { encodeRequest, Op, SUBPROTOCOL } from '@parley/protocol';
+import { ErrorCode, encodeRequest, Op, SUBPROTOCOL } from '@parley/protocol';
 
 /**
  * Issue 10, item 2, as a load: `readers` guests each ask for a History page of `limit` messages
@@ -19,6 +19,8 @@ export interface HistoryBurstOptions {
   archive: { name: string; cid: number };
   readers: number;
   perSecond: number;
+  /** Readers ask in step (all in one tick, the report's shape) unless spread evenly over each period. */
+  spread?: boolean;
   seconds: number;
   limit: number;
   /** Both connected and joined to `channel`: `sender` sends, `listener` times each arrival. */
@@ -35,13 +37,24 @@ export interface HistoryBurstResult {
   served: number;
   /** Requests refused with 401 Busy (the node's error counter, over the burst). */
   busy: number;
+  /** The gateway's longest event-loop delay during the burst (ms). */
+  maxStallMs: number;
   canary: { sent: number; received: number; errors: number; p50Ms: number; p99Ms: number; maxMs: number };
 }
 
-/** How many error frames with `code` a gateway has sent, from its /metrics. */
-export async function errorsSent(url: string, code: number): Promise<number> {
+/**
+ * One read of a gateway's /metrics: the error frames it has sent with `code`, and the longest
+ * event-loop delay it measured since the previous read (prom-client's
+ * `nodejs_eventloop_lag_max_seconds`: every read resets it, so a read before and one after bound
+ * a window, and nothing else may read it in between).
+ */
+export async function readMetrics(url: string, code: number): Promise<{ errorsSent: number; loopMaxMs: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  return Number(new RegExp(`parley_errors_total\\{[^}]*code="${code}"[^}]*\\} (\\d+)`).exec(text)?.[1] ?? 0);
+  const value = (re: RegExp) => Number(re.exec(text)?.[1] ?? Number.NaN);
+  return {
+    errorsSent: value(new RegExp(`^parley_errors_total\\{[^}]*code="${code}"[^}]*\\} (\\d+)$`, 'm')) || 0,
+    loopMaxMs: value(/^nodejs_eventloop_lag_max_seconds(?:\{[^}]*\})? (\S+)$/m) * 1000,
+  };
 }
 
 /** The p-quantile (0..1) of xs, nearest rank. */
@@ -80,10 +93,17 @@ const socks = [];
 })();
 parentPort.on('message', (m) => {
   if (m === 'start') {
-    const t = setInterval(() => {
-      for (const ws of socks) if (ws.readyState === 1) { ws.send(Buffer.from(w.history)); asked++; }
-    }, 1000 / w.perSecond);
-    setTimeout(() => { clearInterval(t); parentPort.postMessage({ pages, asked }); }, w.ms);
+    pages = 0; // join replies with long member lists are large too
+    const period = 1000 / w.perSecond;
+    const ask = (ws) => { if (ws.readyState === 1) { ws.send(Buffer.from(w.history)); asked++; } };
+    // In step: every reader asks in the same tick. Spread: reader i asks i/n of a period later.
+    const timers = w.spread
+      ? socks.map((ws, i) => setTimeout(() => timers.push(setInterval(() => ask(ws), period)), (i * period) / socks.length))
+      : [setInterval(() => { for (const ws of socks) ask(ws); }, period)];
+    setTimeout(() => {
+      for (const t of timers) clearInterval(t); // clears a pending setTimeout too
+      parentPort.postMessage({ pages, asked });
+    }, w.ms);
   } else parentPort.postMessage({ joined });
 });
 `;
@@ -108,6 +128,7 @@ export async function historyBurst(o: HistoryBurstOptions): Promise<HistoryBurst
       n: o.readers,
       ms: o.seconds * 1000,
       perSecond: o.perSecond,
+      spread: o.spread ?? false,
       join: encodeRequest({ op: Op.Join, rid: 1, name: o.archive.name }),
       history: encodeRequest({ op: Op.History, rid: 2, cid: o.archive.cid, before: null, after: null, limit: o.limit }),
     },
@@ -122,7 +143,7 @@ export async function historyBurst(o: HistoryBurstOptions): Promise<HistoryBurst
     await sleep(500);
 
     await o.beforeBurst?.();
-    const busyBefore = await errorsSent(o.url, 401);
+    const before = await readMetrics(o.url, ErrorCode.Busy);
     const sampler = o.sample && setInterval(o.sample, 250);
     const done = ask<{ pages: number; asked: number }>('start');
     let errors = 0;
@@ -136,12 +157,13 @@ export async function historyBurst(o: HistoryBurstOptions): Promise<HistoryBurst
     }
     const { pages, asked } = await done;
     clearInterval(sampler);
-    const busy = (await errorsSent(o.url, 401)) - busyBefore;
+    const after = await readMetrics(o.url, ErrorCode.Busy);
     for (const until = performance.now() + 10_000; latencies.length < sent && performance.now() < until; ) await sleep(50);
     return {
       asked,
       served: pages,
-      busy,
+      busy: after.errorsSent - before.errorsSent,
+      maxStallMs: after.loopMaxMs,
       canary: {
         sent,
         received: latencies.length,
