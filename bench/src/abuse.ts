@@ -1,6 +1,6 @@
 import { ParleyClient } from '@parley/client';
 import { historyBurst, readMetrics } from '@parley/gateway/history-burst';
-import { ErrorCode, encodeRequest, Kind, Op } from '@parley/protocol';
+import { ErrorCode, encodeRequest, Kind, Limits, Op } from '@parley/protocol';
 import { withDatabase } from './database.js';
 import { flag, progress, round } from './report.js';
 import { type Server, startGateway } from './server.js';
@@ -17,7 +17,10 @@ import { WireClient } from './wire-client.js';
  *    left +2.7 GiB of RSS. Target: each answered with error 100 within 100 ms, RSS + < 32 MiB.
  * 2. History burst (test/history-burst.ts, also e2e-budget.test.ts): `readers` guests each ask for
  *    a 100-message History page `rate` times a second for `seconds`, while a canary pair chats;
- *    all in the same tick (the report's shape), or with `--spread` evenly over each period.
+ *    all in the same tick (the report's shape), or with `--spread` evenly over each period. The
+ *    archive's messages are `--text` characters long: by default the longest the protocol allows
+ *    (4,000: a page of ~400 KB), the worst a client may legally ask for; e2e-budget's ~90 (pages
+ *    of ~10 KB) did not hurt even the gateway without a budget here (bench/README.md).
  *    Before the request budget: ~2 GiB RSS, every send held up for 85–100 s. Target: canary p99
  *    < 250 ms, every canary message delivered, RSS + < 300 MiB at its peak.
  */
@@ -28,6 +31,8 @@ export interface AbuseOptions {
   rate: number;
   seconds: number;
   spread: boolean;
+  /** Characters per archived message (a page holds 100 of them). */
+  text: number;
 }
 
 export function parseAbuseArgs(args: readonly string[]): AbuseOptions {
@@ -40,6 +45,7 @@ export function parseAbuseArgs(args: readonly string[]): AbuseOptions {
     rate: Number(flag(args, 'rate') ?? 4),
     seconds: Number(flag(args, 'seconds') ?? 20),
     spread: args.includes('--spread'),
+    text: Number(flag(args, 'text') ?? Limits.text),
   };
 }
 
@@ -108,7 +114,7 @@ async function bomb(s: Server, o: AbuseOptions, say: (m: string) => void) {
 }
 
 async function burst(s: Server, o: AbuseOptions, say: (m: string) => void) {
-  say('seeding the archive (300 messages) and the canary pair');
+  say(`seeding the archive (300 messages of ${o.text} characters) and the canary pair`);
   const token = await signup(s.url, 'archivist');
   const owner = new WireClient(s.url, `token=${token}`);
   await owner.opened;
@@ -116,7 +122,7 @@ async function burst(s: Server, o: AbuseOptions, say: (m: string) => void) {
   const join = await owner.request((rid) => encodeRequest({ op: Op.Join, rid, name: 'archive' }));
   const cid = (join as { cid: number }).cid;
   owner.close();
-  await seed(s.url, token, 'archive', cid, 300);
+  await seed(s.url, token, { name: 'archive', cid }, 300, o.text);
   const sender = new ParleyClient({ url: s.url, token });
   const listener = new ParleyClient({ url: s.url, guestName: 'canary-listener' });
   await Promise.all([sender.connect(), listener.connect()]);
@@ -156,6 +162,7 @@ async function burst(s: Server, o: AbuseOptions, say: (m: string) => void) {
     readers: o.readers,
     ratePerReader: o.rate,
     inStep: !o.spread,
+    textChars: o.text,
     seconds: o.seconds,
     asked: r.asked,
     served: r.served,
@@ -169,8 +176,8 @@ async function burst(s: Server, o: AbuseOptions, say: (m: string) => void) {
   };
 }
 
-/** `n` messages in `name`, sent over connections of one account: each stays inside its rate limit's burst. */
-async function seed(url: string, token: string, name: string, cid: number, n: number): Promise<void> {
+/** `n` messages of `chars` characters, sent over connections of one account: each stays inside its rate limit's burst. */
+async function seed(url: string, token: string, { name, cid }: { name: string; cid: number }, n: number, chars: number): Promise<void> {
   const perConn = 30;
   await Promise.all(
     Array.from({ length: Math.ceil(n / perConn) }, async (_, k) => {
@@ -178,7 +185,7 @@ async function seed(url: string, token: string, name: string, cid: number, n: nu
       await c.opened;
       await c.request((rid) => encodeRequest({ op: Op.Join, rid, name }));
       for (let i = k * perConn; i < Math.min(n, (k + 1) * perConn); i++) {
-        await c.request((rid) => encodeRequest({ op: Op.Message, rid, cid, text: `old ${i} ${'x'.repeat(80)}`, cmid: null }));
+        await c.request((rid) => encodeRequest({ op: Op.Message, rid, cid, text: `old ${i} `.padEnd(chars, 'x'), cmid: null }));
       }
       c.close();
     }),

@@ -17,7 +17,7 @@ import { xnode } from './xnode.js';
  *     (then postgres.js inserting the same rows batched, same run; --baseline-concurrency=0 skips it)
  *   resume [missed=10000]   (set REDIS_URL to run the gateway in cluster mode)
  *   xnode [rate=100] [seconds=5]   cross-node latency, 2 gateways on REDIS_URL (default local)
- *   abuse [1] [2] [--bombs=3] [--readers=150] [--rate=4] [--seconds=20] [--spread]   issue 10's stalls, both
+ *   abuse [1] [2] [--bombs=3] [--readers=150] [--rate=4] [--seconds=20] [--spread] [--text=4000]   issue 10's stalls, both
  *     items unless named: 1 decoder bomb, 2 history burst beside a canary pair (see abuse.ts)
  *     these five write bench/results/<scenario>.md (`--out=dir` to write elsewhere): RECORDS below
  *   fanout [--quick] [--systems=…] [--steps=…] [--seconds=3] [--rooms=10] [--receivers=100] [--publishers=2]
@@ -124,7 +124,7 @@ const RECORDS: Record<string, { title: string; description: string; labels: Reco
       'Each item on a fresh gateway process (throwaway Postgres DB, default limits). Bomb: a guest sends ' +
       '16 KiB frames of nested msgpack array16 headers, one after the other; reply time to its error 100 ' +
       '(target < 100 ms) and RSS growth (target < 32 MiB). History burst: guests each ask for a ' +
-      '100-message History page several times a second while a canary pair chats (a send every 100 ms, ' +
+      '100-message History page (of messages of the given length) several times a second while a canary pair chats (a send every 100 ms, ' +
       'timed send → arrival; target p99 < 250 ms, all delivered, RSS peak < baseline + 300 MiB). ' +
       "Stall: the gateway's longest event-loop delay over the item (nodejs_eventloop_lag_max_seconds).",
     labels: {
@@ -138,6 +138,7 @@ const RECORDS: Record<string, { title: string; description: string; labels: Reco
       'historyBurst.readers': 'burst: readers',
       'historyBurst.ratePerReader': 'burst: History requests/s per reader',
       'historyBurst.inStep': 'burst: readers ask in the same tick (else spread over each period)',
+      'historyBurst.textChars': 'burst: characters per archived message (100 per page)',
       'historyBurst.seconds': 'burst: seconds',
       'historyBurst.asked': 'burst: History requests sent',
       'historyBurst.served': 'burst: pages served',
