@@ -22,8 +22,8 @@ export interface Listener {
  * Why: the gateway accepts only between event-loop turns, and a burst of connects arrives faster
  * than a busy turn ends. Past the accept queue (512 with one uWS listen socket) the kernel drops
  * the SYN, and the client only tries again after 1 s, then 3 s, 7 s… (measured: 287 of an
- * 800-socket burst every time, bench/README.md "Connect bursts"). Behind HAProxy a dropped SYN
- * runs into `timeout connect` and failed health checks, and the client gets a 503.
+ * 800-socket burst every time; docs/architecture.md, "Connect bursts"). Behind HAProxy a dropped
+ * SYN runs into `timeout connect` and failed health checks, and the client gets a 503.
  *
  * How: uSockets opens its listen sockets with SO_REUSEPORT (unless the port is 0), so this opens
  * ceil(backlog / 512) of them on one port; the kernel spreads incoming connections over them by
