@@ -20,7 +20,7 @@ function bench(args: string[]): Promise<{ code: number | null; stdout: string; s
   });
 }
 
-describe('bench idle, durable, resume, xnode (smoke)', () => {
+describe('bench idle, durable, resume, xnode, abuse (smoke)', () => {
   let out = '';
   beforeAll(async () => {
     out = await mkdtemp(join(tmpdir(), 'parley-bench-smoke-'));
@@ -34,6 +34,7 @@ describe('bench idle, durable, resume, xnode (smoke)', () => {
     ['idle', ['50'], ['rssPerConnKiB', 'heapPerConnKiB'], 'RSS per connection (KiB)'],
     ['resume', ['300'], ['catchUpMs', 'correct'], 'no gap, no duplicate'],
     ['xnode', ['20', '1'], ['p50Ms', 'p99Ms'], 'p99 (ms)'],
+    ['abuse', ['--bombs=1', '--readers=10', '--seconds=1'], ['bomb', 'historyBurst'], 'burst: canary send → receive p99 (ms)'],
   ])('%s runs and writes its table', async (scenario, args, fields, row) => {
     const r = await bench([scenario, ...args, `--out=${out}`]);
     expect(r.code, r.stderr).toBe(0);

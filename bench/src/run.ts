@@ -1,3 +1,4 @@
+import { abuse, parseAbuseArgs } from './abuse.js';
 import { bytes } from './bytes.js';
 import { connectStorm, parseStormArgs } from './connect-storm.js';
 import { durable } from './durable.js';
@@ -16,7 +17,9 @@ import { xnode } from './xnode.js';
  *     (then postgres.js inserting the same rows batched, same run; --baseline-concurrency=0 skips it)
  *   resume [missed=10000]   (set REDIS_URL to run the gateway in cluster mode)
  *   xnode [rate=100] [seconds=5]   cross-node latency, 2 gateways on REDIS_URL (default local)
- *     these four write bench/results/<scenario>.md (`--out=dir` to write elsewhere): RECORDS below
+ *   abuse [1] [2] [--bombs=3] [--readers=150] [--rate=4] [--seconds=20] [--spread] [--text=4000]   issue 10's stalls, both
+ *     items unless named: 1 decoder bomb, 2 history burst beside a canary pair (see abuse.ts)
+ *     these five write bench/results/<scenario>.md (`--out=dir` to write elsewhere): RECORDS below
  *   fanout [--quick] [--systems=…] [--steps=…] [--seconds=3] [--rooms=10] [--receivers=100] [--publishers=2]
  *     Parley vs Socket.IO (lean client and socket.io-client) vs bare uWS relay / single node;
  *     writes bench/results/fanout.{md,svg} (quick: a temp dir). See fanout.ts.
@@ -115,6 +118,44 @@ const RECORDS: Record<string, { title: string; description: string; labels: Reco
       maxMs: 'max (ms)',
     },
   },
+  abuse: {
+    title: "abuse: issue 10's stalls (decoder bomb, history burst)",
+    description:
+      'Each item on a fresh gateway process (throwaway Postgres DB, default limits). Bomb: a guest sends ' +
+      '16 KiB frames of nested msgpack array16 headers, one after the other; reply time to its error 100 ' +
+      '(target < 100 ms) and RSS growth (target < 32 MiB). History burst: guests each ask for a ' +
+      '100-message History page (of messages of the given length) several times a second while a canary pair chats (a send every 100 ms, ' +
+      'timed send → arrival; target p99 < 250 ms, all delivered, RSS peak < baseline + 300 MiB). ' +
+      "Stall: the gateway's longest event-loop delay over the item (nodejs_eventloop_lag_max_seconds).",
+    labels: {
+      'bomb.bombs': 'bomb: frames sent',
+      'bomb.bytes': 'bomb: bytes per frame',
+      'bomb.replyMs': 'bomb: send → error 100 (ms, each)',
+      'bomb.maxStallMs': 'bomb: longest event-loop stall (ms)',
+      'bomb.rssBeforeMiB': 'bomb: gateway RSS before (MiB)',
+      'bomb.rssGrowthMiB': 'bomb: gateway RSS growth, 1 s after (MiB)',
+      'bomb.pass': 'bomb: targets met',
+      'historyBurst.readers': 'burst: readers',
+      'historyBurst.ratePerReader': 'burst: History requests/s per reader',
+      'historyBurst.inStep': 'burst: readers ask in the same tick (else spread over each period)',
+      'historyBurst.textChars': 'burst: characters per archived message (100 per page)',
+      'historyBurst.seconds': 'burst: seconds',
+      'historyBurst.asked': 'burst: History requests sent',
+      'historyBurst.served': 'burst: pages served',
+      'historyBurst.busy': 'burst: refused 401 Busy',
+      'historyBurst.canary.sent': 'burst: canary messages sent',
+      'historyBurst.canary.received': 'burst: canary messages received',
+      'historyBurst.canary.errors': 'burst: canary send errors',
+      'historyBurst.canary.p50Ms': 'burst: canary send → receive p50 (ms)',
+      'historyBurst.canary.p99Ms': 'burst: canary send → receive p99 (ms)',
+      'historyBurst.canary.maxMs': 'burst: canary send → receive max (ms)',
+      'historyBurst.maxStallMs': 'burst: longest event-loop stall (ms)',
+      'historyBurst.rssBeforeMiB': 'burst: gateway RSS before (MiB)',
+      'historyBurst.rssPeakMiB': 'burst: gateway RSS peak (MiB)',
+      'historyBurst.rssAfterMiB': 'burst: gateway RSS 2 s after (MiB)',
+      'historyBurst.pass': 'burst: targets met',
+    },
+  },
 };
 
 async function main(): Promise<unknown> {
@@ -141,9 +182,11 @@ async function main(): Promise<unknown> {
       return connectStorm(parseStormArgs(args));
     case 'xnode':
       return xnode(n(0, 100), n(1, 5));
+    case 'abuse':
+      return abuse(parseAbuseArgs(args));
     default:
       throw new Error(
-        `unknown scenario "${scenario ?? ''}": use idle | durable | resume | xnode | fanout | small-rooms | bytes | connect-storm`,
+        `unknown scenario "${scenario ?? ''}": use idle | durable | resume | xnode | abuse | fanout | small-rooms | bytes | connect-storm`,
       );
   }
 }

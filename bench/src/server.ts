@@ -12,6 +12,8 @@ export interface Server {
   /** The uWebSockets.js build the gateway runs (its startup log line). */
   uws: UwsInfo | undefined;
   rssKiB(): number;
+  /** The most it has been resident since it started (VmHWM). */
+  peakRssKiB(): number;
   /** The gateway's memory (bytes) right after a memory-reducing GC (gc-hook.ts). Needs `{ gcHook: true }`. */
   memoryAfterGc(): Promise<NodeJS.MemoryUsage>;
   stop(): Promise<void>;
@@ -86,7 +88,8 @@ export function startGateway(env: Record<string, string>, opts: GatewayOptions =
             port: Number(port),
             url: `http://127.0.0.1:${port}`,
             uws,
-            rssKiB: () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))?.[1] ?? 0),
+            rssKiB: () => statusKiB(proc.pid, 'VmRSS'),
+            peakRssKiB: () => statusKiB(proc.pid, 'VmHWM'),
             memoryAfterGc: () => {
               if (!opts.gcHook) return Promise.reject(new Error('startGateway(env, { gcHook: true }) is needed for memoryAfterGc'));
               return new Promise((r) => {
@@ -107,4 +110,9 @@ export function startGateway(env: Record<string, string>, opts: GatewayOptions =
     proc.stderr?.on('data', onData);
     proc.on('exit', (code) => reject(new Error(`gateway exited (${code}):\n${logs.slice(-20).join('\n')}`)));
   });
+}
+
+/** A memory field of /proc/<pid>/status, in KiB. */
+function statusKiB(pid: number | undefined, field: 'VmRSS' | 'VmHWM'): number {
+  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
 }

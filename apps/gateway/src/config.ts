@@ -13,6 +13,13 @@ const schema = z.object({
   PARLEY_PORT: int(8080),
   PARLEY_HOST: z.string().default('0.0.0.0'),
   /**
+   * Connections the kernel may hold completed for the gateway before it accepts them (a connect
+   * burst lands while the event loop is busy). uWS listens with a fixed backlog of 512, so the
+   * gateway opens ceil(this / 512) SO_REUSEPORT listen sockets on its port (listen.ts); each is
+   * also capped by net.core.somaxconn. Past it the kernel drops SYNs: clients retry after 1 s, 3 s…
+   */
+  PARLEY_LISTEN_BACKLOG: z.coerce.number().int().min(512).max(65_536).default(4096),
+  /**
    * HMAC secret for HS256 access and guest tokens; every gateway of a deployment needs the same.
    * Required with DATABASE_URL or REDIS_URL. Unset in embedded mode: generated once and kept in
    * PARLEY_DATA_DIR/jwt-secret (random per process with PARLEY_DATA_DIR=memory://), see jwt-secret.ts.
@@ -132,6 +139,7 @@ const schema = z.object({
 export interface Config {
   port: number;
   host: string;
+  listenBacklog: number;
   /** Null in embedded mode when unset: generated and kept in the data directory (jwt-secret.ts). */
   jwtSecret: string | null;
   jwtTtlS: number;
@@ -212,6 +220,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   return {
     port: e.PARLEY_PORT,
     host: e.PARLEY_HOST,
+    listenBacklog: e.PARLEY_LISTEN_BACKLOG,
     jwtSecret: e.PARLEY_JWT_SECRET ?? null,
     jwtTtlS: e.PARLEY_JWT_TTL_S,
     dataDir: e.PARLEY_DATA_DIR,

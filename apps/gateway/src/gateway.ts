@@ -14,6 +14,7 @@ import { AuthError, AuthService, type Identity } from './http/auth.js';
 import { clientAddress, guard, HttpError, readJson, send, sendJson, upgradeRequired } from './http/http-util.js';
 import { DEFAULT_WEB_DIR, loadSite, mountStatic } from './http/static.js';
 import { resolveJwtSecret } from './jwt-secret.js';
+import { listenWithBacklog, UWS_LISTEN_BACKLOG } from './listen.js';
 import type { Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import type { AdminStore } from './ports/admin-store.js';
@@ -338,10 +339,8 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
     new Promise<false>((r) => setTimeout(() => r(false), 5000).unref()),
   ]);
   if (!heard) logger.warn('control topic not subscribed yet; starting anyway');
-  const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) => {
-    app.listen(config.host, config.port, (s) => (s ? resolve(s) : reject(new Error(`cannot listen on ${config.host}:${config.port}`))));
-  });
-  const port = uWS.us_socket_local_port(listenSocket);
+  const listener = listenWithBacklog(app, config.host, config.port, config.listenBacklog);
+  const port = listener.port;
 
   // Presence lease: this node's presence entries live as long as it heartbeats; survivors reap
   // the entries of a node that stopped (kill -9) and broadcast one leave per user.
@@ -373,13 +372,10 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
   const guestTimer = setInterval(() => reapGuests().catch((err) => logger.warn({ err }, 'guest reaping failed')), 10 * 60_000);
   beatTimer.unref();
   guestTimer.unref();
-  logger.info({ port, native }, 'gateway listening'); // the logger already names the node
+  // the logger already names the node
+  logger.info({ port, native, listenSockets: listener.sockets, backlog: listener.sockets * UWS_LISTEN_BACKLOG }, 'gateway listening');
 
-  let listening = true;
-  const stopListening = () => {
-    if (listening) uWS.us_listen_socket_close(listenSocket);
-    listening = false;
-  };
+  const stopListening = () => listener.close();
   const stop = async () => {
     if (closed) return;
     closed = true;

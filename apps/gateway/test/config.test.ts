@@ -14,6 +14,15 @@ describe('config: PARLEY_ADMIN_TOKEN', () => {
   });
 });
 
+describe('config: PARLEY_LISTEN_BACKLOG', () => {
+  it('defaults to 4096 (8 uWS listen sockets); below 512 or above 65536 is refused, named', () => {
+    expect(parseConfig({}).listenBacklog).toBe(4096);
+    expect(parseConfig({ PARLEY_LISTEN_BACKLOG: '1024' }).listenBacklog).toBe(1024);
+    expect(() => parseConfig({ PARLEY_LISTEN_BACKLOG: '100' })).toThrow('PARLEY_LISTEN_BACKLOG');
+    expect(() => parseConfig({ PARLEY_LISTEN_BACKLOG: '100000' })).toThrow('PARLEY_LISTEN_BACKLOG');
+  });
+});
+
 describe('config: per-user channel and per-message reaction caps', () => {
   it('default to 50 owned channels and 20 different reactions; out-of-range values are refused, named', () => {
     expect(parseConfig({})).toMatchObject({ maxChannelsPerUser: 50, maxReactionsPerMessage: 20 });

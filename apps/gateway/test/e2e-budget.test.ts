@@ -4,23 +4,13 @@ import { CloseCode, ErrorCode, encodeRequest, Op, SUBPROTOCOL } from '@parley/pr
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../src/gateway.js';
 import { World } from './harness.js';
+import { historyBurst } from './history-burst.js';
 import { raw } from './raw-client.js';
 
 // Issue 10, items 2 and 3: costly requests have a budget, text frames count as malformed, and
 // an honest client's backlog after a server stall is not punished as a flood.
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Error frames with code 401 (Busy) the node has sent, from its /metrics. */
-async function busyCount(gw: Gateway): Promise<number> {
-  const text = await (await fetch(`${gw.url}/metrics`)).text();
-  return Number(/parley_errors_total\{[^}]*code="401"[^}]*\} (\d+)/.exec(text)?.[1] ?? 0);
-}
-
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil(s.length * p) - 1)] ?? Number.NaN;
-}
 
 describe('costly requests have a budget (Postgres)', () => {
   let world: World;
@@ -48,97 +38,29 @@ describe('costly requests have a budget (Postgres)', () => {
     await owner.join('canary');
     const listener = await world.client(gw, { guestName: 'canary-listener' });
     await listener.join('canary');
-    const sentAt = new Map<string, number>();
-    const latencies: number[] = [];
-    listener.on('message', (m) => {
-      const t = sentAt.get(m.text);
-      if (t !== undefined) latencies.push(performance.now() - t);
-    });
 
-    // The 150 readers run in a thread of their own: their sockets and replies must not load the
-    // gateway's event loop (this thread) beyond what the server itself has to do for them.
-    const cid = await world.channelId('archive');
-    const readers = new Worker(
-      `
-      const { parentPort, workerData: w } = require('node:worker_threads');
-      const WebSocket = require(w.ws);
-      let pages = 0, joined = 0;
-      const socks = [];
-      // Open every socket, then join one at a time (a crowd joining at once would be refused Busy).
-      (async () => {
-        for (let i = 0; i < w.n; i++) {
-          const ws = new WebSocket(w.url + i, w.protocol);
-          let seen = 0;
-          const waiting = [];
-          ws.on('message', (d) => {
-            seen++;
-            if (d.length > 1000) pages++; // history pages; errors are small
-            for (const f of waiting.splice(0)) f();
-          });
-          const until = async (k) => { while (seen < k) await new Promise((ok) => waiting.push(ok)); };
-          await new Promise((ok) => ws.once('open', ok));
-          await until(1); // the Hello
-          ws.send(Buffer.from(w.join));
-          await until(2); // the Join reply
-          socks.push(ws);
-          joined++;
-        }
-      })();
-      parentPort.on('message', (m) => {
-        if (m === 'start') {
-          const t = setInterval(() => {
-            for (const ws of socks) if (ws.readyState === 1) ws.send(Buffer.from(w.history));
-          }, 250);
-          setTimeout(() => { clearInterval(t); parentPort.postMessage({ pages }); }, w.ms);
-        } else parentPort.postMessage({ joined });
-      });
-      `,
-      {
-        eval: true,
-        workerData: {
-          ws: createRequire(import.meta.url).resolve('ws'),
-          url: `${gw.url.replace('http', 'ws')}/ws?guest=reader`,
-          protocol: SUBPROTOCOL,
-          n: 150,
-          ms: 20_000,
-          join: encodeRequest({ op: Op.Join, rid: 1, name: 'archive' }),
-          history: encodeRequest({ op: Op.History, rid: 2, cid, before: null, after: null, limit: 100 }),
-        },
+    let rss0 = 0;
+    let rssMax = 0;
+    const r = await historyBurst({
+      url: gw.url,
+      archive: { name: 'archive', cid: archive },
+      readers: 150,
+      perSecond: 4,
+      seconds: 20,
+      limit: 100,
+      canary: { channel: 'canary', sender: owner, listener },
+      beforeBurst: () => {
+        rss0 = rssMax = process.memoryUsage().rss;
       },
-    );
-    const ask = <T>(m: string) =>
-      new Promise<T>((resolve) => {
-        readers.once('message', resolve);
-        readers.postMessage(m);
-      });
-    await expect.poll(async () => (await ask<{ joined: number }>('?')).joined, { timeout: 20_000 }).toBe(150);
-    await sleep(500);
-
-    const busyBefore = await busyCount(gw);
-    const rss0 = process.memoryUsage().rss;
-    let rssMax = rss0;
-    const sampler = setInterval(() => {
-      rssMax = Math.max(rssMax, process.memoryUsage().rss);
-    }, 250);
-    const done = ask<{ pages: number }>('start');
-    const canaryErrors: unknown[] = [];
-    const deadline = performance.now() + 20_000;
-    let n = 0;
-    while (performance.now() < deadline) {
-      const text = `canary ${n++}`;
-      sentAt.set(text, performance.now());
-      owner.send('canary', text).catch((e: unknown) => canaryErrors.push(e));
-      await sleep(100);
-    }
-    const { pages } = await done;
-    clearInterval(sampler);
-    await readers.terminate();
-    await expect.poll(() => latencies.length, { timeout: 10_000 }).toBe(n);
-    expect(canaryErrors).toEqual([]);
-    expect(pct(latencies, 0.99)).toBeLessThan(250);
+      sample: () => {
+        rssMax = Math.max(rssMax, process.memoryUsage().rss);
+      },
+    });
+    expect(r.canary.received).toBe(r.canary.sent);
+    expect(r.canary.errors).toBe(0);
+    expect(r.canary.p99Ms).toBeLessThan(250);
     // The readers were served (what the budget let through; on a slow machine the rest got 401 Busy).
-    const busy = (await busyCount(gw)) - busyBefore;
-    expect(pages + busy).toBeGreaterThan(1000);
+    expect(r.served + r.busy).toBeGreaterThan(1000);
     expect(rssMax - rss0).toBeLessThan(300 * 1024 * 1024);
   }, 120_000);
 

@@ -48,7 +48,13 @@ function upgradeRefusal(message: unknown): { code: number; reason: string } | un
 
 /** Close code of a connection that ended without a close frame (RFC 6455). */
 const ABNORMAL = 1006;
-/** Transport drops tolerated before the first Hello before connect() rejects. */
+/**
+ * Transport drops (1006) tolerated before the first Hello before connect() rejects. Not for a
+ * gateway fault: its ~1 in 400 fresh sockets closed by uWS (#1928) and the SYNs it dropped past a
+ * full accept queue are fixed there (docs/architecture.md, "Connect bursts"). What is left comes
+ * from outside it: a load balancer's 503 while no node is up or one drains, a Hello later than
+ * helloTimeoutMs, a connection refused or reset on the way.
+ */
 const FIRST_CONNECT_RETRIES = 3;
 
 export interface ConnectionHooks {
