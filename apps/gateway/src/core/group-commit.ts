@@ -4,6 +4,8 @@ const RATE_WINDOW_MS = 100;
 
 interface Waiting {
   item: AppendInput;
+  /** performance.now() at arrival: a send waits for company at most `wait` from here. */
+  at: number;
   resolve: (a: Appended) => void;
   reject: (e: unknown) => void;
 }
@@ -54,15 +56,22 @@ class Lane {
   ) {}
 
   append(item: AppendInput): Promise<Appended> {
-    this.countArrival(performance.now());
+    const at = performance.now();
+    this.countArrival(at);
     return new Promise((resolve, reject) => {
-      this.queue.push({ item, resolve, reject });
+      this.queue.push({ item, at, resolve, reject });
       if (!this.inFlight) this.inFlight = this.run();
     });
   }
 
   async flush(): Promise<void> {
     while (this.inFlight) await this.inFlight;
+  }
+
+  /** How long a batch may wait for company now: twice the mean gap on a busy node, else 0. */
+  private waitMs(): number {
+    const gapMs = this.rate > 0 ? 1 / this.rate : Number.POSITIVE_INFINITY;
+    return gapMs < this.maxWaitMs ? Math.min(this.maxWaitMs, 2 * gapMs) : 0;
   }
 
   /**
@@ -83,16 +92,17 @@ class Lane {
   }
 
   private async run(): Promise<void> {
-    // Let the current tick's sends join the first batch. A commit costs the database about the
-    // same for one message as for several (bench/README.md: ~0.4 ms of Postgres CPU per commit,
-    // ~0.1 ms more per extra message), so on a busy node — sends due within `maxWaitMs` of each
-    // other — wait twice the mean gap (at most `maxWaitMs`) for about two more; on a quieter node
-    // waiting would only add latency. While a commit is in flight the queue fills by itself.
-    const gapMs = this.rate > 0 ? 1 / this.rate : Number.POSITIVE_INFINITY;
-    const wait = gapMs < this.maxWaitMs ? Math.min(this.maxWaitMs, 2 * gapMs) : 0;
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    else await new Promise((r) => setImmediate(r));
+    // Let the current tick's sends join the first batch.
+    await new Promise((r) => setImmediate(r));
     while (this.queue.length) {
+      // A commit costs the database about the same for one message as for several (bench/README.md:
+      // ~0.4 ms of Postgres CPU per commit, ~0.1 ms more per extra message). So on a busy node —
+      // sends due within `maxWaitMs` of each other — a batch waits for company until its oldest
+      // send has waited twice the mean gap (at most `maxWaitMs`): about two more join it. Sends
+      // that queued behind a commit in flight have waited already and go at once; on a quieter
+      // node nothing waits.
+      const left = (this.queue[0] as Waiting).at + this.waitMs() - performance.now();
+      if (left >= 0.5 && this.queue.length < this.maxBatch) await new Promise((r) => setTimeout(r, left));
       const batch = this.queue.splice(0, this.maxBatch);
       this.onBatch(batch.length);
       try {
