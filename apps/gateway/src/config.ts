@@ -112,7 +112,7 @@ const schema = z.object({
    * messages instead of 1, which is what a message costs the database most at moderate rates, for
    * this much latency. 0 = never wait (commit on the next tick).
    */
-  PARLEY_COMMIT_MAX_WAIT_MS: z.coerce.number().min(0).max(50).default(5),
+  PARLEY_COMMIT_MAX_WAIT_MS: z.coerce.number().min(0).max(50).default(8),
   /** Most channels one user may own: creating (or being handed) one more is refused with error 410. */
   PARLEY_MAX_CHANNELS_PER_USER: int(50, 1),
   /** Most different emojis on one message: a new emoji past it is refused with error 410 (more users may add an existing one). */

@@ -68,10 +68,10 @@ class Lane {
     while (this.inFlight) await this.inFlight;
   }
 
-  /** How long a batch may wait for company now: twice the mean gap on a busy node, else 0. */
+  /** How long a batch may wait for company now: twice the mean gap, if that is at most `maxWaitMs`; else 0. */
   private waitMs(): number {
-    const gapMs = this.rate > 0 ? 1 / this.rate : Number.POSITIVE_INFINITY;
-    return gapMs < this.maxWaitMs ? Math.min(this.maxWaitMs, 2 * gapMs) : 0;
+    const twoGaps = this.rate > 0 ? 2 / this.rate : Number.POSITIVE_INFINITY;
+    return twoGaps <= this.maxWaitMs ? twoGaps : 0;
   }
 
   /**
@@ -97,8 +97,8 @@ class Lane {
     while (this.queue.length) {
       // A commit costs the database about the same for one message as for several (bench/README.md:
       // ~0.4 ms of Postgres CPU per commit, ~0.1 ms more per extra message). So on a busy node —
-      // sends due within `maxWaitMs` of each other — a batch waits for company until its oldest
-      // send has waited twice the mean gap (at most `maxWaitMs`): about two more join it. Sends
+      // two mean gaps between sends fit in `maxWaitMs` — a batch waits for company until its oldest
+      // send has waited two mean gaps: about two more join it. Sends
       // that queued behind a commit in flight have waited already and go at once; on a quieter
       // node nothing waits.
       const left = (this.queue[0] as Waiting).at + this.waitMs() - performance.now();
