@@ -148,6 +148,7 @@ export class Chat {
     if (c.userId > 0) return; // another join of this socket got there first
     this.byUser.delete(c.userId, ws);
     c.userId = u.id;
+    c.guestTid = undefined; // the row exists now: not needed again, not kept on the socket
     if (c.open) this.byUser.add(u.id, ws);
   }
 
