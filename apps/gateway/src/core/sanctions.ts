@@ -68,9 +68,10 @@ export class SanctionCache {
    * cache holds no fresh entry (then `find`). The send path's check, without a promise per message.
    */
   cached(cid: number, userId: number, kind: 'mute' | 'ban'): Sanction | undefined | null {
-    const hit = this.entries.get(`${cid}:${userId}`);
+    const hit = this.entries.get(cid)?.get(userId);
     const now = this.now();
-    if (!hit || hit.expires <= now) return null;
+    if (hit === undefined || this.expiry(hit) <= now) return null;
+    if (typeof hit === 'number') return undefined;
     for (const s of hit.sanctions) if (s.kind === kind && (s.until === null || s.until > now)) return s;
     return undefined;
   }
