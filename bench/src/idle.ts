@@ -9,10 +9,10 @@ import { WireClient } from './wire-client.js';
 /**
  * Idle cost: gateway memory growth per connected (authenticated guest, idle) WebSocket.
  *
- * Both samples are taken after a memory-reducing GC in the gateway (gc-hook.ts). Without it the
+ * Both samples are taken after a memory-reducing GC in the gateway (gc-hook.mjs). Without it the
  * delta is dominated by what V8 happens to hold at that instant — the young generation grown to
  * 2 × 16 MiB by the connect burst, pooled pages, garbage not yet collected, the heap of tsx's
- * module-hooks thread — which swings by tens of MiB between runs and does not grow with the number of connections: unsettled samples read
+ * module-hooks thread when the gateway ran through tsx — which swings by tens of MiB between runs and does not grow with the number of connections: unsettled samples read
  * 12–22 KiB/conn at 1,000 connections and 2.9–3.9 at 10,000 both before and after per-connection
  * state shrank 4×, and sometimes come out negative. Everything live per connection stays counted.
  *

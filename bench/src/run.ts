@@ -46,7 +46,7 @@ const RECORDS: Record<string, { title: string; description: string; labels: Reco
     title: 'idle: gateway memory per idle connection',
     description:
       'One gateway (throwaway Postgres DB); N guest WebSockets connect and stay idle. Both samples ' +
-      'are taken after a full GC in the gateway (bench/src/gc-hook.ts); the growth is divided by N.',
+      'are taken after a full GC in the gateway (bench/src/gc-hook.mjs); the growth is divided by N.',
     labels: {
       connections: 'connections',
       rssPerConnKiB: 'RSS per connection (KiB)',

@@ -1,6 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { UwsInfo } from '@parley/gateway/uws';
 import { noteUws } from './uws-build.js';
@@ -14,13 +14,13 @@ export interface Server {
   rssKiB(): number;
   /** The most it has been resident since it started (VmHWM). */
   peakRssKiB(): number;
-  /** The gateway's memory (bytes) right after a memory-reducing GC (gc-hook.ts). Needs `{ gcHook: true }`. */
+  /** The gateway's memory (bytes) right after a memory-reducing GC (gc-hook.mjs). Needs `{ gcHook: true }`. */
   memoryAfterGc(): Promise<NodeJS.MemoryUsage>;
   stop(): Promise<void>;
 }
 
 export interface GatewayOptions {
-  /** Preload gc-hook.ts so that memoryAfterGc() works. */
+  /** Preload gc-hook.mjs so that memoryAfterGc() works. */
   gcHook?: boolean;
   /** The gateway package to run (default: this checkout's apps/gateway). */
   dir?: string;
@@ -28,16 +28,40 @@ export interface GatewayOptions {
 
 const GATEWAY_DIR = join(import.meta.dirname, '..', '..', 'apps', 'gateway');
 const BENCH_JWT_SECRET = process.env.PARLEY_JWT_SECRET || randomBytes(32).toString('hex');
+const built = new Map<string, string[]>();
 
-/** Starts a gateway process (the same entry point as `npm start`) and waits until it listens. */
+/**
+ * How to run the gateway package in `dir`: as `npm start` runs it, compiled
+ * (apps/gateway/scripts/build.mjs), built once per bench process from that checkout's sources into
+ * a directory of its own beside `dist` (removed at exit), so that two benches, or a bench and
+ * `npm start`, never read each other's half-written bundle. A checkout from before the build step
+ * (an A/B baseline, BENCH_PARLEY_B_DIR) runs through tsx, as its `npm start` did. Node arguments,
+ * relative to `dir`.
+ */
+function gatewayEntry(dir: string): string[] {
+  let args = built.get(dir);
+  if (!args) {
+    if (existsSync(join(dir, 'scripts', 'build.mjs'))) {
+      const out = `.dist-bench-${process.pid}`;
+      execFileSync(process.execPath, ['scripts/build.mjs', out], { cwd: dir, stdio: 'inherit' });
+      process.once('exit', () => rmSync(join(dir, out), { recursive: true, force: true }));
+      args = [join(out, 'main.js')];
+    } else args = ['--import', 'tsx', 'src/main.ts'];
+    built.set(dir, args);
+  }
+  return args;
+}
+
+/** Starts a gateway process (the same code as `npm start`, compiled) and waits until it listens. */
 export function startGateway(env: Record<string, string>, opts: GatewayOptions = {}): Promise<Server> {
   // BENCH_CPU_PROF=1 writes a V8 CPU profile of the gateway to bench/results/ (open in Chrome DevTools).
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${join(import.meta.dirname, '..', 'results')}`] : [];
   // BENCH_GATEWAY_FLAGS="--trace-deopt …" passes node/V8 flags to the gateways only (logs go to BENCH_GATEWAY_LOG).
   const flags = process.env.BENCH_GATEWAY_FLAGS?.split(' ').filter(Boolean) ?? [];
-  const gcHook = opts.gcHook ? ['--import', join(import.meta.dirname, 'gc-hook.ts')] : [];
-  const proc = spawn(process.execPath, [...prof, ...flags, '--import', 'tsx', ...gcHook, 'src/main.ts'], {
-    cwd: opts.dir ?? GATEWAY_DIR,
+  const gcHook = opts.gcHook ? ['--import', join(import.meta.dirname, 'gc-hook.mjs')] : [];
+  const dir = opts.dir ?? GATEWAY_DIR;
+  const proc = spawn(process.execPath, [...prof, ...flags, ...gcHook, ...gatewayEntry(dir)], {
+    cwd: dir,
     // The readiness line is logged at info.
     // Every gateway of one bench run shares a token secret (required with DATABASE_URL).
     env: {

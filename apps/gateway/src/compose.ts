@@ -1,11 +1,5 @@
 import { MemoryBroker, MemoryBus } from './adapters/memory/memory-broker.js';
 import { MemoryPresenceStore } from './adapters/memory/memory-presence-store.js';
-import { connectRedis } from './adapters/redis/connect.js';
-import { RedisKeys } from './adapters/redis/keys.js';
-import { RedisBroker } from './adapters/redis/redis-broker.js';
-import { RedisPresenceStore } from './adapters/redis/redis-presence-store.js';
-import { RedisRecentWindow } from './adapters/redis/redis-recent-window.js';
-import { RedisSanctionCache } from './adapters/redis/redis-sanction-cache.js';
 import { openPglite, openPostgres, type SqlDb } from './adapters/sql/db.js';
 import { migrate } from './adapters/sql/migrate.js';
 import { SqlAdminStore } from './adapters/sql/sql-admin-store.js';
@@ -29,6 +23,9 @@ import type { PresenceStore } from './ports/presence-store.js';
  *   Redis in front of Postgres.
  *   Without it, one node runs with an in-process broker and presence.
  * `shared` lets tests run several in-process nodes on one in-memory bus, presence and database.
+ *
+ * The Redis adapters (and ioredis, ~11 MiB resident) and PGlite (~6 MiB) are imported only in
+ * the mode that uses them.
  */
 export async function buildPorts(
   config: Config,
@@ -47,6 +44,15 @@ export async function buildPorts(
   let moderation: ModerationStore = new SqlModerationStore(db);
   let closeRedis = async () => {};
   if (config.redisUrl && !shared?.bus) {
+    const [{ connectRedis }, { RedisKeys }, { RedisBroker }, { RedisPresenceStore }, { RedisRecentWindow }, { RedisSanctionCache }] =
+      await Promise.all([
+        import('./adapters/redis/connect.js'),
+        import('./adapters/redis/keys.js'),
+        import('./adapters/redis/redis-broker.js'),
+        import('./adapters/redis/redis-presence-store.js'),
+        import('./adapters/redis/redis-recent-window.js'),
+        import('./adapters/redis/redis-sanction-cache.js'),
+      ]);
     const redis = connectRedis(config.redisUrl, { name: `parley:${config.nodeId}:cmd` });
     const log = logger.child({ component: 'redis' });
     let lastErrorLog = 0;

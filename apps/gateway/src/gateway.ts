@@ -73,6 +73,7 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
   const chat = new Chat(
     {
       nodeId: config.nodeId,
+      presenceOwner: lease.owner,
       logger,
       metrics,
       broker: ports.broker,
@@ -263,6 +264,7 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
         guest: false,
         guestTid: undefined,
         channels: undefined,
+        presence: undefined,
         limits: undefined,
         costly: 0,
         open: true,

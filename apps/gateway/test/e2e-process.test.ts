@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,12 +6,19 @@ import { ParleyClient } from '@parley/client';
 import { SignJWT } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
 
+const GATEWAY_DIR = join(import.meta.dirname, '..');
+/** The bundle `npm start` builds and runs (scripts/build.mjs), built by this file into a directory of its own. */
+const BUNDLE = `.dist-test-${process.pid}`;
+let built = false;
+
 /** Starts the real entry point (what `npm start` runs) and resolves with its port from the log. */
 function startServer(env: Record<string, string>, unset: string[] = []): Promise<{ proc: ChildProcess; url: string; logs: string[] }> {
   const all: Record<string, string | undefined> = { ...process.env, PARLEY_PORT: '0', PARLEY_HOST: '127.0.0.1', ...env };
   for (const k of unset) delete all[k];
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: join(import.meta.dirname, '..'),
+  if (!built) execFileSync(process.execPath, ['scripts/build.mjs', BUNDLE], { cwd: GATEWAY_DIR, stdio: 'inherit' });
+  built = true;
+  const proc = spawn(process.execPath, [join(BUNDLE, 'main.js')], {
+    cwd: GATEWAY_DIR,
     env: all,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -37,6 +44,7 @@ describe('the server process (npm start) on embedded defaults', () => {
   const procs: ChildProcess[] = [];
   afterAll(async () => {
     for (const p of procs) p.kill('SIGKILL');
+    await rm(join(GATEWAY_DIR, BUNDLE), { recursive: true, force: true });
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

@@ -54,3 +54,50 @@ describe('SanctionCache', () => {
     expect(calls).toBe(5);
   });
 });
+
+describe('SanctionCache memory (issue 11)', () => {
+  it('sweeps expired entries, so members seen once do not keep an entry each', async () => {
+    let t = 0;
+    let calls = 0;
+    const store = {
+      active: async () => {
+        calls += 1;
+        return [];
+      },
+    } as unknown as ModerationStore;
+    const cache = new SanctionCache(store, () => t);
+    for (let uid = 0; uid < 1023; uid++) await cache.active(1, uid);
+    expect(live(cache)).toBe(1023);
+    await cache.active(1, 5);
+    expect(calls).toBe(1023); // a hit
+    t = 30_000; // all lapsed ("none" entries are kept in whole seconds, rounded down)
+    await cache.active(1, 5); // read again: the 1,024th insert, which sweeps first
+    expect(calls).toBe(1024);
+    expect(live(cache)).toBe(1);
+    await cache.active(2, 1);
+    expect(live(cache)).toBe(2);
+  });
+
+  it('keeps an entry with sanctions until the earliest one ends, to the ms', async () => {
+    let t = 0;
+    let calls = 0;
+    const store = {
+      active: async () => {
+        calls += 1;
+        return [{ kind: 'mute', until: 1500, reason: null, actor: 'mod' }];
+      },
+    } as unknown as ModerationStore;
+    const cache = new SanctionCache(store, () => t);
+    expect(await cache.find(1, 7, 'mute')).toBeDefined();
+    t = 1499;
+    expect(await cache.find(1, 7, 'mute')).toBeDefined();
+    expect(calls).toBe(1);
+    t = 1500;
+    await cache.find(1, 7, 'mute');
+    expect(calls).toBe(2);
+  });
+});
+
+/** Entries in the cache, for the memory tests only. */
+const live = (cache: SanctionCache) =>
+  [...(cache as unknown as { entries: Map<number, Map<number, unknown>> }).entries.values()].reduce((n, m) => n + m.size, 0);

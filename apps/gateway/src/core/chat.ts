@@ -26,6 +26,7 @@ import type { Sanction } from '../ports/moderation-store.js';
 import type { PresenceConn, PresenceStore } from '../ports/presence-store.js';
 import type { UserStore } from '../ports/user-store.js';
 import type { RequestBudget, StallClock } from './budget.js';
+import { ChannelRoles } from './channel-roles.js';
 import type { Conn } from './conn.js';
 import { GroupCommitter } from './group-commit.js';
 import { Groups } from './groups.js';
@@ -40,6 +41,8 @@ type WS = uWS.WebSocket<Conn>;
 
 export interface ChatDeps {
   nodeId: string;
+  /** The owner presence entries carry (PresenceLease.owner): built with it, they need no copy by the lease. */
+  presenceOwner: string;
   logger: Logger;
   metrics: Metrics;
   broker: Broker;
@@ -145,6 +148,7 @@ export class Chat {
     if (c.userId > 0) return; // another join of this socket got there first
     this.byUser.delete(c.userId, ws);
     c.userId = u.id;
+    c.guestTid = undefined; // the row exists now: not needed again, not kept on the socket
     if (c.open) this.byUser.add(u.id, ws);
   }
 
@@ -153,7 +157,7 @@ export class Chat {
     c.open = false;
     this.d.metrics.connections.dec();
     this.byUser.delete(c.userId, ws);
-    for (const cid of [...(c.channels?.keys() ?? [])]) void this.leaveLocal(ws, cid, false);
+    for (const cid of c.channels?.cids() ?? []) void this.leaveLocal(ws, cid, false);
     if (c.userId > 0) this.touchLater(c.userId);
   }
 
@@ -364,7 +368,7 @@ export class Chat {
       .join(ch.cid, c.userId, c.guest ? Role.Guest : Role.Member)
       .catch((err: unknown) => Promise.reject(deletedChannel(err, `channel "${name}" was deleted`)));
     if (!c.open) return;
-    c.channels ??= new Map();
+    c.channels ??= new ChannelRoles();
     const already = c.channels.has(ch.cid);
     c.channels.set(ch.cid, role);
     let first = false;
@@ -546,8 +550,10 @@ export class Chat {
     return role;
   }
 
+  /** One per connection, made on its first join and shared by all its channels' entries. */
   private presenceConn(c: Conn): PresenceConn {
-    return { connId: this.presenceIdPrefix + c.connId, nodeId: this.d.nodeId, user: c.user, guest: c.guest };
+    c.presence ??= { connId: this.presenceIdPrefix + c.connId, nodeId: this.d.presenceOwner, user: c.user, guest: c.guest };
+    return c.presence;
   }
 
   /** Throws Muted if the user is muted in the channel; answers from the cache without a promise when it can. */

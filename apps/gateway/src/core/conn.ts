@@ -1,4 +1,5 @@
-import type { Role } from '@parley/protocol';
+import type { PresenceConn } from '../ports/presence-store.js';
+import type { ChannelRoles } from './channel-roles.js';
 import type { FrameLimits } from './rate-limit.js';
 
 /**
@@ -29,7 +30,9 @@ export interface Conn {
   /** Guests: the id inside their guest token, which their row is created with (Chat.join). */
   guestTid: string | undefined;
   /** Channels this connection has joined, with the role it holds there; created on the first join. */
-  channels: Map<number, Role> | undefined;
+  channels: ChannelRoles | undefined;
+  /** Its presence entry (the same in every channel); created on the first join. */
+  presence: PresenceConn | undefined;
   /** Rate and abuse limits; created on the first frame. */
   limits: FrameLimits | undefined;
   /** Costly requests of this connection in flight (RequestBudget). */

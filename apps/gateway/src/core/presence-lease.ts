@@ -30,13 +30,6 @@ export interface PresenceLeaseOptions {
   reassertEvery?: number;
 }
 
-interface Held {
-  cid: number;
-  conn: PresenceConn;
-  /** Its add failed: nobody was told of the join, so a re-assert that makes the user present announces it. */
-  announce: boolean;
-}
-
 interface Departed {
   cid: number;
   conn: PresenceConn;
@@ -75,7 +68,15 @@ export class PresenceLease {
   private readonly log: Logger;
   private readonly ttlMs: number;
   private readonly retryMs: number;
-  private readonly held = new Map<string, Held>();
+  /**
+   * cid → connId → entry, for every entry this node holds. Keyed by the conn's own id string (no
+   * key built per join) and holding the conn the chat passed in: a joined connection costs an
+   * entry here and nothing else (issue 11: the lease's bookkeeping was ~0.35 KiB per connection
+   * joined to two channels).
+   */
+  private readonly held = new Map<number, Map<string, PresenceConn>>();
+  /** Keys (`key`) of held entries whose add failed: nobody was told of the join, so a re-assert that makes the user present announces it. */
+  private readonly announce = new Set<string>();
   private readonly departed = new Map<string, Departed>();
   /** Until then, departures wait (every live node re-asserts within it). */
   private settleUntil = 0;
@@ -184,16 +185,23 @@ export class PresenceLease {
   /** Puts back every entry this node holds (and departed ones not removed yet); announces what nobody was told of. */
   private async reassert(announceAll: boolean): Promise<void> {
     const byCid = new Map<number, { conn: PresenceConn; announce: boolean; k: string }[]>();
+    const keys: string[] = [];
     const collect = (k: string, cid: number, conn: PresenceConn, announce: boolean) => {
       let list = byCid.get(cid);
       if (!list) byCid.set(cid, (list = []));
       list.push({ conn, announce, k });
+      keys.push(k);
     };
-    for (const [k, h] of this.held) collect(k, h.cid, h.conn, h.announce);
+    for (const [cid, conns] of this.held) {
+      for (const conn of conns.values()) {
+        const k = key(cid, conn.connId);
+        collect(k, cid, conn, this.announce.has(k));
+      }
+    }
     for (const [k, d] of this.departed) collect(k, d.cid, d.conn, false);
     // A removal while its entry is being re-asserted waits for it (`removed`): otherwise the
     // re-assert could land after the removal and put a closed connection back for good.
-    this.reasserting = new Set([...this.held.keys(), ...this.departed.keys()]);
+    this.reasserting = new Set(keys);
     let restoredCount = 0;
     try {
       await Promise.all(
@@ -205,8 +213,7 @@ export class PresenceLease {
           restoredCount += restored.length;
           const toAnnounce = new Set(list.filter((x) => x.announce).map((x) => x.conn.user));
           for (const x of list) {
-            const h = this.held.get(x.k);
-            if (h) h.announce = false;
+            this.announce.delete(x.k); // put in now: nobody is owed an announcement any more
             const d = this.departed.get(x.k);
             if (d) d.asserted = true; // the store holds it now: its removal decides the leave
           }
@@ -236,8 +243,7 @@ export class PresenceLease {
     }
     if (!this.stateDue) return;
     this.stateDue = false;
-    const cids = new Set([...this.held.values()].map((h) => h.cid));
-    await Promise.all([...cids].map(async (cid) => this.announcer.state(cid, await this.inner.list(cid))));
+    await Promise.all([...this.held.keys()].map(async (cid) => this.announcer.state(cid, await this.inner.list(cid))));
   }
 
   private async reap(owner: string, what: string): Promise<void> {
@@ -254,21 +260,36 @@ export class PresenceLease {
 
   // --- bookkeeping of the chat core's calls (LeasedStore) ---
 
+  /** The entry as this lease's: the chat builds its conns with `owner` already, so normally no copy. */
   own(conn: PresenceConn): PresenceConn {
-    return { ...conn, nodeId: this.owner };
+    return conn.nodeId === this.owner ? conn : { ...conn, nodeId: this.owner };
   }
 
   added(cid: number, conn: PresenceConn, ok: boolean): void {
-    const k = key(cid, conn.connId);
-    this.departed.delete(k); // came back before its departure was decided: it never left
-    this.held.set(k, { cid, conn, announce: !ok });
-    if (!ok) this.addFailed = true;
+    // Keys are built only when a departure or an announcement may be pending (rarely).
+    if (this.departed.size) this.departed.delete(key(cid, conn.connId)); // came back before its departure was decided: it never left
+    let conns = this.held.get(cid);
+    if (!conns) this.held.set(cid, (conns = new Map()));
+    conns.set(conn.connId, conn);
+    if (!ok) {
+      this.announce.add(key(cid, conn.connId));
+      this.addFailed = true;
+    } else if (this.announce.size) this.announce.delete(key(cid, conn.connId));
+  }
+
+  /** Forgets a held entry; true if it was held. */
+  private unhold(cid: number, connId: string): boolean {
+    const conns = this.held.get(cid);
+    if (!conns?.delete(connId)) return false;
+    if (conns.size === 0) this.held.delete(cid);
+    if (this.announce.size) this.announce.delete(key(cid, connId));
+    return true;
   }
 
   /** A removal: now (the store decides), or, while a loss settles, deferred. */
   async removed(cid: number, conn: PresenceConn): Promise<Release | 'deferred'> {
     const k = key(cid, conn.connId);
-    const wasHeld = this.held.delete(k);
+    const wasHeld = this.unhold(cid, conn.connId);
     const defer = () => {
       this.departed.set(k, { cid, conn, asserted: false });
       return 'deferred' as const;

@@ -59,13 +59,12 @@ export interface FramePolicy {
 }
 
 /**
- * One connection's frame limits: a token bucket, and strike counters for refused and malformed
- * frames. A connection gets one on its first frame and a strike counter on its first strike, so
- * an idle connection holds none of it (a fresh bucket is full and a fresh counter empty, exactly
- * as if they had been created at connect time).
+ * One connection's frame limits: a token bucket (the object itself: one allocation, not two), and
+ * strike counters for refused and malformed frames. A connection gets one on its first frame and
+ * a strike counter on its first strike, so an idle connection holds none of it (a fresh bucket is
+ * full and a fresh counter empty, exactly as if they had been created at connect time).
  */
-export class FrameLimits {
-  private readonly bucket: TokenBucket;
+export class FrameLimits extends TokenBucket {
   private rateStrikes: StrikeCounter | undefined;
   private badFrames: StrikeCounter | undefined;
 
@@ -73,12 +72,7 @@ export class FrameLimits {
     private readonly policy: FramePolicy,
     now = Date.now(),
   ) {
-    this.bucket = new TokenBucket(policy.ratePerS, policy.rateBurst, now);
-  }
-
-  /** Takes a token for one frame; returns 0 when allowed, else ms until a token is available. */
-  take(now = Date.now(), stallCreditMs = 0): number {
-    return this.bucket.take(now, stallCreditMs);
+    super(policy.ratePerS, policy.rateBurst, now);
   }
 
   /** A frame refused by the bucket; true when too many were refused within the window. */

@@ -2,10 +2,10 @@ import type uWS from 'uWebSockets.js';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, relative, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, gzipSync, constants as zlib } from 'node:zlib';
 import { SUBPROTOCOL } from '@parley/protocol';
 import type { Logger } from '../logger.js';
+import { gatewayFile } from '../paths.js';
 import { upgradeRequired } from './http-util.js';
 
 /**
@@ -25,7 +25,7 @@ import { upgradeRequired } from './http-util.js';
  * prefixes (`/auth/`, `/ws`, …) never fall back: an unknown API path is a JSON 404, not a page.
  */
 
-export const DEFAULT_WEB_DIR = fileURLToPath(new URL('../../../web/dist', import.meta.url));
+export const DEFAULT_WEB_DIR = gatewayFile('..', 'web', 'dist');
 
 interface Variant {
   body: Buffer;

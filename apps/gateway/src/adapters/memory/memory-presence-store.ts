@@ -4,10 +4,19 @@ import type { LeaseState, PresenceConn, PresenceStore, Release } from '../../por
 /** How long a reaped owner is remembered (its `heartbeat` answers `reaped` within this time). */
 const REAPED_MEMORY_MS = 24 * 3600_000;
 
+/**
+ * A user's connections in one channel: the conn itself while there is one (almost always), a Map
+ * by connId from the second on. A single node keeps every (channel, user) here, so a Map for each
+ * would cost ~190 bytes per joined channel per user.
+ */
+type UserConns = PresenceConn | Map<string, PresenceConn>;
+
+const connsOf = (u: UserConns): Iterable<PresenceConn> => (u instanceof Map ? u.values() : [u]);
+
 /** In-process presence, shareable by several nodes in one process (tests). */
 export class MemoryPresenceStore implements PresenceStore {
-  /** cid → user → connId → conn */
-  private readonly channels = new Map<number, Map<string, Map<string, PresenceConn>>>();
+  /** cid → user → its conns there */
+  private readonly channels = new Map<number, Map<string, UserConns>>();
   /** cid → user → typing expiry (ms) */
   private readonly typers = new Map<number, Map<string, number>>();
   private readonly leases = new Map<string, number>();
@@ -19,11 +28,18 @@ export class MemoryPresenceStore implements PresenceStore {
   async add(cid: number, conn: PresenceConn): Promise<boolean> {
     let users = this.channels.get(cid);
     if (!users) this.channels.set(cid, (users = new Map()));
-    let conns = users.get(conn.user);
-    const first = !conns || conns.size === 0;
-    if (!conns) users.set(conn.user, (conns = new Map()));
-    conns.set(conn.connId, conn);
-    return first;
+    const cur = users.get(conn.user);
+    if (cur === undefined || (cur instanceof Map ? false : cur.connId === conn.connId)) users.set(conn.user, conn);
+    else if (cur instanceof Map) cur.set(conn.connId, conn);
+    else
+      users.set(
+        conn.user,
+        new Map([
+          [cur.connId, cur],
+          [conn.connId, conn],
+        ]),
+      );
+    return cur === undefined;
   }
 
   async join(cid: number, conn: PresenceConn): Promise<{ first: boolean; members: PresenceEntry[] }> {
@@ -37,9 +53,15 @@ export class MemoryPresenceStore implements PresenceStore {
 
   async release(cid: number, conn: PresenceConn): Promise<Release> {
     const users = this.channels.get(cid);
-    const conns = users?.get(conn.user);
-    if (!users || !conns?.delete(conn.connId)) return 'missing';
-    if (conns.size > 0) return 'more';
+    const cur = users?.get(conn.user);
+    if (!users || cur === undefined) return 'missing';
+    if (cur instanceof Map) {
+      if (!cur.delete(conn.connId)) return 'missing';
+      if (cur.size > 1) return 'more';
+      for (const last of cur.values()) users.set(conn.user, last);
+      return 'more';
+    }
+    if (cur.connId !== conn.connId) return 'missing';
     users.delete(conn.user);
     if (users.size === 0) this.channels.delete(cid);
     return 'last';
@@ -50,7 +72,7 @@ export class MemoryPresenceStore implements PresenceStore {
     const joined: PresenceEntry[] = [];
     for (const conn of conns) {
       const present = this.channels.get(cid)?.get(conn.user);
-      if (present?.has(conn.connId)) continue;
+      if (present !== undefined && (present instanceof Map ? present.has(conn.connId) : present.connId === conn.connId)) continue;
       if (await this.add(cid, conn)) joined.push({ user: conn.user, guest: conn.guest });
       restored.push(conn.connId);
     }
@@ -62,7 +84,7 @@ export class MemoryPresenceStore implements PresenceStore {
     if (!users) return [];
     const out: PresenceEntry[] = [];
     for (const [user, conns] of users) {
-      const first = conns.values().next().value as PresenceConn | undefined;
+      const first = conns instanceof Map ? conns.values().next().value : conns;
       out.push({ user, guest: first?.guest ?? false });
     }
     return out;
@@ -113,11 +135,14 @@ export class MemoryPresenceStore implements PresenceStore {
     const leaves: { cid: number; user: string }[] = [];
     for (const [cid, users] of this.channels) {
       for (const [user, conns] of users) {
-        for (const [connId, c] of conns) if (c.nodeId === owner) conns.delete(connId);
-        if (conns.size === 0) {
+        const all = [...connsOf(conns)];
+        const kept = all.filter((c) => c.nodeId !== owner);
+        if (kept.length === all.length) continue;
+        if (kept.length === 0) {
           users.delete(user);
           leaves.push({ cid, user });
-        }
+        } else if (kept.length === 1) users.set(user, kept[0] as PresenceConn);
+        else users.set(user, new Map(kept.map((c) => [c.connId, c])));
       }
       if (users.size === 0) this.channels.delete(cid);
     }

@@ -2,12 +2,14 @@ import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
 import pino from 'pino';
 import type { Logger } from '../../logger.js';
+import { gatewayFile } from '../../paths.js';
 import type { Broker, Retained } from '../../ports/broker.js';
 import { connectRedis, isCluster, type RedisClient } from './connect.js';
 import { hashSlot, RedisKeys } from './keys.js';
 
-const PUBLISH_RETAIN = readFileSync(new URL('./lua/publish-retain.lua', import.meta.url), 'utf8');
-const PUBLISH_MANY = readFileSync(new URL('./lua/publish-many.lua', import.meta.url), 'utf8');
+const lua = (name: string) => readFileSync(gatewayFile('src', 'adapters', 'redis', 'lua', `${name}.lua`), 'utf8');
+const PUBLISH_RETAIN = lua('publish-retain');
+const PUBLISH_MANY = lua('publish-many');
 interface Scripts {
   parleyPublishRetain(recent: string, high: string, ...args: (string | number | Buffer)[]): Promise<number>;
   /** numkeys, keys…, args… (the keys vary with the items). */

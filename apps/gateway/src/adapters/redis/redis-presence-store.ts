@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import type { PresenceEntry } from '@parley/protocol';
+import { gatewayFile } from '../../paths.js';
 import type { LeaseState, PresenceConn, PresenceStore, Release } from '../../ports/presence-store.js';
 import type { RedisClient } from './connect.js';
 import { RedisKeys } from './keys.js';
 
-const lua = (name: string) => readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8');
+const lua = (name: string) => readFileSync(gatewayFile('src', 'adapters', 'redis', 'lua', `${name}.lua`), 'utf8');
 
 /** Scripts as ioredis commands (EVALSHA, EVAL on NOSCRIPT); name → number of KEYS. */
 const SCRIPTS = {

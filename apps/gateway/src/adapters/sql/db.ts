@@ -1,4 +1,4 @@
-import { PGlite, type Transaction } from '@electric-sql/pglite';
+import type { PGlite, Transaction } from '@electric-sql/pglite';
 import postgres from 'postgres';
 
 /**
@@ -98,6 +98,7 @@ export interface PgliteOptions {
  * a transaction holds the queue from BEGIN to COMMIT.
  */
 export async function openPglite(dataDir: string, opts: PgliteOptions = {}): Promise<PgliteDb> {
+  const { PGlite } = await import('@electric-sql/pglite'); // only in embedded mode (~6 MiB resident)
   const db = await PGlite.create(dataDir, {
     parsers: { [INT8_OID]: (x: string) => Number(x) },
     ...(opts.template ? { loadDataDir: opts.template } : {}),

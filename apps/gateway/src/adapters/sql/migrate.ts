@@ -1,10 +1,10 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { gatewayFile } from '../../paths.js';
 import type { SqlDb } from './db.js';
 
 /** The repository's `infra/migrations` directory. */
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../../../../../infra/migrations/', import.meta.url));
+export const MIGRATIONS_DIR = gatewayFile('..', '..', 'infra', 'migrations');
 
 // Any constant shared by every gateway; it only has to differ from other advisory locks.
 const MIGRATE_LOCK = 0x7061726c; // "parl"
