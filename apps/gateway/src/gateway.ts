@@ -267,6 +267,7 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
         presence: undefined,
         limits: undefined,
         costly: 0,
+        sendGate: undefined,
         open: true,
       };
       res.upgrade(conn, key, SUBPROTOCOL, extensions, context);

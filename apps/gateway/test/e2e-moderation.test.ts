@@ -143,6 +143,48 @@ describe.each(BACKENDS)('slash commands on %s', (backend) => {
   });
 });
 
+describe.each(BACKENDS)("mute checks keep one connection's sends in order on %s", (backend) => {
+  let world: World;
+  afterAll(() => world.close());
+
+  it('a send whose mute check misses the cache is not overtaken by the next ones', async () => {
+    world = await World.create(backend);
+    // The first mute lookup after `slowNext` is set answers late, the others at once: without the
+    // ordering, the second send (a fast lookup) would commit before the first.
+    let slowNext = false;
+    const gw = await world.start(
+      { PARLEY_RATE_PER_S: '1000', PARLEY_RATE_BURST: '1000' },
+      (db: SqlDb): SqlDb => ({
+        kind: db.kind,
+        async query<T>(text: string, params?: readonly unknown[]): Promise<T[]> {
+          if (slowNext && text.includes('FROM sanctions') && text.includes('SELECT kind, until')) {
+            slowNext = false;
+            await new Promise((r) => setTimeout(r, 150));
+          }
+          return db.query<T>(text, params);
+        },
+        exec: (script: string) => db.exec(script),
+        tx: <T>(fn: (q: SqlQueryable) => Promise<T>) => db.tx(fn),
+        close: () => db.close(),
+      }),
+    );
+    const owner = await world.user(gw, 'gate-owner');
+    const talker = await world.user(gw, 'gate-talker');
+    await owner.create('gated');
+    await owner.join('gated');
+    await talker.join('gated');
+    // A mute and an unmute leave the talker's cache entry invalidated: the next send asks the store.
+    await owner.command('gated', '/mute gate-talker 1m');
+    await owner.command('gated', '/unmute gate-talker');
+    slowNext = true;
+    const acks = await Promise.all(Array.from({ length: 10 }, (_, i) => talker.send('gated', `g${i}`)));
+    const seqs = acks.map((a) => a.seq);
+    expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+    const page = await owner.history('gated', { after: 0, limit: 100 });
+    expect(page.messages.map((m) => m.text)).toEqual(Array.from({ length: 10 }, (_, i) => `g${i}`));
+  });
+});
+
 describe.each(BACKENDS)('channel ownership on %s (issue 10, item 6)', (backend) => {
   let world: World;
   let gw: Gateway;

@@ -429,7 +429,7 @@ export class Chat {
     const c = ws.getUserData();
     this.member(c, r.cid);
     const muteCheck = this.notMuted(c, r.cid);
-    if (muteCheck) await muteCheck;
+    if (muteCheck || c.sendGate) await this.inOrder(c, muteCheck);
     const started = performance.now();
     let a: Appended;
     try {
@@ -556,6 +556,22 @@ export class Chat {
     return c.presence;
   }
 
+  /**
+   * A send whose mute check had to ask the store (a cache miss) reaches the group commit later
+   * than the sends after it that hit the cache would: those wait behind it, so one connection's
+   * sends are committed in the order they came (the SDK pipelines them).
+   */
+  private inOrder(c: Conn, check: Promise<void> | undefined): Promise<void> {
+    const gate = c.sendGate;
+    const mine = gate ? gate.then(() => check) : (check as Promise<void>);
+    const settled = mine.then(ignore, ignore);
+    c.sendGate = settled;
+    void settled.then(() => {
+      if (c.sendGate === settled) c.sendGate = undefined;
+    });
+    return mine;
+  }
+
   /** Throws Muted if the user is muted in the channel; answers from the cache without a promise when it can. */
   private notMuted(c: Conn, cid: number): Promise<void> | undefined {
     const cached = this.d.sanctions.cached(cid, c.userId, 'mute');
@@ -596,3 +612,5 @@ function throwIfMuted(mute: Sanction | undefined): void {
   const until = mute.until === null ? 'until unmuted' : `for ${Math.ceil((left ?? 0) / 1000)} s more`;
   throw new RequestError(ErrorCode.Muted, `you are muted ${until}${why}`, left);
 }
+
+function ignore(): void {}

@@ -37,5 +37,10 @@ export interface Conn {
   limits: FrameLimits | undefined;
   /** Costly requests of this connection in flight (RequestBudget). */
   costly: number;
+  /**
+   * Settles when this connection's sends that had to wait for a mute check (a sanction-cache miss)
+   * have reached the group commit; undefined when none is waiting (Chat.send).
+   */
+  sendGate: Promise<void> | undefined;
   open: boolean;
 }
