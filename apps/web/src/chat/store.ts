@@ -71,6 +71,8 @@ const LIVE_KEEP = 1000;
 const OLDER_PAGE = 100;
 /** Listeners hear at most one change per this many ms: a 50 msg/s channel renders ~20 times a second, not 50. */
 const EMIT_MS = 50;
+/** The shortest time the "Connection lost" banner stays up, however fast the reconnect. */
+const LOST_SHOWN_MIN_MS = 1000;
 
 let systemIds = 0;
 
@@ -86,6 +88,9 @@ export class ChatStore {
   /** Channels whose list is scrolled to the bottom (the reader follows live messages). */
   private readonly following = new Map<string, boolean>();
   private readTimer: ReturnType<typeof setTimeout> | null = null;
+  /** When the connection was lost, and the timer that shows "Back online" no sooner than LOST_SHOWN_MIN_MS after. */
+  private lostAt = 0;
+  private backTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     readonly session: Session,
@@ -155,9 +160,22 @@ export class ChatStore {
     client.on('moderation', (e) => this.onModeration(e));
     client.on('connected', () => {
       this.keepGuestToken(client);
-      if (this.snap.status === 'reconnecting') this.set({ status: 'online', backAt: Date.now() });
+      if (this.snap.status !== 'reconnecting') return;
+      // A reconnect faster than the store's emit throttle would never show the banner at all (the
+      // app would see 'online' only): keep "Connection lost" up for a readable moment first.
+      clearTimeout(this.backTimer ?? undefined);
+      const online = () => {
+        this.backTimer = null;
+        if (this.snap.status === 'reconnecting' && this.client === client) this.set({ status: 'online', backAt: Date.now() });
+      };
+      const left = this.lostAt + LOST_SHOWN_MIN_MS - Date.now();
+      if (left > 0) this.backTimer = setTimeout(online, left);
+      else online();
     });
     client.on('disconnected', (d) => {
+      clearTimeout(this.backTimer ?? undefined);
+      this.backTimer = null;
+      if (d.willReconnect) this.lostAt = Date.now();
       if (d.willReconnect) this.set({ status: 'reconnecting', backAt: null });
       else if (d.code === CloseCode.Unauthorized) this.set({ status: 'offline', ended: 'Your session has expired. Please sign in again.' });
       else if (d.code === CloseCode.AccountChanged) {
