@@ -62,7 +62,15 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
     loginFailsPerUser: config.loginFailsPerUser,
     loginFailsPerAddr: config.loginFailsPerAddr,
   });
-  const hub = new Hub(app, ports.broker, metrics, config, (err) => logger.warn({ err }, 'broker operation failed'));
+  const hub = new Hub(
+    app,
+    ports.broker,
+    metrics,
+    config,
+    (err) => logger.warn({ err }, 'broker operation failed'),
+    // Called only once traffic flows, after `chat` below exists.
+    (ws) => chat.slowConsumer(ws),
+  );
   const stall = new StallClock();
   stall.start();
   const protections = new ProtectionLog(logger);

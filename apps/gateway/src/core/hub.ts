@@ -1,5 +1,5 @@
 import type uWS from 'uWebSockets.js';
-import { CloseCode, encodeBatch } from '@parley/protocol';
+import { encodeBatch } from '@parley/protocol';
 import type { Metrics } from '../metrics.js';
 import type { Broker, Retained } from '../ports/broker.js';
 import type { Conn } from './conn.js';
@@ -73,6 +73,8 @@ export class Hub {
     private readonly metrics: Metrics,
     private readonly opts: { shedBytes: number; maxBackpressure: number; coalesceMs: number },
     private readonly onBrokerError: (err: unknown) => void,
+    /** Closes a socket whose send buffer is over `maxBackpressure` (Chat.slowConsumer: 4101). */
+    private readonly onSlowConsumer: (ws: uWS.WebSocket<Conn>) => void,
   ) {}
 
   /** Called for every broker message on a channel topic: bytes = [flag byte][frame or batch]. */
@@ -317,13 +319,6 @@ export class Hub {
   }
 
   private checkBackpressure(cid: number): void {
-    for (const ws of this.localMembers(cid)) {
-      const c = ws.getUserData();
-      if (c.open && ws.getBufferedAmount() > this.opts.maxBackpressure) {
-        c.open = false; // end() once; nothing more is queued behind the close frame
-        this.metrics.closes.inc({ code: CloseCode.SlowConsumer });
-        ws.end(CloseCode.SlowConsumer, 'slow consumer: reconnect and resume');
-      }
-    }
+    for (const ws of this.localMembers(cid)) if (ws.getBufferedAmount() > this.opts.maxBackpressure) this.onSlowConsumer(ws);
   }
 }

@@ -187,8 +187,7 @@ export class RedisBroker implements Broker {
       args.push(q.channel, q.payload, frames.length);
       if (!q.retain) continue;
       keys.push(this.keys.recent(q.retain.cid), this.keys.recentHigh(q.retain.cid));
-      // ioredis sends Buffers as bytes (anything else as its String()): a view, no copy.
-      for (const r of frames) args.push(r.seq, Buffer.from(r.frame.buffer, r.frame.byteOffset, r.frame.byteLength));
+      pushFrames(args, frames);
     }
     (this.pub as unknown as Scripts).parleyPublishMany(keys.length, ...keys, ...args).then(
       () => {
@@ -203,7 +202,7 @@ export class RedisBroker implements Broker {
   private async publishOne(channel: string, payload: Buffer, retain?: { cid: number; frames: readonly Retained[] }): Promise<void> {
     if (retain?.frames.length) {
       const args: (string | number | Buffer)[] = [this.windowSize, channel, payload, '1'];
-      for (const r of retain.frames) args.push(r.seq, Buffer.from(r.frame.buffer, r.frame.byteOffset, r.frame.byteLength));
+      pushFrames(args, retain.frames);
       await (this.pub as unknown as Scripts).parleyPublishRetain(this.keys.recent(retain.cid), this.keys.recentHigh(retain.cid), ...args);
     } else await this.pub.spublish(channel, payload);
   }
@@ -366,4 +365,9 @@ export class RedisBroker implements Broker {
     this.pub.disconnect(true);
     this.sub.disconnect(true);
   }
+}
+
+/** seq, frame, seq, frame, … as script arguments. ioredis sends Buffers as bytes (anything else as its String()): a view, no copy. */
+function pushFrames(args: (string | number | Buffer)[], frames: readonly Retained[]): void {
+  for (const r of frames) args.push(r.seq, Buffer.from(r.frame.buffer, r.frame.byteOffset, r.frame.byteLength));
 }
