@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QuotaExceededError } from '../../src/ports/limits.js';
-import type { AppendInput } from '../../src/ports/message-store.js';
+import { type AppendInput, UnknownChannelError } from '../../src/ports/message-store.js';
 import type { User } from '../../src/ports/user-store.js';
 import { type StoreFactory, type StoreSet, uniq } from './store-set.js';
 
@@ -56,6 +56,27 @@ export function describeMessageStoreContract(name: string, factory: StoreFactory
       expect(again[1]).toMatchObject({ seq: 2, duplicate: false });
       const h = await s.messages.history(cid, { before: null, after: null, limit: 10 });
       expect(h.messages.map((m) => m.seq)).toEqual([1, 2]);
+    });
+
+    it('stores a retried cmid once when it comes alone, as most sends do', async () => {
+      const { cid, msg } = await setup();
+      const [first] = await s.messages.appendBatch([msg('hello', 'a1')]);
+      const [again] = await s.messages.appendBatch([msg('hello', 'a1')]);
+      expect(again).toEqual({ seq: first!.seq, ts: first!.ts, duplicate: true });
+      const [next] = await s.messages.appendBatch([msg('next', 'a2')]);
+      expect(next).toMatchObject({ seq: 2, duplicate: false });
+      expect(await s.messages.lastSeq(cid)).toBe(2);
+    });
+
+    it('refuses a channel that does not exist, alone or in a batch, and stores nothing of that batch', async () => {
+      const { cid, msg } = await setup();
+      const missing = cid + 1_000_000;
+      const alone = await s.messages.appendBatch([msg('x', 'u1', undefined, missing)]).catch((e: unknown) => e);
+      expect(alone).toBeInstanceOf(UnknownChannelError);
+      expect((alone as UnknownChannelError).cids).toEqual([missing]);
+      const mixed = await s.messages.appendBatch([msg('a'), msg('x', null, undefined, missing)]).catch((e: unknown) => e);
+      expect(mixed).toBeInstanceOf(UnknownChannelError);
+      expect(await s.messages.lastSeq(cid)).toBe(0);
     });
 
     it('treats the same cmid twice in one batch as one message', async () => {
