@@ -107,10 +107,10 @@ const schema = z.object({
    */
   PARLEY_COMMIT_LANES: int(1, 1),
   /**
-   * How long a group commit waits for more sends, in ms (fractions allowed), and only while sends
-   * arrive less than twice this apart (≥ 250/s per node at 2 ms): a commit then carries ~2 or more
-   * messages instead of 1, which is what a message costs the database most at moderate rates, for
-   * this much latency. 0 = never wait (commit on the next tick).
+   * The most a group commit waits for more sends, in ms (fractions allowed), and only while two
+   * mean gaps between sends fit in it (≥ 250 sends/s per node at 8): a batch then waits until its
+   * oldest send has waited four mean gaps or this, whichever is less, and a commit carries ~4 more
+   * messages instead of 1 (group-commit.ts). 0 = never wait (commit on the next tick).
    */
   PARLEY_COMMIT_MAX_WAIT_MS: z.coerce.number().min(0).max(50).default(8),
   /** Most channels one user may own: creating (or being handed) one more is refused with error 410. */

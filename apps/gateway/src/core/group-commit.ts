@@ -1,6 +1,12 @@
 import type { Appended, AppendInput, MessageStore } from '../ports/message-store.js';
 
 const RATE_WINDOW_MS = 100;
+/**
+ * On a busy node a batch waits until its oldest send has waited this many mean gaps (capped at
+ * `maxWaitMs`): ~4 more messages per commit. Measured in small rooms at 1,000 msg/s (bench/README.md):
+ * a commit costs the gateway a Postgres round trip, a wakeup and a broker call whatever it holds.
+ */
+const LINGER_GAPS = 4;
 
 interface Waiting {
   item: AppendInput;
@@ -68,10 +74,13 @@ class Lane {
     while (this.inFlight) await this.inFlight;
   }
 
-  /** How long a batch may wait for company now: twice the mean gap, if that is at most `maxWaitMs`; else 0. */
+  /**
+   * How long a batch may wait for company now: on a busy node (two mean gaps fit in `maxWaitMs`),
+   * LINGER_GAPS mean gaps, at most `maxWaitMs`; else 0 (a quiet node never waits).
+   */
   private waitMs(): number {
-    const twoGaps = this.rate > 0 ? 2 / this.rate : Number.POSITIVE_INFINITY;
-    return twoGaps <= this.maxWaitMs ? twoGaps : 0;
+    const gap = this.rate > 0 ? 1 / this.rate : Number.POSITIVE_INFINITY;
+    return 2 * gap <= this.maxWaitMs ? Math.min(this.maxWaitMs, LINGER_GAPS * gap) : 0;
   }
 
   /**
@@ -95,12 +104,12 @@ class Lane {
     // Let the current tick's sends join the first batch.
     await new Promise((r) => setImmediate(r));
     while (this.queue.length) {
-      // A commit costs the database about the same for one message as for several (bench/README.md:
-      // ~0.4 ms of Postgres CPU per commit, ~0.1 ms more per extra message). So on a busy node —
-      // two mean gaps between sends fit in `maxWaitMs` — a batch waits for company until its oldest
-      // send has waited two mean gaps: about two more join it. Sends
-      // that queued behind a commit in flight have waited already and go at once; on a quieter
-      // node nothing waits.
+      // A commit costs about the same for one message as for several: a round trip, a wakeup and a
+      // WAL flush for Postgres, a wakeup and a broker call for the gateway (bench/README.md). So on
+      // a busy node — two mean gaps between sends fit in `maxWaitMs` — a batch waits for company
+      // until its oldest send has waited LINGER_GAPS mean gaps (at most `maxWaitMs`): about that
+      // many more join it. Sends that queued behind a commit in flight have waited already and go
+      // at once; on a quieter node nothing waits.
       const left = (this.queue[0] as Waiting).at + this.waitMs() - performance.now();
       if (left >= 0.5 && this.queue.length < this.maxBatch) await new Promise((r) => setTimeout(r, left));
       const batch = this.queue.splice(0, this.maxBatch);
