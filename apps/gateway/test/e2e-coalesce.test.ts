@@ -186,3 +186,46 @@ describe('write coalescing (PARLEY_COALESCE_MS)', () => {
     expect(order).toEqual(['first', 'second', 'kick']);
   });
 });
+
+describe('small channels: a socket gets its replies and its channels’ events in one write', () => {
+  let world: World;
+  let a: Gateway;
+  let b: Gateway;
+  const raws: Raw[] = [];
+  beforeAll(async () => {
+    world = await World.create('postgres');
+    a = await world.start();
+    b = await world.start();
+    await (await world.user(a, 'owner')).create('dm');
+  }, 60_000);
+  afterAll(async () => {
+    for (const r of raws) r.ws.terminate();
+    await world?.close();
+  });
+
+  it("a sender's ack and its own message leave together; the other node's member gets each message once, in order", async () => {
+    const s = new Raw(a, 'dms');
+    const here = new Raw(a, 'dmh');
+    const there = new Raw(b, 'dmt');
+    raws.push(s, here, there);
+    const cid = await s.join('dm');
+    await here.join('dm');
+    await there.join('dm');
+    for (let i = 0; i < 5; i++) {
+      s.send(cid, `d${i}`);
+      await new Promise((res) => setTimeout(res, 50)); // one message per tick
+    }
+    for (const r of [s, here, there]) {
+      await expect.poll(() => r.chat().length).toBe(5);
+      expect(r.chat().map((m) => m.text)).toEqual(['d0', 'd1', 'd2', 'd3', 'd4']);
+    }
+    // Each ack shares its WebSocket message with the event of the message it acknowledges.
+    const acks = s.messages.filter((m) => m.frames.some((f) => f.kind === Kind.Reply && f.op === Op.Message));
+    expect(acks).toHaveLength(5);
+    for (const m of acks) {
+      const ack = m.frames.find((f) => f.kind === Kind.Reply && f.op === Op.Message) as { seq: number };
+      const i = m.frames.findIndex((f) => f.kind === Kind.Event && f.op === Op.Message && f.seq === ack.seq);
+      expect(i).toBeGreaterThan(m.frames.indexOf(ack as never)); // the ack first, as before
+    }
+  });
+});
