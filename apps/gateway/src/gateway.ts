@@ -70,7 +70,6 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
     (err) => logger.warn({ err }, 'broker operation failed'),
     // Called only once traffic flows, after `chat` below exists.
     (ws) => chat.slowConsumer(ws),
-    outbox,
   );
   const stall = new StallClock();
   stall.start();

@@ -3,7 +3,6 @@ import { encodeBatch } from '@parley/protocol';
 import type { Metrics } from '../metrics.js';
 import type { Broker, Retained } from '../ports/broker.js';
 import type { Conn } from './conn.js';
-import type { Outbox } from './outbox.js';
 
 /**
  * Local fan-out, plus the bridge to other nodes through the Broker.
@@ -21,10 +20,6 @@ import type { Outbox } from './outbox.js';
  * - Durable frames (chat messages, reactions) go through uWS topics (native fan-out).
  *   Ephemeral frames (typing, presence) are sent per socket and skipped for any socket whose
  *   send buffer is above `shedBytes`: they are shed before chat messages ever are.
- * - A channel with at most SMALL_CHANNEL members on this node (most chat: DMs, small groups) gets
- *   everything through each socket's Outbox queue instead, in the same order, flushed in the same
- *   tick: a sender's ack and its own message (and whatever else that socket gets this tick) leave
- *   in ONE write instead of two — a uWS topic drains only after the tick's replies were sent.
  * - Moderation events (direct) are never windowed: the channel's pending batch goes first, then the
  *   event, socket by socket.
  * - After each delivery, sockets whose buffer exceeds `maxBackpressure` are closed with 4101
@@ -33,8 +28,6 @@ import type { Outbox } from './outbox.js';
 const DURABLE = 0;
 const EPHEMERAL = 1;
 const DIRECT = 2;
-/** Local members up to which a channel's frames go through the sockets' Outbox queues (see above). */
-const SMALL_CHANNEL = 8;
 
 interface Pending {
   /** This node's frames not yet forwarded to the other nodes (next tick). */
@@ -82,10 +75,7 @@ export class Hub {
     private readonly onBrokerError: (err: unknown) => void,
     /** Closes a socket whose send buffer is over `maxBackpressure` (Chat.slowConsumer: 4101). */
     private readonly onSlowConsumer: (ws: uWS.WebSocket<Conn>) => void,
-    private readonly outbox: Outbox,
-  ) {
-    outbox.beforeFlush = this.flushDueNow;
-  }
+  ) {}
 
   /** Called for every broker message on a channel topic: bytes = [flag byte][frame or batch]. */
   deliverRemote(cid: number, bytes: Uint8Array): void {
@@ -97,7 +87,6 @@ export class Hub {
       // Moderation events now (the control message that removes their target may come next),
       // after what this channel was still holding, so they keep their place in the stream.
       this.flushChannel(cid);
-      this.outbox.flush(); // what a small channel queued goes first
       this.sendEach(cid, payload, false);
       this.checkBackpressure(cid);
     }
@@ -165,7 +154,6 @@ export class Hub {
       this.forwardOwn(cid, p);
       this.deliverLocal(cid, p, now);
     }
-    this.outbox.flush();
   }
 
   /** One channel's pending frames, now. */
@@ -200,7 +188,6 @@ export class Hub {
     }
     this.nextDue = next;
     if (next !== Number.POSITIVE_INFINITY) this.schedule(next);
-    this.outbox.flush(); // this tick's replies and small channels' frames, one write per socket
   }
 
   private forwardOwn(cid: number, p: Pending): void {
@@ -223,10 +210,6 @@ export class Hub {
   private deliverLocal(cid: number, p: Pending, now: number): void {
     if (this.opts.coalesceMs > 0 && (p.durable.length || p.ephemeral.length)) this.lastFlush.set(cid, now);
     const members = this.localMembers(cid).size;
-    if (members > 0 && members <= SMALL_CHANNEL) {
-      this.deliverSmall(cid, p);
-      return;
-    }
     if (members && p.durable.length) {
       this.app.publish(channelTopic(cid), encodeBatch(p.durable), true);
       this.metrics.framesOut.inc('durable', members);
@@ -238,22 +221,6 @@ export class Hub {
     }
     if (members && p.ephemeral.length) this.sendEach(cid, encodeBatch(p.ephemeral), true);
     if (members) this.checkBackpressure(cid);
-  }
-
-  /** deliverLocal for a small channel: the same frames in the same order, through each socket's Outbox queue. */
-  private deliverSmall(cid: number, p: Pending): void {
-    const durable = p.durable.length ? encodeBatch(p.durable) : null;
-    const direct = p.direct.length ? encodeBatch(p.direct) : null;
-    const ephemeral = p.ephemeral.length ? encodeBatch(p.ephemeral) : null;
-    for (const ws of this.localMembers(cid)) {
-      if (durable) this.outbox.raw(ws, durable, 'durable');
-      if (direct) this.outbox.raw(ws, direct, 'direct');
-      if (!ephemeral) continue;
-      if (ws.getBufferedAmount() > this.opts.shedBytes) this.metrics.shed.inc();
-      else this.outbox.raw(ws, ephemeral, 'ephemeral');
-    }
-    if (direct) this.forward(cid, DIRECT, direct);
-    this.checkBackpressure(cid);
   }
 
   /** The channel's entry for a frame of this node: forwarded next tick, delivered locally when due. */

@@ -14,15 +14,6 @@ export class Outbox {
   // The Conn is kept beside the socket: a closed uWS socket must not be touched again.
   private readonly pending = new Map<WS, { conn: Conn; frames: Uint8Array[] }>();
   private scheduled = false;
-  /**
-   * Runs first in each scheduled flush: the Hub delivers what is due, and a small channel's events
-   * join these queues (Hub.deliverLocal), so a sender's ack and its own message leave in one write.
-   */
-  beforeFlush: () => void = () => {};
-  private readonly scheduledFlush = () => {
-    this.beforeFlush();
-    this.flush();
-  };
 
   constructor(private readonly metrics: Metrics) {}
 
@@ -45,7 +36,7 @@ export class Outbox {
     else this.pending.set(ws, { conn, frames: [bytes] });
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(this.scheduledFlush);
+      setImmediate(() => this.flush());
     }
   }
 
@@ -56,7 +47,6 @@ export class Outbox {
       return;
     }
     this.scheduled = false;
-    if (this.pending.size === 0) return;
     for (const ws of [...this.pending.keys()]) this.flushOne(ws);
   }
 
