@@ -5,6 +5,7 @@ import { durable } from './durable.js';
 import { fanout, parseFanoutArgs } from './fanout.js';
 import { idle } from './idle.js';
 import { interleaved, parsePerMessageArgs, parseSmallRoomsArgs } from './interleaved.js';
+import { parsePgCostArgs, pgcost } from './pgcost.js';
 import { flag, outDir, recordMarkdown, writeReport } from './report.js';
 import { resume } from './resume.js';
 import { measuredUws, refuseUwsFallback } from './uws-build.js';
@@ -31,6 +32,9 @@ import { xnode } from './xnode.js';
  *   bytes [--out=dir]
  *     wire bytes per chat/typing/reaction/presence event: Parley vs Socket.IO vs the seed's JSON;
  *     writes bench/results/bytes.md. See bytes.ts.
+ *   pgcost [--rate=100] [--calls=600] [--rounds=3]
+ *     Postgres backend CPU and postgres.js client CPU per call for the statements a durable message
+ *     can take (SELECT 1, a plain INSERT, Parley's append statements), at a steady rate. See pgcost.ts.
  *   connect-storm [clients=2000] [--channels=10] [--timeout=60] [--hold=2] [--out=dir]
  *     N guests connect at once through HAProxy to 2 gateways and join; writes
  *     bench/results/connect-storm-<clients>.md. Needs 2 open files per client + 1000 (checked,
@@ -184,9 +188,11 @@ async function main(): Promise<unknown> {
       return xnode(n(0, 100), n(1, 5));
     case 'abuse':
       return abuse(parseAbuseArgs(args));
+    case 'pgcost':
+      return pgcost(parsePgCostArgs(args));
     default:
       throw new Error(
-        `unknown scenario "${scenario ?? ''}": use idle | durable | resume | xnode | abuse | fanout | small-rooms | bytes | connect-storm`,
+        `unknown scenario "${scenario ?? ''}": use idle | durable | resume | xnode | abuse | pgcost | fanout | small-rooms | bytes | connect-storm`,
       );
   }
 }

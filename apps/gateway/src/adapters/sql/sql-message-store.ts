@@ -6,21 +6,22 @@ import type { SqlDb } from './db.js';
 export const HISTORY_MAX_LIMIT = 100;
 
 // Fixed statement texts: prepared once per connection by the Postgres driver.
-const APPEND =
+export const APPEND =
   'SELECT idx, seq, ts, duplicate FROM parley_append($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint)';
 
 /**
  * One message, one statement, no PL/pgSQL: the commonest commit below a few hundred sends/s per
  * node. Measured (backend CPU per call at 100 calls/s, bench/README.md "Postgres per commit"):
  * ~580 µs against ~650 for parley_append with one item; a bare INSERT into a one-index table
- * costs ~430 and `SELECT 1` ~190, so most of what is left is the round trip and the commit.
+ * costs ~430 and `SELECT 1` ~190, so most of what is left is the round trip and the commit
+ * (`npm run bench -- pgcost`).
  * The UPDATE locks the channel row and takes the next seq (waiting for a concurrent appender,
  * then re-reading the row); the retry lookup reads the statement's snapshot, taken before that
  * wait, so a copy committed meanwhile is caught by the unique cmid index instead (23505) and the
  * item goes through parley_append, which looks after the lock. No row back and no earlier copy:
  * the channel does not exist.
  */
-const APPEND_ONE = `WITH earlier AS (
+export const APPEND_ONE = `WITH earlier AS (
     SELECT m.seq, m.ts FROM messages m WHERE m.cid = $1 AND m.user_id = $2 AND m.cmid = $5
   ),
   bumped AS (

@@ -1,0 +1,109 @@
+import { APPEND, APPEND_ONE, migrate, openPostgres } from '@parley/gateway/sql';
+import postgres from 'postgres';
+import { preciseCpuSeconds } from './cpu.js';
+import { withDatabase } from './database.js';
+import { flag } from './report.js';
+
+/**
+ * `pgcost [--rate=100] [--calls=600] [--rounds=3]`: what one commit costs, at a steady `rate` of
+ * calls per second on one connection (a node's commit lane), for the statements a durable message
+ * can take — Postgres backend CPU per call (its process's threads, /proc/<pid>/task/…/sched) and
+ * this process's CPU per call (postgres.js plus the pacing timer's wakeup: an upper bound on
+ * what the driver costs a gateway). Variants:
+ *   select1         `SELECT 1`: the round trip alone (wakeups, protocol), no commit
+ *   insert          a plain one-row INSERT into a table with one index (Socket.IO + INSERT's table)
+ *   parley_one      Parley's statement for a message alone in its commit (APPEND_ONE)
+ *   parley_append1  parley_append with 1 item (how a lone message went before APPEND_ONE)
+ *   parley_append3  parley_append with 3 items (a small group commit: migration 009's per-item loop)
+ * Rounds alternate the variants (the machine's speed drifts); the figures are medians. Needs the
+ * Postgres server on this machine for backend CPU (BENCH_PG as elsewhere).
+ */
+export interface PgCostOptions {
+  rate: number;
+  calls: number;
+  rounds: number;
+}
+
+export function parsePgCostArgs(args: readonly string[]): PgCostOptions {
+  return {
+    rate: Number(flag(args, 'rate') ?? 100),
+    calls: Number(flag(args, 'calls') ?? 600),
+    rounds: Number(flag(args, 'rounds') ?? 3),
+  };
+}
+
+const TEXT = 'a sixty-character chat message body, as the other benches use';
+const CHANNELS = 400;
+
+export async function pgcost(o: PgCostOptions): Promise<Record<string, unknown>> {
+  return withDatabase(async (url) => {
+    const setup = openPostgres(url, { max: 1 });
+    await migrate(setup);
+    await setup.query(`INSERT INTO channels (name) SELECT 'c' || g FROM generate_series(1, ${CHANNELS}) g`);
+    await setup.query('CREATE TABLE bench_plain (id bigserial PRIMARY KEY, room text, body text, created_at timestamptz DEFAULT now())');
+    await setup.close();
+
+    const sql = postgres(url, { max: 1, onnotice: () => {} });
+    const [{ pid }] = (await sql`SELECT pg_backend_pid() AS pid`) as unknown as [{ pid: number }];
+    let k = 0;
+    const item = () => {
+      k += 1;
+      return { cid: 1 + (k % CHANNELS), uid: 1 + (k % 10), cmid: `m${k}` };
+    };
+    const append = (n: number) => {
+      const items = Array.from({ length: n }, item).sort((a, b) => a.cid - b.cid);
+      return sql.unsafe(
+        APPEND,
+        [
+          items.map((i) => i.cid),
+          items.map((i) => i.uid),
+          items.map(() => 'u'),
+          items.map(() => TEXT),
+          items.map((i) => i.cmid),
+          Date.now(),
+        ],
+        { prepare: true },
+      );
+    };
+    const variants: Record<string, () => Promise<unknown>> = {
+      select1: () => sql.unsafe('SELECT 1', [], { prepare: true }),
+      insert: () => sql.unsafe('INSERT INTO bench_plain (room, body) VALUES ($1, $2)', ['room', TEXT], { prepare: true }),
+      parley_one: () => {
+        const i = item();
+        return sql.unsafe(APPEND_ONE, [i.cid, i.uid, 'u', TEXT, i.cmid, Date.now()], { prepare: true });
+      },
+      parley_append1: () => append(1),
+      parley_append3: () => append(3),
+    };
+
+    const samples: Record<string, { backend: number[]; client: number[] }> = {};
+    for (let round = 0; round < o.rounds; round++) {
+      for (const [name, call] of Object.entries(variants)) {
+        for (let i = 0; i < 100; i++) await call(); // warm: prepared, JIT-compiled
+        const b0 = preciseCpuSeconds(pid);
+        const c0 = process.cpuUsage();
+        const t0 = performance.now();
+        for (let i = 0; i < o.calls; i++) {
+          await call();
+          const wait = t0 + ((i + 1) * 1000) / o.rate - performance.now();
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        }
+        const c = process.cpuUsage(c0);
+        const s = (samples[name] ??= { backend: [], client: [] });
+        s.backend.push(((preciseCpuSeconds(pid) - b0) / o.calls) * 1e6);
+        s.client.push((c.user + c.system) / o.calls);
+      }
+    }
+    await sql.end();
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+    const perCall = Object.fromEntries(
+      Object.entries(samples).map(([name, s]) => [
+        name,
+        { backendUs: Math.round(median(s.backend)), clientUs: Math.round(median(s.client)) },
+      ]),
+    );
+    for (const [name, v] of Object.entries(perCall))
+      console.error(`[pgcost] ${name.padEnd(15)} backend ${v.backendUs} µs, client ${v.clientUs} µs per call`);
+    return { rate: o.rate, calls: o.calls, rounds: o.rounds, perCall };
+  });
+}
