@@ -34,7 +34,10 @@ function hotCounter(registry: Registry, name: string, help: string, label: strin
 export function createMetrics(nodeId: string, uwsNative: boolean, uws: UwsInfo = loadedUws().info) {
   const registry = new Registry();
   registry.setDefaultLabels({ node: nodeId });
-  collectDefaultMetrics({ register: registry });
+  // The event-loop delay histogram samples once a second, not every 10 ms (prom-client's default):
+  // its native timer woke an otherwise idle gateway 100 times a second, ~170 extra epoll waits/s under
+  // load (strace). Stalls that matter are caught by StallClock (core/budget.ts) anyway.
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 1000 });
   const m = {
     registry,
     connections: new Gauge({ name: 'parley_connections', help: 'Open WebSocket connections', registers: [registry] }),
