@@ -19,5 +19,5 @@ export function duration(ms: number): string {
   return `${Math.floor(h / 24)} days`;
 }
 
-export const timeOf = (ts: number): string => new Date(ts).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+export const timeOf = (ts: number): string => new Date(ts).toLocaleTimeString(undefined, { hour: 'numeric', minute: '2-digit' });
 export const fullTime = (ts: number): string => new Date(ts).toLocaleString();
