@@ -197,6 +197,11 @@ async function main(): Promise<unknown> {
   }
 }
 
+// Ctrl-C or a kill ends the run through process.exit, so the 'exit' cleanups run: gateways started
+// by server.ts are killed and its build directories removed (a signal alone would skip them).
+process.once('SIGINT', () => process.exit(130));
+process.once('SIGTERM', () => process.exit(143));
+
 main().then(
   (r) => {
     const record = RECORDS[scenario ?? ''];

@@ -125,7 +125,7 @@ export class SqlMessageStore implements MessageStore {
     }
     const r = rows[0];
     if (!r) throw new UnknownChannelError([it.cid]);
-    return { seq: Number(r.seq), ts: Number(r.ts), duplicate: r.duplicate };
+    return { seq: r.seq, ts: r.ts, duplicate: r.duplicate };
   }
 
   /** Nothing beyond the rows, which ChannelStore.delete removes. */
