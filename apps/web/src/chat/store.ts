@@ -178,8 +178,9 @@ export class ChatStore {
       if (d.willReconnect) {
         this.lostAt = Date.now();
         this.set({ status: 'reconnecting', backAt: null });
-      } else if (d.code === CloseCode.Unauthorized) this.set({ status: 'offline', ended: 'Your session has expired. Please sign in again.' });
-      else if (d.code === CloseCode.AccountChanged) {
+      } else if (d.code === CloseCode.Unauthorized) {
+        this.set({ status: 'offline', ended: 'Your session has expired. Please sign in again.' });
+      } else if (d.code === CloseCode.AccountChanged) {
         this.set({ status: 'offline', ended: `Signed out: ${d.reason || 'an operator changed your account'}. Please sign in again.` });
       } else if (this.snap.status !== 'offline') this.set({ status: 'offline', notice: `Disconnected: ${d.reason || `code ${d.code}`}` });
     });

@@ -29,7 +29,7 @@ export class MemoryPresenceStore implements PresenceStore {
     let users = this.channels.get(cid);
     if (!users) this.channels.set(cid, (users = new Map()));
     const cur = users.get(conn.user);
-    if (cur === undefined || (cur instanceof Map ? false : cur.connId === conn.connId)) users.set(conn.user, conn);
+    if (cur === undefined || (!(cur instanceof Map) && cur.connId === conn.connId)) users.set(conn.user, conn);
     else if (cur instanceof Map) cur.set(conn.connId, conn);
     else
       users.set(
