@@ -85,6 +85,7 @@ async function measure(databaseUrl: string, n: number, joins: number, members: n
       nativePerConnKiB: perConn(rss - (after.heapTotal - before.heapTotal)),
       baselineMiB: round(before.rss / 1024 / 1024),
       startMiB,
+      allocator: server.allocator,
     };
   } finally {
     await server.stop();

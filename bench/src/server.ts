@@ -11,6 +11,8 @@ export interface Server {
   port: number;
   /** The uWebSockets.js build the gateway runs (its startup log line). */
   uws: UwsInfo | undefined;
+  /** The malloc it runs on (its startup log: 'jemalloc' through scripts/node.sh when installed, else 'system'). */
+  allocator: string | undefined;
   rssKiB(): number;
   /** The most it has been resident since it started (VmHWM). */
   peakRssKiB(): number;
@@ -60,12 +62,18 @@ export function startGateway(env: Record<string, string>, opts: GatewayOptions =
   const flags = process.env.BENCH_GATEWAY_FLAGS?.split(' ').filter(Boolean) ?? [];
   const gcHook = opts.gcHook ? ['--import', join(import.meta.dirname, 'gc-hook.mjs')] : [];
   const dir = opts.dir ?? GATEWAY_DIR;
-  const proc = spawn(process.execPath, [...prof, ...flags, ...gcHook, ...gatewayEntry(dir)], {
+  const args = [...prof, ...flags, ...gcHook, ...gatewayEntry(dir)];
+  // Through scripts/node.sh, as `npm start` runs it (jemalloc when installed); an older checkout
+  // without the script (an A/B baseline) runs node directly, as its `npm start` did.
+  const launcher = join(dir, 'scripts', 'node.sh');
+  const [cmd, argv] = existsSync(launcher) ? ['sh', [launcher, ...args]] : [process.execPath, args];
+  const proc = spawn(cmd, argv, {
     cwd: dir,
     // The readiness line is logged at info.
     // Every gateway of one bench run shares a token secret (required with DATABASE_URL).
     env: {
       ...process.env,
+      NODE: process.execPath,
       PARLEY_JWT_SECRET: BENCH_JWT_SECRET,
       PARLEY_PORT: '0',
       PARLEY_HOST: '127.0.0.1',
@@ -84,6 +92,7 @@ export function startGateway(env: Record<string, string>, opts: GatewayOptions =
   const logFile = process.env.BENCH_GATEWAY_LOG;
   const memoryWaiters: ((m: NodeJS.MemoryUsage) => void)[] = [];
   let uws: UwsInfo | undefined;
+  let allocator: string | undefined;
   // Never leave a gateway behind when the bench dies (an exception, Ctrl-C).
   const orphanGuard = () => proc.kill('SIGKILL');
   process.once('exit', orphanGuard);
@@ -99,6 +108,7 @@ export function startGateway(env: Record<string, string>, opts: GatewayOptions =
         if (logs.length > 50) logs.shift();
         if (logFile) appendFileSync(logFile, `${line}\n`);
         if (line.includes('"msg":"uWebSockets.js loaded"')) uws = (JSON.parse(line) as { uws: UwsInfo }).uws;
+        allocator ??= /"allocator":"(\w+)"/.exec(line)?.[1];
         const port = /"port":(\d+)/.exec(line)?.[1];
         if (port && line.includes('gateway listening')) {
           if (!line.includes('"native":true') || !uws?.native) {
@@ -112,6 +122,7 @@ export function startGateway(env: Record<string, string>, opts: GatewayOptions =
             port: Number(port),
             url: `http://127.0.0.1:${port}`,
             uws,
+            allocator,
             rssKiB: () => statusKiB(proc.pid, 'VmRSS'),
             peakRssKiB: () => statusKiB(proc.pid, 'VmHWM'),
             memoryAfterGc: () => {

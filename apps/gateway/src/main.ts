@@ -1,3 +1,4 @@
+import { allocatorNote, detectAllocator } from './allocator.js';
 import { buildPorts } from './compose.js';
 import { ConfigError, parseConfig } from './config.js';
 import { startGateway } from './gateway.js';
@@ -17,6 +18,8 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel, config.nodeId, config.logPretty);
   requireNativeUws(logger, config.allowUwsFallback); // before touching any store
+  const allocator = detectAllocator();
+  logger.info({ allocator }, allocatorNote(allocator));
   const ports = await buildPorts(config, logger);
   const gw = await startGateway(config, ports, logger);
   logger.info(`Parley is up: http://localhost:${gw.port}  (WebSocket ws://localhost:${gw.port}/ws)`);

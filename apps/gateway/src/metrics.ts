@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { type Allocator, detectAllocator } from './allocator.js';
 import { loadedUws, type UwsInfo } from './uws.js';
 
 /** A counter by one label, counted per frame or per delivery. */
@@ -31,7 +32,12 @@ function hotCounter(registry: Registry, name: string, help: string, label: strin
 }
 
 /** One registry per gateway instance (tests run several gateways in one process). */
-export function createMetrics(nodeId: string, uwsNative: boolean, uws: UwsInfo = loadedUws().info) {
+export function createMetrics(
+  nodeId: string,
+  uwsNative: boolean,
+  uws: UwsInfo = loadedUws().info,
+  allocator: Allocator = detectAllocator(),
+) {
   const registry = new Registry();
   registry.setDefaultLabels({ node: nodeId });
   // The event-loop delay histogram samples once a second, not every 10 ms (prom-client's default):
@@ -50,6 +56,12 @@ export function createMetrics(nodeId: string, uwsNative: boolean, uws: UwsInfo =
       name: 'parley_uws_build_info',
       help: 'The uWebSockets.js build this process runs (always 1): npm package and version, uWS release, Node version and ABI',
       labelNames: ['package', 'version', 'uws', 'node_version', 'abi', 'native'],
+      registers: [registry],
+    }),
+    allocator: new Gauge({
+      name: 'parley_allocator_info',
+      help: 'The malloc this process runs on (always 1): jemalloc when scripts/node.sh preloaded it, else system',
+      labelNames: ['allocator'],
       registers: [registry],
     }),
     framesIn: hotCounter(registry, 'parley_frames_in_total', 'Client frames received, by op', 'op'),
@@ -101,6 +113,7 @@ export function createMetrics(nodeId: string, uwsNative: boolean, uws: UwsInfo =
     { package: uws.package, version: uws.version, uws: uws.uws, node_version: uws.node, abi: uws.abi, native: String(uws.native) },
     1,
   );
+  m.allocator.set({ allocator }, 1);
   return m;
 }
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -76,6 +76,7 @@ describe('the server process (npm start) on embedded defaults', () => {
     expect(metrics).toMatch(
       /parley_uws_build_info\{package="@[^"]+",version="20\.[^"]+",uws="v20\.\d+\.\d+",node_version="v\d+[^"]*",abi="\d+",native="true",node="[^"]+"\} 1\n/,
     );
+    expect(metrics).toMatch(/parley_allocator_info\{allocator="(jemalloc|system)",node="[^"]+"\} 1\n/);
     expect(metrics).toMatch(/parley_connections\{[^}]*\} 2/);
     // Two sends, each answered, and each fanned out to the channel's 2 members.
     expect(metrics).toMatch(/parley_frames_in_total\{op="Message",node="[^"]+"\} 2\n/);
