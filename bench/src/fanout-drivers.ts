@@ -141,7 +141,14 @@ export async function runSystem<T>(name: SystemName, topo: Topology, sink: Sink,
     case 'parley-b': {
       const dir = process.env.BENCH_PARLEY_B_DIR;
       if (!dir) throw new Error('system parley-b needs BENCH_PARLEY_B_DIR=<another checkout of this repo, npm ci done>');
-      return withParley(topo, sink, fn, join(resolve(dir), 'apps', 'gateway'));
+      // BENCH_PARLEY_B_ENV="K=V,K=V": settings for parley-b only (A/B of a setting on one checkout).
+      const extra = Object.fromEntries(
+        (process.env.BENCH_PARLEY_B_ENV ?? '')
+          .split(',')
+          .filter(Boolean)
+          .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+      );
+      return withParley(topo, sink, fn, join(resolve(dir), 'apps', 'gateway'), extra);
     }
     case 'socketio-lean':
       return withSocketIo(topo, sink, fn, 'lean', false);
@@ -158,7 +165,13 @@ export async function runSystem<T>(name: SystemName, topo: Topology, sink: Sink,
 
 // ---------------------------------------------------------------- Parley
 
-async function withParley<T>(topo: Topology, sink: Sink, fn: (h: Handle) => Promise<T>, gatewayDir?: string): Promise<T> {
+async function withParley<T>(
+  topo: Topology,
+  sink: Sink,
+  fn: (h: Handle) => Promise<T>,
+  gatewayDir?: string,
+  extraEnv: Record<string, string> = {},
+): Promise<T> {
   const { prefix, cleanup } = benchPrefix(topo.redisUrl);
   try {
     return await withDatabase(async (databaseUrl, database) => {
@@ -171,6 +184,7 @@ async function withParley<T>(topo: Topology, sink: Sink, fn: (h: Handle) => Prom
         // A bench receiver that falls behind must be measured, not disconnected (Socket.IO has no such limit).
         PARLEY_MAX_BACKPRESSURE: String(64 * 1024 * 1024),
         PARLEY_SHED_BYTES: String(1024 * 1024),
+        ...extraEnv,
       };
       const nodes = await Promise.all([
         startGateway({ ...env, PARLEY_NODE_ID: 'fanout-a' }, { dir: gatewayDir }),
