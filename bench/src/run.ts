@@ -130,7 +130,7 @@ const RECORDS: Record<string, { title: string; description: string; labels: Reco
       '(target < 100 ms) and RSS growth (target < 32 MiB). History burst: guests each ask for a ' +
       '100-message History page (of messages of the given length) several times a second while a canary pair chats (a send every 100 ms, ' +
       'timed send → arrival; target p99 < 250 ms, all delivered, RSS peak < baseline + 300 MiB). ' +
-      "Stall: the gateway's longest event-loop delay over the item (nodejs_eventloop_lag_max_seconds).",
+      "Stall: the gateway's longest event-loop delay over the item (parley_event_loop_delay_max_seconds).",
     labels: {
       'bomb.bombs': 'bomb: frames sent',
       'bomb.bytes': 'bomb: bytes per frame',

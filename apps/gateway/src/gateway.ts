@@ -73,6 +73,7 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
   );
   const stall = new StallClock();
   stall.start();
+  metrics.watchLoopDelay(stall.delays);
   const protections = new ProtectionLog(logger);
   const warn = (event: string, ws: uWS.WebSocket<Conn>, detail?: Record<string, unknown>) =>
     protections.warn(event, ws.getUserData(), addressOf(ws), detail);

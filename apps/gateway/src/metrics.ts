@@ -1,3 +1,4 @@
+import type { RecordableHistogram } from 'node:perf_hooks';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { type Allocator, detectAllocator } from './allocator.js';
 import { loadedUws, type UwsInfo } from './uws.js';
@@ -40,10 +41,28 @@ export function createMetrics(
 ) {
   const registry = new Registry();
   registry.setDefaultLabels({ node: nodeId });
-  // The event-loop delay histogram samples once a second, not every 10 ms (prom-client's default):
-  // its native timer woke an otherwise idle gateway 100 times a second, ~170 extra epoll waits/s under
-  // load (strace). Stalls that matter are caught by StallClock (core/budget.ts) anyway.
+  // prom-client's event-loop delay histogram samples once a second, not every 10 ms (its default):
+  // its native timer woke an otherwise idle gateway 100 times a second, ~170 extra epoll waits/s
+  // under load (strace). Node's histogram records each sampling interval whole, so the gauges
+  // prom-client derives from it (min … p99) read the interval plus the delay: ~1 s at this
+  // precision (10 ms at its default). They are dropped; parley_event_loop_delay_* report the delay
+  // alone, from the StallClock's 50 ms timer that already runs (watchLoopDelay).
+  // nodejs_eventloop_lag_seconds (a setImmediate timed at each scrape) stays.
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 1000 });
+  for (const stat of ['min', 'max', 'mean', 'stddev', 'p50', 'p90', 'p99'])
+    registry.removeSingleMetric(`nodejs_eventloop_lag_${stat}_seconds`);
+  let loopDelays: RecordableHistogram | undefined;
+  const loopDelay = (name: string, help: string, read: (h: RecordableHistogram) => number, reset = false) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        if (!loopDelays || loopDelays.count === 0) return;
+        this.set(read(loopDelays) / 1e6);
+        if (reset) loopDelays.reset();
+      },
+    });
   const m = {
     registry,
     connections: new Gauge({ name: 'parley_connections', help: 'Open WebSocket connections', registers: [registry] }),
@@ -107,6 +126,20 @@ export function createMetrics(
       registers: [registry],
     }),
     brokerUp: new Gauge({ name: 'parley_broker_up', help: '1 when the broker can deliver', registers: [registry] }),
+    // Registered in this order, collected in this order: max, the one that resets, goes last.
+    loopDelayP50: loopDelay(
+      'parley_event_loop_delay_p50_seconds',
+      'Event-loop delay since the last scrape, median (a 50 ms timer: how late each turn came)',
+      (h) => h.percentile(50),
+    ),
+    loopDelayP99: loopDelay('parley_event_loop_delay_p99_seconds', 'Event-loop delay since the last scrape, 99th percentile', (h) =>
+      h.percentile(99),
+    ),
+    loopDelayMax: loopDelay('parley_event_loop_delay_max_seconds', 'Event-loop delay since the last scrape, longest', (h) => h.max, true),
+    /** The histogram the loop-delay gauges read (StallClock.delays), read and reset at each scrape. */
+    watchLoopDelay(h: RecordableHistogram): void {
+      loopDelays = h;
+    },
   };
   m.uwsNative.set(uwsNative ? 1 : 0);
   m.uwsBuild.set(

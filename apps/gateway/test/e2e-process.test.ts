@@ -76,6 +76,11 @@ describe('the server process (npm start) on embedded defaults', () => {
     expect(metrics).toMatch(
       /parley_uws_build_info\{package="@[^"]+",version="20\.[^"]+",uws="v20\.\d+\.\d+",node_version="v\d+[^"]*",abi="\d+",native="true",node="[^"]+"\} 1\n/,
     );
+    // The loop delay without the sampling interval in it (prom-client's own gauges read ~1 s here).
+    const loopP99 = Number(/^parley_event_loop_delay_p99_seconds\{[^}]*\} (\S+)$/m.exec(metrics)?.[1]);
+    expect(loopP99).toBeGreaterThanOrEqual(0);
+    expect(loopP99).toBeLessThan(0.5);
+    expect(metrics).not.toContain('nodejs_eventloop_lag_p99_seconds');
     expect(metrics).toMatch(/parley_allocator_info\{allocator="(jemalloc|system)",node="[^"]+"\} 1\n/);
     expect(metrics).toMatch(/parley_connections\{[^}]*\} 2/);
     // Two sends, each answered, and each fanned out to the channel's 2 members.

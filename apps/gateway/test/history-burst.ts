@@ -44,16 +44,16 @@ export interface HistoryBurstResult {
 
 /**
  * One read of a gateway's /metrics: the error frames it has sent with `code`, and the longest
- * event-loop delay it measured since the previous read (prom-client's
- * `nodejs_eventloop_lag_max_seconds`: every read resets it, so a read before and one after bound
- * a window, and nothing else may read it in between).
+ * event-loop delay it measured since the previous read (`parley_event_loop_delay_max_seconds`:
+ * every read resets it, so a read before and one after bound a window, and nothing else may read
+ * it in between).
  */
 export async function readMetrics(url: string, code: number): Promise<{ errorsSent: number; loopMaxMs: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const value = (re: RegExp) => Number(re.exec(text)?.[1] ?? Number.NaN);
   return {
     errorsSent: value(new RegExp(`^parley_errors_total\\{[^}]*code="${code}"[^}]*\\} (\\d+)$`, 'm')) || 0,
-    loopMaxMs: value(/^nodejs_eventloop_lag_max_seconds(?:\{[^}]*\})? (\S+)$/m) * 1000,
+    loopMaxMs: value(/^parley_event_loop_delay_max_seconds(?:\{[^}]*\})? (\S+)$/m) * 1000,
   };
 }
 

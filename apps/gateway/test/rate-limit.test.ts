@@ -64,6 +64,18 @@ describe('StallClock', () => {
     for (; now <= 7000; now += 50) clock.turn();
     expect(clock.creditMs()).toBe(0);
   });
+
+  it('records how late each turn came, for /metrics', () => {
+    let now = 0;
+    const clock = new StallClock(50, 250, () => now);
+    for (now = 50; now <= 500; now += 50) clock.turn(); // on time: recorded as 1 µs (the least it takes)
+    now = 580;
+    clock.turn(); // 30 ms late
+    expect(clock.delays.count).toBe(11);
+    expect(clock.delays.percentile(50)).toBe(1);
+    expect(clock.delays.max).toBeGreaterThanOrEqual(30_000);
+    expect(clock.delays.max).toBeLessThan(30_100);
+  });
 });
 
 describe('RequestBudget', () => {

@@ -1,3 +1,4 @@
+import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 /**
  * A budget for costly requests (history, members, list, join, create): each reads or writes the
  * database and may build a large reply, so a crowd of well-behaved clients — inside their rate
@@ -56,6 +57,11 @@ export class RequestBudget {
  * remembered for as long as it lasted (its backlog is read within about that long).
  */
 export class StallClock {
+  /**
+   * How late each turn came, in µs (at least 1): the event-loop delay /metrics reports
+   * (`parley_event_loop_delay_*`), read and reset at each scrape.
+   */
+  readonly delays: RecordableHistogram = createHistogram();
   private lastTurn: number;
   private lastStallMs = 0;
   private lastStallEnd = Number.NEGATIVE_INFINITY;
@@ -81,6 +87,7 @@ export class StallClock {
   /** A turn of the event loop (the timer; tests call it directly). */
   turn(at = this.now()): void {
     const late = at - this.lastTurn - this.intervalMs;
+    this.delays.record(Math.max(1, Math.round(late * 1000)));
     if (late > this.thresholdMs) {
       this.lastStallMs = late;
       this.lastStallEnd = at;
