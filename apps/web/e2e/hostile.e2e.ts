@@ -16,6 +16,16 @@ describe('story 6: hostile input', () => {
     await stage?.close();
   });
 
+  it('a guest name someone else holds is refused with the reason, not as an expired session', async () => {
+    const holder = await stage.page();
+    await asGuest(holder, stage.url, 'holder');
+    await composer(holder, 'general').waitFor();
+    const page = await stage.page();
+    await asGuest(page, stage.url, 'holder');
+    await page.getByText('Cannot continue as guest: "holder" is taken. Pick another name.').waitFor();
+    await page.getByLabel(/Guest name/).waitFor();
+  });
+
   it('markup and javascript: links are text; long words wrap; over-limit refused', async () => {
     const page = await stage.page({ width: 900 });
     await asGuest(page, stage.url, 'victim');

@@ -188,7 +188,10 @@ export class ChatStore {
     try {
       hello = await client.connect();
     } catch (err) {
-      if (err instanceof ParleyError && (err.code === CloseCode.Unauthorized || err.code === CloseCode.AccountChanged)) {
+      if (err instanceof ParleyError && err.code === CloseCode.Unauthorized && s.kind === 'guest' && !s.guestToken) {
+        // A name picked just now, not a session that ended: say why (taken, a registered user's).
+        this.set({ status: 'offline', ended: `Cannot continue as guest: ${err.message}. Pick another name.` });
+      } else if (err instanceof ParleyError && (err.code === CloseCode.Unauthorized || err.code === CloseCode.AccountChanged)) {
         this.set({ status: 'offline', ended: 'Your session has expired or was ended. Please sign in again.' });
       } else {
         this.set({ status: 'offline', connectError: `Cannot connect to the chat server (${(err as Error).message}).` });
