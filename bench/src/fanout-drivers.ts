@@ -142,12 +142,12 @@ export async function runSystem<T>(name: SystemName, topo: Topology, sink: Sink,
       const dir = process.env.BENCH_PARLEY_B_DIR;
       if (!dir) throw new Error('system parley-b needs BENCH_PARLEY_B_DIR=<another checkout of this repo, npm ci done>');
       // BENCH_PARLEY_B_ENV="K=V,K=V": settings for parley-b only (A/B of a setting on one checkout).
-      const extra = Object.fromEntries(
-        (process.env.BENCH_PARLEY_B_ENV ?? '')
-          .split(',')
-          .filter(Boolean)
-          .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
-      );
+      const extra: Record<string, string> = {};
+      for (const kv of (process.env.BENCH_PARLEY_B_ENV ?? '').split(',').filter(Boolean)) {
+        const eq = kv.indexOf('=');
+        if (eq <= 0) throw new Error(`BENCH_PARLEY_B_ENV: "${kv}" is not K=V`);
+        extra[kv.slice(0, eq)] = kv.slice(eq + 1);
+      }
       return withParley(topo, sink, fn, join(resolve(dir), 'apps', 'gateway'), extra);
     }
     case 'socketio-lean':

@@ -1,17 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { allocatorNote, detectAllocator } from './allocator.js';
 
 const LAUNCHER = join(import.meta.dirname, '..', 'scripts', 'node.sh');
-const JEMALLOC_PATHS = [
-  '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2',
-  '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2',
-  '/usr/lib64/libjemalloc.so.2',
-  '/usr/lib/libjemalloc.so.2',
-  '/usr/local/lib/libjemalloc.so.2',
-];
+/** The paths the launcher looks at, in its order (read from the script, not restated here). */
+const JEMALLOC_PATHS = [...readFileSync(LAUNCHER, 'utf8').matchAll(/\S+\/libjemalloc\.so\.2/g)].map((m) => m[0]);
 const PROBE =
   "console.log(JSON.stringify({ preload: process.env.LD_PRELOAD ?? null, mapped: require('fs').readFileSync('/proc/self/maps', 'utf8').includes('libjemalloc') }))";
 
@@ -36,6 +31,7 @@ describe('allocator', () => {
   });
 
   it.runIf(process.platform === 'linux')('scripts/node.sh preloads jemalloc when the system has it, unless told not to', () => {
+    expect(JEMALLOC_PATHS).toContain('/usr/lib/x86_64-linux-gnu/libjemalloc.so.2');
     const installed = JEMALLOC_PATHS.find((p) => existsSync(p));
     const auto = launch({});
     expect(auto.preload).toBe(installed ?? null);

@@ -15,6 +15,10 @@ export function detectAllocator(maps: () => string = () => readFileSync('/proc/s
   }
 }
 
+let mine: Allocator | undefined;
+/** This process's allocator, read once (the startup log and every metrics registry ask). */
+export const processAllocator = (): Allocator => (mine ??= detectAllocator());
+
 /** What the startup log says of it. */
 export function allocatorNote(a: Allocator, platform: string = process.platform): string {
   if (a === 'jemalloc') return 'allocator: jemalloc';

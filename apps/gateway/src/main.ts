@@ -1,4 +1,4 @@
-import { allocatorNote, detectAllocator } from './allocator.js';
+import { allocatorNote, processAllocator } from './allocator.js';
 import { buildPorts } from './compose.js';
 import { ConfigError, parseConfig } from './config.js';
 import { startGateway } from './gateway.js';
@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel, config.nodeId, config.logPretty);
   requireNativeUws(logger, config.allowUwsFallback); // before touching any store
-  const allocator = detectAllocator();
+  const allocator = processAllocator();
   logger.info({ allocator }, allocatorNote(allocator));
   const ports = await buildPorts(config, logger);
   const gw = await startGateway(config, ports, logger);

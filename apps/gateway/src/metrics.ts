@@ -1,6 +1,6 @@
 import type { RecordableHistogram } from 'node:perf_hooks';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { type Allocator, detectAllocator } from './allocator.js';
+import { type Allocator, processAllocator } from './allocator.js';
 import { loadedUws, type UwsInfo } from './uws.js';
 
 /** A counter by one label, counted per frame or per delivery. */
@@ -37,7 +37,7 @@ export function createMetrics(
   nodeId: string,
   uwsNative: boolean,
   uws: UwsInfo = loadedUws().info,
-  allocator: Allocator = detectAllocator(),
+  allocator: Allocator = processAllocator(),
 ) {
   const registry = new Registry();
   registry.setDefaultLabels({ node: nodeId });
