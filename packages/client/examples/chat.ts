@@ -26,7 +26,9 @@ async function token(username: string, password: string): Promise<string> {
 }
 
 const alice = new ParleyClient({ url, token: await token('alice_demo', 'correct-horse-battery') });
-const bob = new ParleyClient({ url, guestName: 'bob_demo' });
+// A guest's name stays held for a day after it leaves (only its guest token brings it back), so
+// each run's Bob is a new guest with a name of his own.
+const bob = new ParleyClient({ url, guestName: `bob_${Math.random().toString(36).slice(2, 6)}` });
 
 for (const [who, c] of [
   ['alice', alice],
