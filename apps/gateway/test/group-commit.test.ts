@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GroupCommitter } from '../src/core/group-commit.js';
-import type { Appended, AppendInput, MessageStore } from '../src/ports/message-store.js';
+import { type Appended, type AppendInput, type MessageStore, UnknownChannelError } from '../src/ports/message-store.js';
 
 // The GroupCommitter is core logic between the send path and the MessageStore port; here it runs
 // against a port fake that answers after random delays (as a pool of Postgres connections would),
@@ -9,12 +9,18 @@ import type { Appended, AppendInput, MessageStore } from '../src/ports/message-s
 class SlowStore implements Pick<MessageStore, 'appendBatch'> {
   readonly seqs = new Map<number, number>();
   readonly batches: number[] = [];
-  constructor(private readonly bad: number) {}
+  /** @param named whether the failure names the unknown channel, as the SQL store's does. */
+  constructor(
+    private readonly bad: number,
+    private readonly named = false,
+  ) {}
   async appendBatch(items: readonly AppendInput[]): Promise<Appended[]> {
     this.batches.push(items.length);
     await new Promise((r) => setTimeout(r, Math.random() * 5));
     // One transaction: a bad channel fails the whole batch, nothing is stored.
-    if (items.some((i) => i.cid === this.bad)) throw new Error(`unknown channel ${this.bad}`);
+    if (items.some((i) => i.cid === this.bad)) {
+      throw this.named ? new UnknownChannelError([this.bad]) : new Error(`unknown channel ${this.bad}`);
+    }
     return items.map((i) => {
       const seq = (this.seqs.get(i.cid) ?? 0) + 1;
       this.seqs.set(i.cid, seq);
@@ -66,6 +72,25 @@ describe('GroupCommitter', () => {
     // Later sends on that lane are not overtaken by the retries.
     expect(await gc.append(item(1, 99)).then((a) => a.seq)).toBe(40);
     await gc.flush();
+  });
+
+  it('a batch that failed on a deleted channel goes again as one batch without its sends, not send by send', async () => {
+    const BAD = 5;
+    const store = new SlowStore(BAD, true);
+    const gc = new GroupCommitter(store as unknown as MessageStore, 100, () => {}, 1);
+    const results = await Promise.allSettled(Array.from({ length: 40 }, (_, n) => gc.append(item(n % 10 === 3 ? BAD : 1 + (n % 3), n))));
+    // One failed commit of all 40, then one of the 36 others: a deleted channel costs the node one
+    // extra round trip, not one per send (a batch holds up to PARLEY_COMMIT_BATCH = 500 sends).
+    expect(store.batches).toEqual([40, 36]);
+    for (const [n, r] of results.entries()) {
+      if (n % 10 === 3) expect(r.status === 'rejected' && r.reason instanceof UnknownChannelError, `send ${n}`).toBe(true);
+      else expect(r.status, `send ${n}`).toBe('fulfilled');
+    }
+    // Each good channel's seqs follow arrival order.
+    for (const cid of [1, 2, 3]) {
+      const seqs = results.flatMap((r, n) => (n % 10 !== 3 && 1 + (n % 3) === cid && r.status === 'fulfilled' ? [r.value.seq] : []));
+      expect(seqs, `channel ${cid}`).toEqual(seqs.map((_, i) => i + 1));
+    }
   });
 });
 

@@ -1,4 +1,4 @@
-import type { Appended, AppendInput, MessageStore } from '../ports/message-store.js';
+import { type Appended, type AppendInput, type MessageStore, UnknownChannelError } from '../ports/message-store.js';
 
 const RATE_WINDOW_MS = 100;
 /**
@@ -114,25 +114,36 @@ class Lane {
       if (left >= 0.5 && this.queue.length < this.maxBatch) await new Promise((r) => setTimeout(r, left));
       const batch = this.queue.splice(0, this.maxBatch);
       this.onBatch(batch.length);
-      try {
-        const results = await this.store.appendBatch(batch.map((w) => w.item));
-        for (const [i, w] of batch.entries()) w.resolve(results[i] as Appended);
-      } catch (e) {
-        if (batch.length === 1) (batch[0] as Waiting).reject(e);
-        // One bad item (e.g. its channel was just deleted) must not fail everyone else's sends:
-        // retry them one by one so only the bad one is refused — in order and before the next
-        // batch, so each channel's seqs still follow arrival order.
-        else {
-          for (const w of batch) {
-            try {
-              w.resolve((await this.store.appendBatch([w.item]))[0] as Appended);
-            } catch (one) {
-              w.reject(one);
-            }
-          }
-        }
-      }
+      await this.commit(batch);
     }
     this.inFlight = null;
+  }
+
+  /**
+   * Commits one batch and settles its sends. One bad item (its channel was just deleted) must not
+   * fail everyone else's: the store names the unknown channels, their sends are refused, and the
+   * rest go again as one batch. Any other failure is retried send by send, so only the bad ones
+   * are refused. Either way in order and before the next batch, so each channel's seqs still
+   * follow arrival order.
+   */
+  private async commit(batch: Waiting[]): Promise<void> {
+    let results: Appended[];
+    try {
+      results = await this.store.appendBatch(batch.map((w) => w.item));
+    } catch (e) {
+      if (batch.length === 1) (batch[0] as Waiting).reject(e);
+      else if (e instanceof UnknownChannelError && batch.some((w) => e.cids.includes(w.item.cid))) {
+        const rest: Waiting[] = [];
+        for (const w of batch) {
+          if (e.cids.includes(w.item.cid)) w.reject(new UnknownChannelError([w.item.cid]));
+          else rest.push(w);
+        }
+        if (rest.length) await this.commit(rest);
+      } else {
+        for (const w of batch) await this.commit([w]);
+      }
+      return;
+    }
+    for (const [i, w] of batch.entries()) w.resolve(results[i] as Appended);
   }
 }

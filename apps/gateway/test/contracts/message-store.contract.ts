@@ -76,6 +76,15 @@ export function describeMessageStoreContract(name: string, factory: StoreFactory
       expect((alone as UnknownChannelError).cids).toEqual([missing]);
       const mixed = await s.messages.appendBatch([msg('a'), msg('x', null, undefined, missing)]).catch((e: unknown) => e);
       expect(mixed).toBeInstanceOf(UnknownChannelError);
+      expect((mixed as UnknownChannelError).cids).toEqual([missing]);
+      // A larger batch (the set-based path) names every unknown channel: the group committer
+      // refuses their sends and commits the rest as one batch.
+      const other = missing + 1;
+      const big = await s.messages
+        .appendBatch([msg('a'), msg('b', null, undefined, other), msg('c'), msg('d', null, undefined, missing), msg('e'), msg('f')])
+        .catch((e: unknown) => e);
+      expect(big).toBeInstanceOf(UnknownChannelError);
+      expect([...(big as UnknownChannelError).cids].sort((a, b) => a - b)).toEqual([missing, other]);
       expect(await s.messages.lastSeq(cid)).toBe(0);
     });
 
