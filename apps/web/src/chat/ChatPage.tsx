@@ -7,7 +7,7 @@ import { MembersPanel } from './MembersPanel.tsx';
 import { MessageList } from './MessageList.tsx';
 import { Sidebar } from './Sidebar.tsx';
 import { ChatStore } from './store.ts';
-import { typingLine } from './words.ts';
+import { count, typingLine } from './words.ts';
 
 interface Props {
   session: Session;
@@ -69,7 +69,7 @@ export function ChatPage({ session, wanted, onEnded, onGuestName }: Props) {
         <ConnectionBanner status={snap.status} backAt={snap.backAt} />
         <span className="spacer" />
         {me && (
-          <span className="whoami">
+          <span className="whoami" title={me.user}>
             {me.user}
             {me.guest && <span className="badge">guest</span>}
           </span>
@@ -122,7 +122,7 @@ export function ChatPage({ session, wanted, onEnded, onGuestName }: Props) {
             <div className="channel-head">
               <h1>#{ch.name}</h1>
               <span className="muted-text">
-                {ch.online.length} online · {ch.members.length || '…'} members
+                {ch.online.length} online · {ch.members.length ? count(ch.members.length, 'member') : '… members'}
               </span>
             </div>
             {/* One list per channel: scroll state and row measurements are per channel. */}

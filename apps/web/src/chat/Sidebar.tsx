@@ -1,6 +1,7 @@
 import { type FormEvent, useState } from 'react';
 import type { ChatStore, Snapshot } from './store.ts';
 import { unreadCount, unreadLabel } from './unread.ts';
+import { count } from './words.ts';
 
 /** Joined channels with unread counts; browse and join public ones; create one (registered users); leave. */
 export function Sidebar({ snap, store, onPick }: { snap: Snapshot; store: ChatStore; onPick(name: string): void }) {
@@ -83,7 +84,7 @@ export function Sidebar({ snap, store, onPick }: { snap: Snapshot; store: ChatSt
               {snap.directory.map((c) => (
                 <li key={c.name}>
                   <span>
-                    #{c.name} <span className="muted-text">{c.members} members</span>
+                    #{c.name} <span className="muted-text">{count(c.members, 'member')}</span>
                   </span>
                   {snap.channels[c.name] ? (
                     <span className="muted-text">joined</span>

@@ -7,7 +7,7 @@ import { moderationLine, moderationNotice } from './moderation-text.ts';
 import { lengthProblem, markFailed, markSending, removePending, sendErrorText } from './pending.ts';
 import type { PendingItem } from './timeline.ts';
 import { newSince, unreadCount, unreadLabel } from './unread.ts';
-import { duration, typingLine } from './words.ts';
+import { count, duration, typingLine } from './words.ts';
 
 describe('unread counts', () => {
   it('counts what arrived after the last read seq, not your own messages', () => {
@@ -76,6 +76,9 @@ describe('words', () => {
     expect(typingLine(['alice', 'me'], 'me')).toBe('alice is typing…');
     expect(typingLine(['alice', 'bob'], 'me')).toBe('alice and bob are typing…');
     expect(typingLine(['a', 'b', 'c', 'd'], 'me')).toBe('Several people are typing…');
+    expect(count(1, 'member')).toBe('1 member');
+    expect(count(0, 'member')).toBe('0 members');
+    expect(count(2, 'member')).toBe('2 members');
     expect(duration(58_500)).toBe('59 s');
     expect(duration(61_000)).toBe('1 min 1 s');
   });

@@ -9,6 +9,9 @@ export function typingLine(users: readonly string[], me: string | undefined): st
   return 'Several people are typing…';
 }
 
+/** "1 member", "3 members". */
+export const count = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
 export function duration(ms: number): string {
   const s = Math.max(0, Math.ceil(ms / 1000));
   if (s < 60) return `${s} s`;
