@@ -14,7 +14,7 @@ import { WireClient } from './wire-client.js';
  * Then, in the same run and database with the gateway stopped, the baseline: postgres.js inserting
  * the same rows alone, batched — `baselineConcurrency` loops, each one multi-row INSERT … SELECT FROM
  * unnest(…) of `batch` rows at a time, each its own transaction (defaults: 4, the gateway's
- * default commit lanes, × min(500 = PARLEY_COMMIT_BATCH, senders × window / 4), so the baseline
+ * default commit lanes, × min(500, senders × window / 4), so the baseline
  * never has more rows in flight than Parley has sends in flight), into a copy of Parley's `messages` table
  * (`LIKE messages INCLUDING ALL`: same columns, primary key and indexes), for as long. Rows carry
  * what the gateway's rows carry: channel id, per-channel seq, user id, author, the 60-character
@@ -134,7 +134,7 @@ async function measureParley(databaseUrl: string, database: string, senders: num
       for (let i = 0; i < channels; i++) await owner.request((rid) => encodeRequest({ op: Op.Create, rid, name: `bench-${i}` }));
       const clients = await Promise.all(
         Array.from({ length: senders }, async (_, i) => {
-          const c = new WireClient(server.url, `guest=sender${i}`);
+          const c = new WireClient(server.url, `guest=sender${i}`, true); // corked: see WireClient
           await c.opened;
           const join = await c.request((rid) => encodeRequest({ op: Op.Join, rid, name: `bench-${i % channels}` }));
           return { c, cid: (join as { cid: number }).cid };

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { decodeServer, ErrorCode, Kind, type ServerFrame, SUBPROTOCOL } from '@parley/protocol';
 import { WebSocket } from 'ws';
 
@@ -6,8 +7,19 @@ export class WireClient {
   readonly ws: WebSocket;
   onFrame: (f: ServerFrame) => void = () => {};
   readonly opened: Promise<void>;
+  private corked = false;
 
-  constructor(url: string, query: string) {
+  /**
+   * @param cork when true, the sends made in one tick leave in one TCP write (the socket is corked
+   *   until the next tick): a closed-loop sender answering a batch of acks with its next sends then
+   *   costs the load generator one syscall, not one per send. Off where the systems compared are
+   *   driven by other clients (fanout, small-rooms), so that every system sees the same traffic.
+   */
+  constructor(
+    url: string,
+    query: string,
+    private readonly cork = false,
+  ) {
     this.ws = new WebSocket(`${url.replace(/^http/, 'ws')}/ws?${query}`, SUBPROTOCOL, { perMessageDeflate: false });
     this.ws.binaryType = 'nodebuffer';
     this.ws.on('message', (d: Buffer) => {
@@ -53,6 +65,17 @@ export class WireClient {
   }
 
   send(bytes: Uint8Array): void {
+    if (this.cork && !this.corked) {
+      const socket = (this.ws as unknown as { _socket?: Socket })._socket;
+      if (socket) {
+        this.corked = true;
+        socket.cork();
+        process.nextTick(() => {
+          this.corked = false;
+          socket.uncork();
+        });
+      }
+    }
     this.ws.send(bytes);
   }
 

@@ -122,7 +122,7 @@ export function createMetrics(
     commitBatch: new Histogram({
       name: 'parley_commit_batch_size',
       help: 'Messages per group-commit transaction',
-      buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500],
+      buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2000],
       registers: [registry],
     }),
     brokerUp: new Gauge({ name: 'parley_broker_up', help: '1 when the broker can deliver', registers: [registry] }),

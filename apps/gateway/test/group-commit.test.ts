@@ -32,6 +32,27 @@ class SlowStore implements Pick<MessageStore, 'appendBatch'> {
 const item = (cid: number, n: number): AppendInput => ({ cid, userId: 1, user: 'u', text: String(n), cmid: null });
 
 describe('GroupCommitter', () => {
+  it("sends the next batch to the store before settling the previous one's sends, and still in order", async () => {
+    const events: string[] = [];
+    let release = (): void => {};
+    let seq = 0;
+    const store = {
+      async appendBatch(items: readonly AppendInput[]): Promise<Appended[]> {
+        events.push(`commit ${items.map((i) => i.text).join(',')}`);
+        if (events.length === 1) await new Promise<void>((r) => (release = r));
+        return items.map(() => ({ seq: ++seq, ts: 0, duplicate: false }));
+      },
+    };
+    const gc = new GroupCommitter(store as unknown as MessageStore, 100, () => {}, 1, 0);
+    const settled = (p: Promise<Appended>) => p.then((a) => events.push(`settled seq ${a.seq}`));
+    const first = settled(gc.append(item(1, 0)));
+    while (events.length === 0) await new Promise((r) => setImmediate(r));
+    const rest = [settled(gc.append(item(1, 1))), settled(gc.append(item(1, 2)))]; // queued behind the first commit
+    release();
+    await Promise.all([first, ...rest]);
+    expect(events).toEqual(['commit 0', 'commit 1,2', 'settled seq 1', 'settled seq 2', 'settled seq 3']);
+  });
+
   it("commits one tick's sends together, and each channel's seqs follow arrival order", async () => {
     const store = new SlowStore(-1);
     const gc = new GroupCommitter(store as unknown as MessageStore, 50, () => {}, 4);
@@ -80,7 +101,7 @@ describe('GroupCommitter', () => {
     const gc = new GroupCommitter(store as unknown as MessageStore, 100, () => {}, 1);
     const results = await Promise.allSettled(Array.from({ length: 40 }, (_, n) => gc.append(item(n % 10 === 3 ? BAD : 1 + (n % 3), n))));
     // One failed commit of all 40, then one of the 36 others: a deleted channel costs the node one
-    // extra round trip, not one per send (a batch holds up to PARLEY_COMMIT_BATCH = 500 sends).
+    // extra round trip, not one per send (a batch holds up to PARLEY_COMMIT_BATCH = 2000 sends).
     expect(store.batches).toEqual([40, 36]);
     for (const [n, r] of results.entries()) {
       if (n % 10 === 3) expect(r.status === 'rejected' && r.reason instanceof UnknownChannelError, `send ${n}`).toBe(true);

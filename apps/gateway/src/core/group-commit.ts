@@ -7,6 +7,7 @@ const RATE_WINDOW_MS = 100;
  * a commit costs the gateway a Postgres round trip, a wakeup and a broker call whatever it holds.
  */
 const LINGER_GAPS = 4;
+const NOTHING = (): void => {};
 
 interface Waiting {
   item: AppendInput;
@@ -103,6 +104,7 @@ class Lane {
   private async run(): Promise<void> {
     // Let the current tick's sends join the first batch.
     await new Promise((r) => setImmediate(r));
+    let settle = NOTHING;
     while (this.queue.length) {
       // A commit costs about the same for one message as for several: a round trip, a wakeup and a
       // WAL flush for Postgres, a wakeup and a broker call for the gateway (bench/README.md). So on
@@ -111,22 +113,36 @@ class Lane {
       // many more join it. Sends that queued behind a commit in flight have waited already and go
       // at once; on a quieter node nothing waits.
       const left = (this.queue[0] as Waiting).at + this.waitMs() - performance.now();
-      if (left >= 0.5 && this.queue.length < this.maxBatch) await new Promise((r) => setTimeout(r, left));
+      if (left >= 0.5 && this.queue.length < this.maxBatch) {
+        settle();
+        settle = NOTHING;
+        await new Promise((r) => setTimeout(r, left));
+      }
       const batch = this.queue.splice(0, this.maxBatch);
       this.onBatch(batch.length);
-      await this.commit(batch);
+      // The next batch is on its way to Postgres before the previous one's sends are settled (acked,
+      // encoded, published): the database works on it while this node does that, instead of each
+      // waiting for the other. Still one transaction in flight, so seqs follow arrival order; and
+      // the previous batch is published before this one's reply can arrive (that takes I/O).
+      const committing = this.commit(batch);
+      settle();
+      settle = await committing;
     }
+    // Before inFlight is cleared, so a send queued by a settled one (a microtask, after this
+    // returns) starts a new run.
+    settle();
     this.inFlight = null;
   }
 
   /**
-   * Commits one batch and settles its sends. One bad item (its channel was just deleted) must not
+   * Commits one batch; resolves with what settles its sends (run calls it once the next batch is
+   * on its way), or, when it failed, after settling them itself. One bad item (its channel was just deleted) must not
    * fail everyone else's: the store names the unknown channels, their sends are refused, and the
    * rest go again as one batch. Any other failure is retried send by send, so only the bad ones
    * are refused. Either way in order and before the next batch, so each channel's seqs still
    * follow arrival order.
    */
-  private async commit(batch: Waiting[]): Promise<void> {
+  private async commit(batch: Waiting[]): Promise<() => void> {
     let results: Appended[];
     try {
       results = await this.store.appendBatch(batch.map((w) => w.item));
@@ -138,12 +154,14 @@ class Lane {
           if (e.cids.includes(w.item.cid)) w.reject(new UnknownChannelError([w.item.cid]));
           else rest.push(w);
         }
-        if (rest.length) await this.commit(rest);
+        if (rest.length) (await this.commit(rest))();
       } else {
-        for (const w of batch) await this.commit([w]);
+        for (const w of batch) (await this.commit([w]))();
       }
-      return;
+      return NOTHING;
     }
-    for (const [i, w] of batch.entries()) w.resolve(results[i] as Appended);
+    return () => {
+      for (const [i, w] of batch.entries()) w.resolve(results[i] as Appended);
+    };
   }
 }
