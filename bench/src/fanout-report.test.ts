@@ -36,22 +36,24 @@ describe('fanout report: targets', () => {
     expect(saturation(sio)?.offered).toBe(20_000);
   });
 
-  it('CPU ratio per shared offered load, saturation ratios at p99 ≤ 100 and ≤ 50 ms', () => {
-    const t = targets([parley, sio]);
+  it("CPU ratio per shared offered load; saturation against issue 11's goals (≥ 1.5× Socket.IO, ≥ 0.5× the relay)", () => {
+    const relay: SystemResult = { system: 'uws-relay', label: 'relay', steps: [step(100_000, 20, 1), step(200_000, 60, 0.8)] };
+    const t = targets([parley, sio, relay]);
     expect(t?.cpuRatio.map((c) => [c.offered, c.ratio, c.bothPassed])).toEqual([
       [20_000, 2 / 16, true],
       [50_000, 1.5 / 12, false],
       [100_000, 1 / 7, false],
     ]);
     expect(t?.saturationRatio).toEqual([
-      { p99Ms: 100, parley: 100_000, socketio: 20_000, ratio: 5 },
-      { p99Ms: 50, parley: 50_000, socketio: 20_000, ratio: 2.5 },
+      { peer: 'socketio-lean', parley: 100_000, peerValue: 20_000, ratio: 5, goal: 1.5 },
+      { peer: 'uws-relay', parley: 100_000, peerValue: 200_000, ratio: 0.5, goal: 0.5 },
     ]);
-    const md = markdown([parley, sio], {}, 50_000);
-    expect(md).toContain('| 20k | 2 | 16 | 0.13 ✓ |');
-    expect(md).toContain('| 50k | 1.5 | 12 | 0.13 (a step failed: no verdict) |');
-    expect(md).toContain('| p99 ≤ 100 ms (target ≥ 4×) | 100k | 20k | 5 ✓ |');
-    expect(md).toContain('| p99 ≤ 50 ms (target ≥ 3×) | 50k | 20k | 2.5 ✗ |');
+    const md = markdown([parley, sio, relay], {}, 50_000);
+    expect(md).toContain('| 20k | 2 | 16 | 0.13 |');
+    expect(md).toContain('| 50k | 1.5 | 12 | 0.13 (a step failed) |');
+    expect(md).toContain('| vs Socket.IO (target ≥ 1.5×) | 100k | 20k | 5 ✓ |');
+    expect(md).toContain('| vs relay (target ≥ 0.5×) | 100k | 200k | 0.5 ✓ |');
+    expect(targets([parley, sio])?.saturationRatio.map((s) => s.peer)).toEqual(['socketio-lean']);
   });
 
   it('no targets without both Parley and Socket.IO (lean)', () => {

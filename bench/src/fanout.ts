@@ -271,7 +271,8 @@ function summaryTargets(t: ReturnType<typeof targets>) {
   return {
     /** Only the loads both systems passed (p99 ≤ 100 ms, ≥ 95 % delivered). */
     cpuRatioByOffered: Object.fromEntries(t.cpuRatio.filter((c) => c.bothPassed).map((c) => [c.offered, r2(c.ratio)])),
-    saturationRatioP99le100: r2(t.saturationRatio[0]?.ratio ?? null),
-    saturationRatioP99le50: r2(t.saturationRatio[1]?.ratio ?? null),
+    /** Parley's saturation (p99 ≤ 100 ms) ÷ Socket.IO's (target ≥ 1.5) and ÷ the relay's (target ≥ 0.5). */
+    saturationVsSocketio: r2(t.saturationRatio.find((s) => s.peer === 'socketio-lean')?.ratio ?? null),
+    saturationVsRelay: r2(t.saturationRatio.find((s) => s.peer === 'uws-relay')?.ratio ?? null),
   };
 }
