@@ -42,7 +42,13 @@ export interface TargetCheck {
   /** Parley's server CPU per delivery over Socket.IO's (lean client), at each offered load both ran. */
   cpuRatio: { offered: number; parley: number; socketio: number; ratio: number; bothPassed: boolean }[];
   /** Parley's saturation (p99 ≤ 100 ms, ≥ 95 % delivered) over each peer's that ran. */
-  saturationRatio: { peer: 'socketio-lean' | 'uws-relay'; parley: number | null; peerValue: number | null; ratio: number | null; goal: number }[];
+  saturationRatio: {
+    peer: 'socketio-lean' | 'uws-relay';
+    parley: number | null;
+    peerValue: number | null;
+    ratio: number | null;
+    goal: number;
+  }[];
 }
 
 /**

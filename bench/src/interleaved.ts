@@ -206,13 +206,22 @@ export async function interleaved(o: InterleavedOptions) {
     md.push('');
   }
   if (saturation) {
-    md.push('## Saturation (messages/s, median p99 ≤ 100 ms and ≥ 95 % delivered)', '', '| system | msg/s | at | |', '|---|---:|---|---|');
+    md.push(
+      '## Saturation (messages/s, median p99 ≤ 100 ms and ≥ 95 % delivered)',
+      '',
+      '| system | msg/s | passed at | failed at | |',
+      '|---|---:|---|---|---|',
+    );
     for (const s of o.systems) {
       const x = saturation[s];
       md.push(
-        `| ${labels[s]} | ${x ? fmt(x.msgPerS, 0) : '—'} | ${x?.cell ?? '—'} | ${x?.lowerBound ? 'lower bound: passed the last step' : ''} |`,
+        `| ${labels[s]} | ${x ? fmt(x.msgPerS, 0) : '—'} | ${x?.cell ?? '—'} | ${x?.failsAt ?? '—'} | ${x?.lowerBound ? 'lower bound: passed every step it was offered' : ''} |`,
       );
     }
+    md.push(
+      '',
+      "A system's saturation lies between the load it passed and the next one it failed; a ratio of two saturations is only as fine as the steps.",
+    );
     md.push('');
   }
   const path = writeReport(o.outDir, `${o.scenario}.md`, `${md.join('\n')}\n`);

@@ -102,9 +102,9 @@ describe('per-message report math', () => {
     expect(r.cpuPerMsg['1000']?.['socketio-pg']).toBeCloseTo((0.5 + 0.1) / (0.5 + 0.1), 10);
     expect(r.cpuPerMsg['1000']?.['uws-relay']).toBeCloseTo((0.5 + 0.1) / (0.2 + 0.1), 10);
     // Saturation: Parley 1000 (failed 2000), Socket.IO+pg 500, relay ≥ 2000 (passed the last step).
-    expect(saturationOf(cells, table, 'parley')).toEqual({ msgPerS: 1000, cell: '1000', lowerBound: false });
-    expect(saturationOf(cells, table, 'socketio-pg')).toEqual({ msgPerS: 500, cell: '500', lowerBound: false });
-    expect(saturationOf(cells, table, 'uws-relay')).toEqual({ msgPerS: 2000, cell: '2000', lowerBound: true });
+    expect(saturationOf(cells, table, 'parley')).toEqual({ msgPerS: 1000, cell: '1000', failsAt: '2000', lowerBound: false });
+    expect(saturationOf(cells, table, 'socketio-pg')).toEqual({ msgPerS: 500, cell: '500', failsAt: '1000', lowerBound: false });
+    expect(saturationOf(cells, table, 'uws-relay')).toEqual({ msgPerS: 2000, cell: '2000', failsAt: null, lowerBound: true });
     expect(r.saturation).toEqual({ 'socketio-pg': 2, 'uws-relay': 0.5 });
     const labels = { parley: 'Parley', 'socketio-pg': 'SIO+pg', 'uws-relay': 'relay' };
     const md = [...medianRows(cells, table, systems, labels), ...ratioRows(cells, r, systems, labels)].join('\n');
@@ -113,6 +113,23 @@ describe('per-message report math', () => {
     expect(md).toContain('| 500 | 0.5 | 2.5 | 0.5 | 1 |');
     expect(md).toContain('| 1000 | 1 ✗ | 2 |');
     expect(md).toContain('Parley ÷ peer: SIO+pg 2, relay 0.5.');
+  });
+
+  it('a fixed load of the sweep topology counts: a system that failed the first sweep step still has a saturation', () => {
+    // fanout --per-message: fixed 200 msg/s, sweep 500, 1000 (same receivers); Socket.IO passes 200 only.
+    const cells = [cell('r4@200', 200, false, true), cell('r4@500', 500), cell('r4@1000', 1000)];
+    const samples: Sample[] = [];
+    for (let rep = 0; rep < 3; rep++) {
+      samples.push(sample('parley', 'r4@200', rep, { messages: 400, deliveries: 1600 }));
+      samples.push(sample('parley', 'r4@500', rep, { messages: 1000, deliveries: 4000 }));
+      samples.push(sample('parley', 'r4@1000', rep, { messages: 2000, deliveries: 8000, p99Ms: 200 }));
+      samples.push(sample('socketio-lean', 'r4@200', rep, { messages: 400, deliveries: 1600 }));
+      samples.push(sample('socketio-lean', 'r4@500', rep, { messages: 1000, deliveries: 4000, p99Ms: 150 }));
+    }
+    const table = medianTable(samples);
+    expect(saturationOf(cells, table, 'socketio-lean')).toEqual({ msgPerS: 200, cell: 'r4@200', failsAt: 'r4@500', lowerBound: false });
+    expect(saturationOf(cells, table, 'parley')).toEqual({ msgPerS: 500, cell: 'r4@500', failsAt: 'r4@1000', lowerBound: false });
+    expect(ratios(cells, table, ['parley', 'socketio-lean']).saturation).toEqual({ 'socketio-lean': 2.5 });
   });
 
   it('ratio guards against missing and zero denominators', () => {

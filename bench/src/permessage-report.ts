@@ -154,26 +154,33 @@ export function medianTable(samples: readonly Sample[]): MedianTable {
 }
 
 /**
- * Saturation of a system in a sweep: the highest median messages/s delivered at a sweep cell whose
- * medians passed (p99 ≤ 100 ms, ≥ 95 % delivered). `lowerBound` when it passed the last cell it
- * was offered (the sweep ended before it failed): then it is not a measured saturation.
+ * Saturation of a system in a sweep: the highest median messages/s delivered at a cell of the
+ * sweep's topology whose medians passed (p99 ≤ 100 ms, ≥ 95 % delivered) — a fixed load of the
+ * same topology counts, so a system that failed the sweep's first step still has the fixed load it
+ * passed. `failsAt`: the next cell above that one which it failed (the saturation lies between);
+ * `lowerBound` when there is none (it passed everything it was offered): then it is not a
+ * measured saturation.
  */
 export function saturationOf(
   cells: readonly Cell[],
   table: MedianTable,
   system: SystemName,
-): { msgPerS: number; cell: string; lowerBound: boolean } | null {
-  const swept = cells.filter((c) => c.sweep && table[c.key]?.[system]);
-  let best: { msgPerS: number; cell: string } | null = null;
-  for (const c of swept) {
+): { msgPerS: number; cell: string; failsAt: string | null; lowerBound: boolean } | null {
+  const topology = new Set(cells.filter((c) => c.sweep).map((c) => c.receivers));
+  const offered = cells
+    .filter((c) => (c.sweep || topology.has(c.receivers)) && table[c.key]?.[system])
+    .sort((a, b) => a.msgPerS - b.msgPerS);
+  let best: { msgPerS: number; cell: string; at: number } | null = null;
+  for (const c of offered) {
     const d = table[c.key]?.[system];
     if (!d?.ok) continue;
     const delivered = d.deliveredPerS / c.deliveriesPerMsg;
-    if (!best || delivered > best.msgPerS) best = { msgPerS: delivered, cell: c.key };
+    if (!best || delivered > best.msgPerS) best = { msgPerS: delivered, cell: c.key, at: c.msgPerS };
   }
   if (!best) return null;
-  const last = swept.at(-1);
-  return { ...best, lowerBound: last?.key === best.cell };
+  const at = best.at;
+  const failsAt = offered.find((c) => c.msgPerS > at && !table[c.key]?.[system]?.ok)?.key ?? null;
+  return { msgPerS: best.msgPerS, cell: best.cell, failsAt, lowerBound: failsAt === null };
 }
 
 /**
