@@ -136,9 +136,9 @@ class Lane {
 
   /**
    * Commits one batch; resolves with what settles its sends (run calls it once the next batch is
-   * on its way), or, when it failed, after settling them itself. One bad item (its channel was just deleted) must not
-   * fail everyone else's: the store names the unknown channels, their sends are refused, and the
-   * rest go again as one batch. Any other failure is retried send by send, so only the bad ones
+   * on its way), or, when it failed, after settling them itself. One bad item (its channel was just
+   * deleted) must not fail everyone else's: the store names the unknown channels, their sends are
+   * refused, and the rest go again as one batch. Any other failure is retried send by send, so only the bad ones
    * are refused. Either way in order and before the next batch, so each channel's seqs still
    * follow arrival order.
    */
