@@ -167,9 +167,7 @@ export function saturationOf(
   system: SystemName,
 ): { msgPerS: number; cell: string; failsAt: string | null; lowerBound: boolean } | null {
   const topology = new Set(cells.filter((c) => c.sweep).map((c) => c.receivers));
-  const offered = cells
-    .filter((c) => (c.sweep || topology.has(c.receivers)) && table[c.key]?.[system])
-    .sort((a, b) => a.msgPerS - b.msgPerS);
+  const offered = cells.filter((c) => topology.has(c.receivers) && table[c.key]?.[system]).sort((a, b) => a.msgPerS - b.msgPerS);
   let best: { msgPerS: number; cell: string; at: number } | null = null;
   for (const c of offered) {
     const d = table[c.key]?.[system];

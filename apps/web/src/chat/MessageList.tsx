@@ -4,6 +4,7 @@ import { MessageRow } from './MessageRow.tsx';
 import type { ChannelState, ChatStore } from './store.ts';
 import { buildRows, type Row } from './timeline.ts';
 import { newSince } from './unread.ts';
+import { count } from './words.ts';
 
 /** Row heights before measuring, close to the real ones so that measuring moves little. */
 const ESTIMATE = { day: 29.4, system: 36, msg: 55.5, grouped: 23.75 } as const;
@@ -122,7 +123,7 @@ export function MessageList({ channel, me, store }: { channel: ChannelState; me:
         <div className="jump">
           {fresh > 0 && (
             <span className="new-marker" role="status">
-              {fresh} new message{fresh === 1 ? '' : 's'}
+              {count(fresh, 'new message')}
             </span>
           )}
           <button type="button" onClick={jump}>
