@@ -1,4 +1,4 @@
-import { APPEND, APPEND_ONE, migrate, openPostgres } from '@parley/gateway/sql';
+import { APPEND, APPEND_FRESH, APPEND_ONE, APPEND_ONE_FRESH, migrate, openPostgres } from '@parley/gateway/sql';
 import postgres from 'postgres';
 import { preciseCpuSeconds } from './cpu.js';
 import { withDatabase } from './database.js';
@@ -15,6 +15,10 @@ import { flag } from './report.js';
  *   parley_one      Parley's statement for a message alone in its commit (APPEND_ONE)
  *   parley_append1  parley_append with 1 item (how a lone message went before APPEND_ONE)
  *   parley_append3  parley_append with 3 items (a small group commit: migration 009's per-item loop)
+ *   parley_one_fresh, parley_fresh3  the same without the lookup for earlier copies of the cmids
+ *                   (APPEND_ONE_FRESH, parley_append_fresh: what the gateway sends until a cmid repeats)
+ *   parley_appendN, parley_freshN  with `--big=N`: N items over 200 channels (a busy node's commit),
+ *                   also reported per item
  * Rounds alternate the variants (the machine's speed drifts); the figures are medians. Needs the
  * Postgres server on this machine for backend CPU (BENCH_PG as elsewhere).
  */
@@ -22,6 +26,8 @@ export interface PgCostOptions {
   rate: number;
   calls: number;
   rounds: number;
+  /** Items in the big-batch variants; 0 = leave them out. */
+  big: number;
 }
 
 export function parsePgCostArgs(args: readonly string[]): PgCostOptions {
@@ -29,6 +35,7 @@ export function parsePgCostArgs(args: readonly string[]): PgCostOptions {
     rate: Number(flag(args, 'rate') ?? 100),
     calls: Number(flag(args, 'calls') ?? 600),
     rounds: Number(flag(args, 'rounds') ?? 3),
+    big: Number(flag(args, 'big') ?? 0),
   };
 }
 
@@ -50,10 +57,12 @@ export async function pgcost(o: PgCostOptions): Promise<Record<string, unknown>>
       k += 1;
       return { cid: 1 + (k % CHANNELS), uid: 1 + (k % 10), cmid: `m${k}` };
     };
-    const append = (n: number) => {
-      const items = Array.from({ length: n }, item).sort((a, b) => a.cid - b.cid);
+    const append = (n: number, statement = APPEND, spread = CHANNELS) => {
+      const items = Array.from({ length: n }, item)
+        .map((i) => ({ ...i, cid: 1 + (i.cid % spread) }))
+        .sort((a, b) => a.cid - b.cid);
       return sql.unsafe(
-        APPEND,
+        statement,
         [
           items.map((i) => i.cid),
           items.map((i) => i.uid),
@@ -72,9 +81,18 @@ export async function pgcost(o: PgCostOptions): Promise<Record<string, unknown>>
         const i = item();
         return sql.unsafe(APPEND_ONE, [i.cid, i.uid, 'u', TEXT, i.cmid, Date.now()], { prepare: true });
       },
+      parley_one_fresh: () => {
+        const i = item();
+        return sql.unsafe(APPEND_ONE_FRESH, [i.cid, i.uid, 'u', TEXT, i.cmid, Date.now()], { prepare: true });
+      },
       parley_append1: () => append(1),
       parley_append3: () => append(3),
+      parley_fresh3: () => append(3, APPEND_FRESH),
     };
+    if (o.big > 0) {
+      variants[`parley_append${o.big}`] = () => append(o.big, APPEND, 200);
+      variants[`parley_fresh${o.big}`] = () => append(o.big, APPEND_FRESH, 200);
+    }
 
     const samples: Record<string, { backend: number[]; client: number[] }> = {};
     for (let round = 0; round < o.rounds; round++) {
@@ -102,8 +120,11 @@ export async function pgcost(o: PgCostOptions): Promise<Record<string, unknown>>
         { backendUs: Math.round(median(s.backend)), clientUs: Math.round(median(s.client)) },
       ]),
     );
-    for (const [name, v] of Object.entries(perCall))
-      console.error(`[pgcost] ${name.padEnd(15)} backend ${v.backendUs} µs, client ${v.clientUs} µs per call`);
-    return { rate: o.rate, calls: o.calls, rounds: o.rounds, perCall };
+    for (const [name, v] of Object.entries(perCall)) {
+      const items = Number(/\d+$/.exec(name)?.[0] ?? 1);
+      const per = items > 1 ? ` (${(v.backendUs / items).toFixed(1)} / ${(v.clientUs / items).toFixed(1)} per item)` : '';
+      console.error(`[pgcost] ${name.padEnd(17)} backend ${v.backendUs} µs, client ${v.clientUs} µs per call${per}`);
+    }
+    return { rate: o.rate, calls: o.calls, rounds: o.rounds, big: o.big, perCall };
   });
 }

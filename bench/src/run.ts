@@ -32,7 +32,7 @@ import { xnode } from './xnode.js';
  *   bytes [--out=dir]
  *     wire bytes per chat/typing/reaction/presence event: Parley vs Socket.IO vs the seed's JSON;
  *     writes bench/results/bytes.md. See bytes.ts.
- *   pgcost [--rate=100] [--calls=600] [--rounds=3]
+ *   pgcost [--rate=100] [--calls=600] [--rounds=3] [--big=N]
  *     Postgres backend CPU and postgres.js client CPU per call for the statements a durable message
  *     can take (SELECT 1, a plain INSERT, Parley's append statements), at a steady rate. See pgcost.ts.
  *   connect-storm [clients=2000] [--channels=10] [--timeout=60] [--hold=2] [--out=dir]

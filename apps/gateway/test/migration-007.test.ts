@@ -47,7 +47,7 @@ describe.each(BACKENDS)('migration 007 (look-alike classes) on %s', (backend) =>
     for (const [name, guest] of names) {
       await db.query('INSERT INTO users (name, guest, password_hash) VALUES ($1, $2, $3)', [name, guest, guest ? null : 'h']);
     }
-    expect(await migrate(db)).toEqual(['007_name_keys_guest_tokens.sql', '008_channel_owner.sql', '009_append_small_batches.sql']);
+    expect(await migrate(db)).toEqual((await readdir(MIGRATIONS_DIR)).filter((f) => f >= '007').sort());
     const rows = await db.query<{ id: number; name: string; name_canon: string }>('SELECT id, name, name_canon FROM users ORDER BY id');
     const canon = Object.fromEntries(rows.map((r) => [r.name, r.name_canon]));
     const id = Object.fromEntries(rows.map((r) => [r.name, r.id]));

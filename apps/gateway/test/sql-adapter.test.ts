@@ -6,7 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPglite, openPostgres, type SqlDb } from '../src/adapters/sql/db.js';
 import { MIGRATIONS_DIR, migrate } from '../src/adapters/sql/migrate.js';
 import { SqlChannelStore } from '../src/adapters/sql/sql-channel-store.js';
-import { SqlMessageStore } from '../src/adapters/sql/sql-message-store.js';
+import {
+  APPEND,
+  APPEND_FRESH,
+  APPEND_ONE,
+  APPEND_ONE_FRESH,
+  LOOKUP_HOLD_MS,
+  SqlMessageStore,
+} from '../src/adapters/sql/sql-message-store.js';
 import { SqlUserStore } from '../src/adapters/sql/sql-user-store.js';
 import { UnknownChannelError } from '../src/ports/message-store.js';
 import { provisionPostgres } from './services.js';
@@ -24,6 +31,7 @@ const ALL_MIGRATIONS = [
   '007_name_keys_guest_tokens.sql',
   '008_channel_owner.sql',
   '009_append_small_batches.sql',
+  '010_optimistic_append.sql',
 ];
 
 async function exerciseSqlDb(db: SqlDb): Promise<void> {
@@ -136,7 +144,7 @@ describe.each(['pglite', 'postgres'] as const)('migration 008 (channel ownership
         left,
       ]);
 
-      expect(await migrate(db)).toEqual(['007_name_keys_guest_tokens.sql', '008_channel_owner.sql', '009_append_small_batches.sql']);
+      expect(await migrate(db)).toEqual(ALL_MIGRATIONS.filter((f) => f >= '007'));
       const owners = await db.query<{ name: string; owner_id: number | null }>('SELECT name, owner_id FROM channels ORDER BY name');
       expect(owners).toEqual([
         { name: 'kept', owner_id: ann },
@@ -210,6 +218,85 @@ describe('SqlMessageStore.appendBatch', () => {
       expect((await messages.appendBatch([ok]))[0]!.seq).toBe(1);
     } finally {
       await db.close();
+    }
+  });
+});
+
+/**
+ * Appends skip the lookup for earlier copies of a cmid until the unique index refuses one; then
+ * the batch goes again through the statements that look, and so does every append for
+ * LOOKUP_HOLD_MS. The statements sent are observed on the real database (not a stand-in).
+ */
+describe.each(['pglite', 'postgres'] as const)('SqlMessageStore optimistic appends on %s', (backend) => {
+  it('stores a repeated cmid once, loses nothing of its batch, and looks for copies for a while after', async () => {
+    const pg = backend === 'postgres' ? await provisionPostgres() : null;
+    const db = pg ? openPostgres(pg.url) : await openPglite('memory://');
+    try {
+      await migrate(db);
+      const u = (await new SqlUserStore(db).createAccount('ann', 'h'))!;
+      const a = (await new SqlChannelStore(db).create('a', u.id))!.cid;
+      const b = (await new SqlChannelStore(db).create('b', u.id))!.cid;
+      const sent: string[] = [];
+      const watched: SqlDb = {
+        ...db,
+        kind: db.kind,
+        query: (text, params) => {
+          sent.push(text);
+          return db.query(text, params);
+        },
+      };
+      let clock = 1_000_000;
+      const messages = new SqlMessageStore(db, () => clock, watched);
+      const msg = (cid: number, cmid: string | null) => ({ cid, userId: u.id, user: u.name, text: `t-${cmid}`, cmid });
+      const take = () => sent.splice(0).map((t) => [APPEND, APPEND_FRESH, APPEND_ONE, APPEND_ONE_FRESH].indexOf(t));
+      const [FULL, FRESH, ONE, ONE_FRESH] = [0, 1, 2, 3];
+
+      const first = await messages.appendBatch([msg(a, 'x'), msg(b, 'y'), msg(a, 'z')]);
+      expect(first.map((r) => [r.seq, r.duplicate])).toEqual([
+        [1, false],
+        [1, false],
+        [2, false],
+      ]);
+      expect(await messages.appendBatch([msg(b, 'w')])).toMatchObject([{ seq: 2, duplicate: false }]);
+      expect(take()).toEqual([FRESH, ONE_FRESH]);
+
+      // 'y' again, between new ones: refused whole by the index, then stored through the lookup.
+      const again = await messages.appendBatch([msg(a, 'p'), msg(b, 'y'), msg(b, 'q'), msg(a, null), msg(b, null)]);
+      expect(take()).toEqual([FRESH, FULL]);
+      expect(again).toEqual([
+        { seq: 3, ts: clock, duplicate: false },
+        { seq: 1, ts: first[1]!.ts, duplicate: true },
+        { seq: 3, ts: clock, duplicate: false },
+        { seq: 4, ts: clock, duplicate: false },
+        { seq: 4, ts: clock, duplicate: false },
+      ]);
+      // Alone too, and while the hold lasts every append looks.
+      clock += LOOKUP_HOLD_MS - 1;
+      expect(await messages.appendBatch([msg(a, 'x')])).toEqual([{ seq: 1, ts: first[0]!.ts, duplicate: true }]);
+      expect(await messages.appendBatch([msg(a, 'r'), msg(b, 's')])).toMatchObject([{ seq: 5 }, { seq: 5 }]);
+      expect(take()).toEqual([ONE, FULL]);
+      clock += LOOKUP_HOLD_MS - 1; // the repeat found above held it again
+      await messages.appendBatch([msg(a, 'u')]);
+      expect(take()).toEqual([ONE]);
+      clock += LOOKUP_HOLD_MS;
+      // A lone repeat on the optimistic statement: refused, then found.
+      expect(await messages.appendBatch([msg(b, 'w')])).toEqual([{ seq: 2, ts: first[0]!.ts, duplicate: true }]);
+      expect(take()).toEqual([ONE_FRESH, FULL]);
+      clock += LOOKUP_HOLD_MS;
+      expect(await messages.appendBatch([msg(a, 'v'), msg(a, 'v2')])).toMatchObject([{ seq: 7 }, { seq: 8 }]);
+      expect(take()).toEqual([FRESH]);
+
+      // Every seq once, none skipped, every cmid once.
+      const rows = await db.query<{ cid: number; seq: number; cmid: string | null }>(
+        'SELECT cid, seq, cmid FROM messages ORDER BY cid, seq',
+      );
+      expect(rows.filter((r) => r.cid === a).map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+      expect(rows.filter((r) => r.cid === b).map((r) => r.seq)).toEqual([1, 2, 3, 4, 5]);
+      const cmids = rows.flatMap((r) => (r.cmid ? [`${r.cid}/${r.cmid}`] : []));
+      expect(new Set(cmids).size).toBe(cmids.length);
+    } finally {
+      await db.close();
+      await pg?.drop();
     }
   });
 });

@@ -8,6 +8,9 @@ export const HISTORY_MAX_LIMIT = 100;
 // Fixed statement texts: prepared once per connection by the Postgres driver.
 export const APPEND =
   'SELECT idx, seq, ts, duplicate FROM parley_append($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint)';
+/** APPEND without looking for earlier copies of the cmids: infra/migrations/010_optimistic_append.sql. */
+export const APPEND_FRESH =
+  'SELECT idx, seq, ts, duplicate FROM parley_append_fresh($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint)';
 
 /**
  * One message, one statement, no PL/pgSQL: the commonest commit below a few hundred sends/s per
@@ -33,6 +36,21 @@ export const APPEND_ONE = `WITH earlier AS (
   )
   SELECT seq, ts, false AS duplicate FROM ins UNION ALL SELECT seq, ts, true AS duplicate FROM earlier`;
 
+/** APPEND_ONE without the lookup: a stored copy of the cmid fails it on the unique cmid index (23505). */
+export const APPEND_ONE_FRESH = `WITH bumped AS (
+    UPDATE channels SET last_seq = last_seq + 1 WHERE id = $1::bigint RETURNING last_seq
+  )
+  INSERT INTO messages (cid, seq, user_id, author, text, ts, cmid)
+  SELECT $1::bigint, b.last_seq, $2::bigint, $3::text, $4::text, $6::bigint, $5::text FROM bumped b
+  RETURNING seq, ts, false AS duplicate`;
+
+/**
+ * How long appends keep looking for earlier copies after one turned up. A client resends its
+ * unacked sends together after a reconnect, so one conflict announces more; and however often a
+ * client repeats a stored cmid, it wastes at most one optimistic statement per this period.
+ */
+export const LOOKUP_HOLD_MS = 2000;
+
 const UNIQUE_VIOLATION = '23505';
 
 const dupKey = (cid: number, userId: number, cmid: string): string => `${cid}\u0000${userId}\u0000${cmid}`;
@@ -49,8 +67,16 @@ interface MessageRow {
  * rows (in id order, so concurrent batches touching several channels cannot deadlock) before it
  * looks for retried cmids, so what it sees cannot change under it, and seqs never skip, which a
  * Postgres SEQUENCE could not promise (rolled-back nextval leaves a gap).
+ *
+ * Appends are optimistic about retries: a cmid repeats only when a client resends after losing an
+ * ack, so batches go through statements that skip the lookup for earlier copies (a quarter of
+ * Postgres's cost per row) and rely on the unique cmid index to refuse a repeat. When it does, the
+ * statement fails whole, the batch goes again through the statements that look, and so do all
+ * appends until LOOKUP_HOLD_MS pass without a repeat.
  */
 export class SqlMessageStore implements MessageStore {
+  private lookUntil = 0;
+
   /**
    * @param appendDb where appends commit: a pool of its own in production (compose.ts), so sends
    *   never queue behind reads (history pages, member lists) for a free connection; defaults to `db`.
@@ -79,7 +105,7 @@ export class SqlMessageStore implements MessageStore {
         sent.push(it);
       }
     }
-    const out = await this.callAppend(sent);
+    const out = await this.appendSorted(sent);
     return slotOf.map((slot, i) => {
       const got = out[slot < 0 ? -1 - slot : slot];
       if (!got) throw new Error(`parley_append returned no row for item ${i}`);
@@ -87,15 +113,38 @@ export class SqlMessageStore implements MessageStore {
     });
   }
 
-  /** parley_append over items with distinct cmids; the result in the items' order (a hole = no row back). */
-  private async callAppend(sent: readonly AppendInput[]): Promise<(Appended | undefined)[]> {
+  private optimistic(): boolean {
+    return this.now() >= this.lookUntil;
+  }
+
+  /** After a repeated cmid (refused by the index, or found). */
+  private lookForCopies(): void {
+    this.lookUntil = this.now() + LOOKUP_HOLD_MS;
+  }
+
+  private async appendSorted(sent: readonly AppendInput[]): Promise<(Appended | undefined)[]> {
+    if (this.optimistic()) {
+      try {
+        return await this.callAppend(sent, APPEND_FRESH);
+      } catch (err) {
+        if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
+        this.lookForCopies();
+      }
+    }
+    const out = await this.callAppend(sent, APPEND);
+    if (out.some((r) => r?.duplicate)) this.lookForCopies();
+    return out;
+  }
+
+  /** `statement` (APPEND or APPEND_FRESH) over items with distinct cmids; the result in the items' order (a hole = no row back). */
+  private async callAppend(sent: readonly AppendInput[], statement: string): Promise<(Appended | undefined)[]> {
     // Sorted by channel, arrival order within one (a stable sort): every transaction locks channel
     // rows in id order (infra/migrations/009_append_small_batches.sql).
     const order = sent.map((_, i) => i).sort((a, b) => (sent[a] as AppendInput).cid - (sent[b] as AppendInput).cid || a - b);
     const col = <T>(f: (it: AppendInput) => T) => order.map((i) => f(sent[i] as AppendInput));
     let rows: { idx: number; seq: number; ts: number; duplicate: boolean }[];
     try {
-      rows = await this.appendDb.query(APPEND, [
+      rows = await this.appendDb.query(statement, [
         col((i) => i.cid),
         col((i) => i.userId),
         col((i) => i.user),
@@ -116,15 +165,19 @@ export class SqlMessageStore implements MessageStore {
   private async appendOne(it: AppendInput): Promise<Appended> {
     let rows: { seq: number; ts: number; duplicate: boolean }[];
     try {
-      rows = await this.appendDb.query(APPEND_ONE, [it.cid, it.userId, it.user, it.text, it.cmid, this.now()]);
+      const statement = this.optimistic() ? APPEND_ONE_FRESH : APPEND_ONE;
+      rows = await this.appendDb.query(statement, [it.cid, it.userId, it.user, it.text, it.cmid, this.now()]);
     } catch (err) {
       if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
-      const [again] = await this.callAppend([it]); // a retried copy raced us: see APPEND_ONE
+      // A stored copy, or (APPEND_ONE) one that committed while the UPDATE waited for the lock.
+      this.lookForCopies();
+      const [again] = await this.callAppend([it], APPEND);
       if (!again) throw new Error('parley_append returned no row');
       return again;
     }
     const r = rows[0];
     if (!r) throw new UnknownChannelError([it.cid]);
+    if (r.duplicate) this.lookForCopies();
     return { seq: r.seq, ts: r.ts, duplicate: r.duplicate };
   }
 
