@@ -220,7 +220,7 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
     } else if (!bytes) {
       // Text frames are answered, and count as malformed like any other frame we cannot read.
       chat.badFrame(ws, { op: Op.None, rid: 0, code: ErrorCode.BadFrame, message: 'binary msgpack frames only' });
-    } else void chat.onFrame(ws, bytes);
+    } else chat.onFrame(ws, bytes);
   };
 
   app.ws<Conn>('/ws', {

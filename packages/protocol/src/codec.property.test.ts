@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import {
   type DecodeError,
   decodeRequest,
+  decodeRequestGeneric,
   decodeServer,
   encodeBatch,
   encodeError,
@@ -504,6 +505,68 @@ describe('the Message fast path agrees with its zod schema', { timeout: 60_000 }
       }),
       { numRuns: 5000 },
     );
+  });
+
+  // decodeRequest reads a send straight from its bytes (hot-frames.ts readMessageRequest) and
+  // hands everything else to the generic path: the two must agree on every frame.
+  // The same array with its unsigned integers as uint64 (0xcf), wider than the Encoder's shortest form.
+  const wide = (raw: unknown[]): Uint8Array => {
+    const parts = raw.map((v) => {
+      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) return packAny.encode(v);
+      const b = new Uint8Array(9);
+      b[0] = 0xcf;
+      new DataView(b.buffer).setBigUint64(1, BigInt(v));
+      return b;
+    });
+    return Uint8Array.from([0x90 | raw.length, ...parts.flatMap((p) => [...p])]);
+  };
+  const rawOf = fc.oneof(
+    fc.array(near, { minLength: 1, maxLength: 6 }).map((rest) => [type, ...rest]),
+    fc
+      .tuple(rid, cid, text, fc.option(str(Limits.clientMsgId), { nil: undefined }))
+      .map(([r, c, t, m]) => (m === undefined ? [type, r, c, t] : [type, r, c, t, m])),
+  );
+  const frameOf = fc.oneof(
+    rawOf.map((raw) => packAny.encode(raw)),
+    rawOf.map(wide),
+  );
+  const mutated = fc.oneof(
+    frameOf,
+    fc.tuple(frameOf, fc.nat(), fc.integer({ min: 0, max: 255 })).map(([f, i, v]) => {
+      const g = Uint8Array.from(f);
+      g[i % g.length] = v;
+      return g;
+    }),
+    fc.tuple(frameOf, fc.nat()).map(([f, n]) => f.subarray(0, n % (f.length + 1))),
+    fc.tuple(frameOf, fc.uint8Array({ minLength: 1, maxLength: 3 })).map(([f, tail]) => Uint8Array.from([...f, ...tail])),
+    fc.tuple(frameOf, fc.uint8Array({ minLength: 1, maxLength: 8 }), fc.nat()).map(([f, junk, i]) => {
+      const at = i % f.length;
+      return Uint8Array.from([...f.subarray(0, at), ...junk, ...f.subarray(at)]);
+    }),
+  );
+
+  it('reads every frame from its bytes exactly as the generic decoder does', () => {
+    fc.assert(
+      fc.property(mutated, (bytes) => {
+        expect(decodeRequest(bytes)).toEqual(decodeRequestGeneric(bytes));
+      }),
+      { numRuns: 30_000 },
+    );
+  });
+
+  it('reads a send from its bytes, with or without a cmid, in every integer width, and keeps a leading BOM', () => {
+    const frames: [unknown[], Request][] = [
+      [[type, 7, 3, 'hi'], { op: Op.Message, rid: 7, cid: 3, text: 'hi', cmid: null }],
+      [[type, 7, 3, 'hi', null], { op: Op.Message, rid: 7, cid: 3, text: 'hi', cmid: null }],
+      [[type, 300, 70_000, '\ufeffé😀', 'c-1'], { op: Op.Message, rid: 300, cid: 70_000, text: '\ufeffé😀', cmid: 'c-1' }],
+      [[type, 0xffff_ffff, MAX, 'x'.repeat(300), 'k'], { op: Op.Message, rid: 0xffff_ffff, cid: MAX, text: 'x'.repeat(300), cmid: 'k' }],
+    ];
+    for (const [raw, want] of frames) {
+      for (const bytes of [packAny.encode(raw), wide(raw)]) {
+        expect(decodeRequest(bytes)).toEqual({ ok: true, value: want });
+        expect(decodeRequestGeneric(bytes)).toEqual({ ok: true, value: want });
+      }
+    }
   });
 
   it('takes every well-formed message (so sends do not fall back to zod)', () => {

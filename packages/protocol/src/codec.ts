@@ -2,7 +2,7 @@ import { Decoder, Encoder } from '@msgpack/msgpack';
 import { ErrorCode } from './codes.js';
 import type { ChatMessage, ErrorFrame, Event, PresenceEntry, ReactionSummary, Reply, Request, ServerFrame } from './frames.js';
 import { T } from './frames.js';
-import { writeMessageAck, writeMessageEvent } from './hot-frames.js';
+import { readMessageRequest, writeMessageAck, writeMessageEvent } from './hot-frames.js';
 import { MaxDepth, scanMsgpack } from './scan.js';
 import { type RequestOp, requestSchemas } from './schemas.js';
 import { isValidName, isValidText } from './text.js';
@@ -80,8 +80,17 @@ export function encodeRequest(r: Request): Uint8Array {
   }
 }
 
+const MESSAGE_REQUEST = T.req(Op.Message);
+
 /** Decode and validate one client frame. Never throws. */
 export function decodeRequest(bytes: Uint8Array): Result<Request, DecodeError> {
+  // The hot path: a well-formed send, read straight from its bytes (hot-frames.ts).
+  const send = readMessageRequest(bytes, MESSAGE_REQUEST, checkedMessage);
+  return send ? ok(send) : decodeRequestGeneric(bytes);
+}
+
+/** decodeRequest without the send fast path: every frame through scan, the Decoder and the schemas. */
+export function decodeRequestGeneric(bytes: Uint8Array): Result<Request, DecodeError> {
   // Bounds what the Decoder may allocate before it allocates anything (scan.ts).
   const bad = scanMsgpack(bytes, 0, MaxDepth.request, false);
   if (bad !== null) return fail(ErrorCode.BadFrame, `frame is not valid msgpack: ${bad}`, 0, Op.None);
@@ -157,10 +166,10 @@ export function decodeRequest(bytes: Uint8Array): Result<Request, DecodeError> {
  */
 export function fastMessage(raw: unknown[]): Extract<Request, { op: typeof Op.Message }> | null {
   if (raw.length !== 4 && raw.length !== 5) return null;
-  const rid = raw[1];
-  const cid = raw[2];
-  const text = raw[3];
-  const cmid = raw[4];
+  return checkedMessage(raw[1], raw[2], raw[3], raw[4]);
+}
+
+function checkedMessage(rid: unknown, cid: unknown, text: unknown, cmid: unknown): Extract<Request, { op: typeof Op.Message }> | null {
   if (typeof rid !== 'number' || !Number.isInteger(rid) || rid < 0 || rid > 0xffff_ffff) return null;
   if (typeof cid !== 'number' || !Number.isInteger(cid) || cid < 1 || cid > Number.MAX_SAFE_INTEGER) return null;
   if (typeof text !== 'string' || text.length < 1 || text.length > Limits.text || !isValidText(text)) return null;

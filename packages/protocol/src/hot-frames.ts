@@ -9,11 +9,16 @@
 
 const utf8 = new TextEncoder();
 
+// One scratch buffer for every frame (written synchronously, then copied out at its exact size):
+// a frame costs one small allocation instead of a zero-filled worst-case buffer plus a view of it.
+let scratch = new Uint8Array(1024);
+
 class Writer {
   readonly buf: Uint8Array;
   pos = 0;
   constructor(maxBytes: number) {
-    this.buf = new Uint8Array(maxBytes);
+    if (scratch.length < maxBytes) scratch = new Uint8Array(Math.max(maxBytes, 2 * scratch.length));
+    this.buf = scratch;
   }
 
   private u32(n: number, at: number): void {
@@ -82,7 +87,7 @@ class Writer {
   }
 
   done(): Uint8Array {
-    return this.buf.subarray(0, this.pos);
+    return this.buf.slice(0, this.pos);
   }
 }
 
@@ -110,4 +115,105 @@ export function writeMessageAck(type: number, rid: number, seq: number, ts: numb
   w.uint(seq);
   w.uint(ts);
   return w.done();
+}
+
+// ---------- reading: the send request ----------
+
+// Strict: a malformed sequence throws (the caller then takes the generic path, which decides as it
+// always has); ignoreBOM keeps a leading U+FEFF in the text, as the generic decoder does.
+const utf8Strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const NOT = -1;
+let at = 0; // read position in the frame being read (reads never interleave: all synchronous)
+
+/** An unsigned integer in any msgpack uint width; NOT for anything else or one beyond 2^53. */
+function readUint(b: Uint8Array): number {
+  const h = b[at];
+  if (h === undefined) return NOT;
+  if (h < 0x80) {
+    at += 1;
+    return h;
+  }
+  const p = at + 1;
+  let n: number;
+  let size: number;
+  if (h === 0xcc) {
+    size = 1;
+    n = b[p] as number;
+  } else if (h === 0xcd) {
+    size = 2;
+    n = ((b[p] as number) << 8) | (b[p + 1] as number);
+  } else if (h === 0xce) {
+    size = 4;
+    n = (b[p] as number) * 0x100_0000 + (((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number));
+  } else if (h === 0xcf) {
+    size = 8;
+    const hi = (b[p] as number) * 0x100_0000 + (((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number));
+    if (hi > 0x1f_ffff) return NOT;
+    const lo = (b[p + 4] as number) * 0x100_0000 + (((b[p + 5] as number) << 16) | ((b[p + 6] as number) << 8) | (b[p + 7] as number));
+    n = hi * 0x1_0000_0000 + lo;
+  } else return NOT;
+  if (p + size > b.length) return NOT;
+  at = p + size;
+  return n;
+}
+
+/** A msgpack str decoded as strict UTF-8; undefined for anything else (nil included). */
+function readStr(b: Uint8Array): string | undefined {
+  const h = b[at] as number;
+  let len: number;
+  let start: number;
+  if ((h & 0xe0) === 0xa0) {
+    len = h & 0x1f;
+    start = at + 1;
+  } else if (h === 0xd9) {
+    len = b[at + 1] as number;
+    start = at + 2;
+  } else if (h === 0xda) {
+    len = ((b[at + 1] as number) << 8) | (b[at + 2] as number);
+    start = at + 3;
+  } else if (h === 0xdb) {
+    len = (b[at + 1] as number) * 0x100_0000 + (((b[at + 2] as number) << 16) | ((b[at + 3] as number) << 8) | (b[at + 4] as number));
+    start = at + 5;
+  } else return undefined;
+  const end = start + len;
+  if (end > b.length) return undefined;
+  at = end;
+  try {
+    return utf8Strict.decode(b.subarray(start, end));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A send request ([type, rid, cid, text] or [..., cmid | nil]) read straight from its bytes: no
+ * generic Decoder (which builds each string from a JS array of code units) and no pre-scan, since
+ * this reader never allocates more than the frame holds. `fields` receives rid, cid, text, cmid
+ * and returns the request; null whenever the frame is anything else, in any detail — the caller
+ * then decodes it the generic way, which also words the error.
+ */
+export function readMessageRequest<R>(
+  bytes: Uint8Array,
+  type: number,
+  fields: (rid: number, cid: number, text: string, cmid: string | null) => R | null,
+): R | null {
+  const h = bytes[0];
+  if (h !== 0x94 && h !== 0x95) return null;
+  at = 1;
+  if (readUint(bytes) !== type) return null;
+  const rid = readUint(bytes);
+  const cid = readUint(bytes);
+  if (rid === NOT || cid === NOT) return null;
+  const text = readStr(bytes);
+  if (text === undefined) return null;
+  let cmid: string | null = null;
+  if (h === 0x95) {
+    if (bytes[at] === 0xc0) at += 1;
+    else {
+      const s = readStr(bytes);
+      if (s === undefined) return null;
+      cmid = s;
+    }
+  }
+  return at === bytes.length ? fields(rid, cid, text, cmid) : null;
 }

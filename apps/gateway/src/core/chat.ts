@@ -21,14 +21,14 @@ import type { Metrics } from '../metrics.js';
 import type { Broker } from '../ports/broker.js';
 import type { ChannelStore } from '../ports/channel-store.js';
 import { QuotaExceededError } from '../ports/limits.js';
-import { type Appended, type MessageStore, UnknownChannelError } from '../ports/message-store.js';
+import { type AppendInput, type MessageStore, UnknownChannelError } from '../ports/message-store.js';
 import type { Sanction } from '../ports/moderation-store.js';
 import type { PresenceConn, PresenceStore } from '../ports/presence-store.js';
 import type { UserStore } from '../ports/user-store.js';
 import type { RequestBudget, StallClock } from './budget.js';
 import { ChannelRoles } from './channel-roles.js';
 import type { Conn } from './conn.js';
-import { GroupCommitter } from './group-commit.js';
+import { type CommitSink, GroupCommitter } from './group-commit.js';
 import { Groups } from './groups.js';
 import type { Hub } from './hub.js';
 import type { Moderation } from './moderation.js';
@@ -174,18 +174,23 @@ export class Chat {
   }
 
   /**
-   * Decodes and runs one frame. Bad frames get an error frame; nothing here throws. `bytes` may be
-   * a view of uWS's receive buffer, valid only until the first await: decode comes first.
+   * Decodes and runs one frame. Bad frames get an error frame; nothing here throws, and a request
+   * that fails later is answered by requestFailed. `bytes` may be a view of uWS's receive buffer,
+   * valid only during this call: decode comes first.
    */
-  async onFrame(ws: WS, bytes: Uint8Array): Promise<void> {
+  onFrame(ws: WS, bytes: Uint8Array): void {
     const c = ws.getUserData();
     // A client that does not read what it asked for gets nothing more read from it.
-    if (ws.getBufferedAmount() > this.d.maxBackpressure) return this.slowConsumer(ws);
+    if (ws.getBufferedAmount() > this.d.maxBackpressure) {
+      this.slowConsumer(ws);
+      return;
+    }
     const decoded = decodeRequest(bytes); // before any await (see above)
     if (!decoded.ok) {
       this.d.metrics.framesIn.inc('invalid');
       const e = decoded.error;
-      return this.badFrame(ws, { op: e.op, rid: e.rid, code: e.code, message: e.message });
+      this.badFrame(ws, { op: e.op, rid: e.rid, code: e.code, message: e.message });
+      return;
     }
     const req = decoded.value;
     this.d.metrics.framesIn.inc(OP_NAMES[req.op] ?? 'unknown');
@@ -196,29 +201,30 @@ export class Chat {
     if (wait > 0) {
       if (c.limits.rateStrike(now)) {
         this.d.warn('rate abuse: closing', ws);
-        return this.closeFor(ws, CloseCode.RateLimitAbuse, rateAbuseReason(RATE_ABUSE_BACKOFF_MS));
+        this.closeFor(ws, CloseCode.RateLimitAbuse, rateAbuseReason(RATE_ABUSE_BACKOFF_MS));
+        return;
       }
       const message = `rate limited: at most ${this.d.limits.ratePerS} frames/s; retry in ${wait} ms`;
       this.d.outbox.error(ws, { op: req.op, rid: req.rid, code: ErrorCode.RateLimited, message, retryAfterMs: wait });
       return;
     }
     try {
-      await this.dispatch(ws, req);
+      const running = req.op === Op.Message ? this.send(ws, req) : this.dispatch(ws, req);
+      running?.catch((err: unknown) => this.requestFailed(ws, req.op, req.rid, err));
     } catch (err) {
-      if (err instanceof RequestError) {
-        const e = { op: req.op, rid: req.rid, code: err.code, message: err.message };
-        this.d.outbox.error(ws, err.retryAfterMs === undefined ? e : { ...e, retryAfterMs: err.retryAfterMs });
-      } else {
-        this.d.logger.error({ err, op: req.op, conn: c.connId }, 'request failed');
-        this.d.outbox.error(ws, {
-          op: req.op,
-          rid: req.rid,
-          code: ErrorCode.Unavailable,
-          message: 'temporarily unavailable, retry',
-          retryAfterMs: 500,
-        });
-      }
+      this.requestFailed(ws, req.op, req.rid, err);
     }
+  }
+
+  /** A request that threw: a RequestError becomes its error frame; anything else is logged and answered Unavailable. */
+  private requestFailed(ws: WS, op: Op, rid: number, err: unknown): void {
+    if (err instanceof RequestError) {
+      const e = { op, rid, code: err.code, message: err.message };
+      this.d.outbox.error(ws, err.retryAfterMs === undefined ? e : { ...e, retryAfterMs: err.retryAfterMs });
+      return;
+    }
+    this.d.logger.error({ err, op, conn: userData(ws)?.connId }, 'request failed');
+    this.d.outbox.error(ws, { op, rid, code: ErrorCode.Unavailable, message: 'temporarily unavailable, retry', retryAfterMs: 500 });
   }
 
   /** A frame that is not a request (undecodable, text, oversized): an error frame, and a strike. */
@@ -310,7 +316,7 @@ export class Chat {
         });
       }
       case Op.Message:
-        return this.send(ws, r);
+        return this.send(ws, r); // onFrame calls it directly; kept so the switch covers every op
       case Op.History: {
         this.member(c, r.cid);
         return this.costly(ws, r.op, async () => {
@@ -425,30 +431,47 @@ export class Chat {
       : new RequestError(ErrorCode.NotMember, `kicked from "${name}" while joining`);
   }
 
-  private async send(ws: WS, r: Extract<Request, { op: typeof Op.Message }>): Promise<void> {
+  /**
+   * Queues a send for the group commit; `sends` (below) acks and publishes it once committed.
+   * Synchronous unless the mute check has to ask the store or an earlier send of this connection
+   * still waits for one (inOrder): the commonest request costs no promise of its own.
+   */
+  private send(ws: WS, r: Extract<Request, { op: typeof Op.Message }>): Promise<void> | undefined {
     const c = ws.getUserData();
     this.member(c, r.cid);
     const muteCheck = this.notMuted(c, r.cid);
-    if (muteCheck || c.sendGate) await this.inOrder(c, muteCheck);
-    const started = performance.now();
-    let a: Appended;
-    try {
-      a = await this.committer.append({ cid: r.cid, userId: c.userId, user: c.user, text: r.text, cmid: r.cmid });
-    } catch (err) {
-      throw deletedChannel(err, 'this channel was deleted'); // while this send was on its way
+    const p = new PendingSend(ws, r.rid, r.cid, c.userId, c.user, r.text, r.cmid);
+    if (!muteCheck && !c.sendGate) {
+      p.started = performance.now();
+      this.committer.enqueue(p, this.sends);
+      return undefined;
     }
-    this.d.metrics.ackLatency.observe((performance.now() - started) / 1000);
-    // Ack and publish only after commit: whatever anyone sees live is in history.
-    this.d.outbox.reply(ws, { op: Op.Message, rid: r.rid, seq: a.seq, ts: a.ts });
-    if (a.duplicate) return;
-    this.hub.publishMessage(r.cid, a.seq, encodeEvent({ op: Op.Message, cid: r.cid, seq: a.seq, user: c.user, text: r.text, ts: a.ts }));
-    if (this.typingTimers.has(r.cid)) {
-      this.d.presence
-        .clearTyping(r.cid, c.user)
-        .then((users) => this.broadcastTyping(r.cid, users))
-        .catch(() => {});
-    }
+    return this.inOrder(c, muteCheck).then(() => {
+      p.started = performance.now();
+      this.committer.enqueue(p, this.sends);
+    });
   }
+
+  /** Where committed (and refused) sends go: one object for all of them. */
+  private readonly sends: CommitSink<PendingSend> = {
+    committed: (p, a) => {
+      this.d.metrics.ackLatency.observe((performance.now() - p.started) / 1000);
+      // Ack and publish only after commit: whatever anyone sees live is in history.
+      this.d.outbox.reply(p.ws, { op: Op.Message, rid: p.rid, seq: a.seq, ts: a.ts });
+      if (a.duplicate) return;
+      this.hub.publishMessage(p.cid, a.seq, encodeEvent({ op: Op.Message, cid: p.cid, seq: a.seq, user: p.user, text: p.text, ts: a.ts }));
+      if (this.typingTimers.has(p.cid)) {
+        this.d.presence
+          .clearTyping(p.cid, p.user)
+          .then((users) => this.broadcastTyping(p.cid, users))
+          .catch(() => {});
+      }
+    },
+    failed: (p, err) => {
+      // The channel was deleted while this send was on its way.
+      this.requestFailed(p.ws, Op.Message, p.rid, deletedChannel(err, 'this channel was deleted'));
+    },
+  };
 
   /** Removes a socket from a channel on this node (leave, close, kick). */
   async leaveLocal(ws: WS, cid: number, socketOpen: boolean): Promise<void> {
@@ -614,3 +637,18 @@ function throwIfMuted(mute: Sanction | undefined): void {
 }
 
 function ignore(): void {}
+
+/** A send on its way to the group commit: what the store needs (AppendInput), and what its ack needs. */
+class PendingSend implements AppendInput {
+  /** performance.now() when it was queued: the ack latency counts from here. */
+  started = 0;
+  constructor(
+    readonly ws: WS,
+    readonly rid: number,
+    readonly cid: number,
+    readonly userId: number,
+    readonly user: string,
+    readonly text: string,
+    readonly cmid: string | null,
+  ) {}
+}
