@@ -51,12 +51,22 @@ describe('bench idle, durable, resume, xnode, abuse (smoke)', () => {
 
 describe('bench pgcost (smoke)', () => {
   it('measures every statement variant on a throwaway database', async () => {
-    const r = await bench(['pgcost', '--rate=500', '--calls=20', '--rounds=1']);
+    const r = await bench(['pgcost', '--rate=500', '--calls=20', '--rounds=1', '--big=20']);
     expect(r.code, r.stderr).toBe(0);
     const json = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as {
       perCall: Record<string, { backendUs: number; clientUs: number }>;
     };
-    expect(Object.keys(json.perCall)).toEqual(['select1', 'insert', 'parley_one', 'parley_append1', 'parley_append3']);
+    expect(Object.keys(json.perCall)).toEqual([
+      'select1',
+      'insert',
+      'parley_one',
+      'parley_one_fresh',
+      'parley_append1',
+      'parley_append3',
+      'parley_fresh3',
+      'parley_append20',
+      'parley_fresh20',
+    ]);
     for (const v of Object.values(json.perCall)) expect(v.backendUs).toBeGreaterThan(0);
   });
 });
