@@ -30,7 +30,7 @@ describe('bench idle, durable, resume, xnode, abuse (smoke)', () => {
   });
 
   it.each([
-    ['durable', ['5', '2', '1', '5'], ['ackedPerS', 'ackP99Ms', 'cpuPct'], 'acked sends/s'],
+    ['durable', ['5', '2', '1', '5', '--reps=2'], ['ackedPerS', 'ackP99Ms', 'cpuPct', 'repetitions'], 'every pair: ratio'],
     ['idle', ['50'], ['rssPerConnKiB', 'heapPerConnKiB'], 'RSS per connection (KiB)'],
     ['resume', ['300'], ['catchUpMs', 'correct'], 'no gap, no duplicate'],
     ['xnode', ['20', '1'], ['p50Ms', 'p99Ms'], 'p99 (ms)'],
