@@ -53,6 +53,20 @@ describe('GroupCommitter', () => {
     expect(events).toEqual(['commit 0', 'commit 1,2', 'settled seq 1', 'settled seq 2', 'settled seq 3']);
   });
 
+  it('tells one sink about every send once: the refused one at once, the rest in order after their commit', async () => {
+    const store = new SlowStore(7, true);
+    const gc = new GroupCommitter(store as unknown as MessageStore, 100, () => {}, 1, 0);
+    const heard: string[] = [];
+    const sink = {
+      committed: (it: AppendInput, a: Appended) => heard.push(`${it.text}:${a.seq}`),
+      failed: (it: AppendInput, err: unknown) => heard.push(`${it.text}:${err instanceof UnknownChannelError ? 'gone' : 'other'}`),
+    };
+    for (let n = 0; n < 5; n++) gc.enqueue(item(n === 3 ? 7 : 1, n), sink);
+    await gc.flush();
+    expect(heard).toEqual(['3:gone', '0:1', '1:2', '2:3', '4:4']);
+    expect(store.batches).toEqual([5, 4]);
+  });
+
   it("commits one tick's sends together, and each channel's seqs follow arrival order", async () => {
     const store = new SlowStore(-1);
     const gc = new GroupCommitter(store as unknown as MessageStore, 50, () => {}, 4);
