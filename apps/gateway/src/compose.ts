@@ -40,7 +40,8 @@ export async function buildPorts(
   // Sends commit on connections of their own (one per commit lane): reads never make them wait.
   const appendDb =
     db.kind === 'postgres' && config.databaseUrl && !shared?.db ? openPostgres(config.databaseUrl, { max: config.commitLanes }) : db;
-  let messages: MessageStore = new SqlMessageStore(db, Date.now, appendDb);
+  const sqlMessages = new SqlMessageStore(db, Date.now, appendDb);
+  let messages: MessageStore = sqlMessages;
   let moderation: ModerationStore = new SqlModerationStore(db);
   let closeRedis = async () => {};
   if (config.redisUrl && !shared?.bus) {
@@ -94,6 +95,7 @@ export async function buildPorts(
     pingDb: async () => {
       await db.query('select 1', []);
     },
+    optimisticRefused: () => sqlMessages.optimisticRefused,
     close: async () => {
       await broker.close();
       if (!shared?.presence) await presence.close();

@@ -37,6 +37,8 @@ export interface Ports {
   admin: AdminStore;
   /** Resolves when the database answers (readiness). */
   pingDb(): Promise<void>;
+  /** Optimistic appends refused because a cmid repeated (SqlMessageStore), for /metrics. */
+  optimisticRefused?(): number;
   /** Closes every adapter (after drain). */
   close(): Promise<void>;
 }
@@ -55,6 +57,7 @@ export interface Gateway {
 export async function startGateway(config: Config, ports: Ports, logger: Logger): Promise<Gateway> {
   const native = requireNativeUws(logger, config.allowUwsFallback);
   const metrics = createMetrics(config.nodeId, native);
+  if (ports.optimisticRefused) metrics.watchOptimisticRefused(ports.optimisticRefused);
   const app = uWS.App();
   const outbox = new Outbox(metrics);
   const sanctions = new SanctionCache(ports.moderation);

@@ -52,6 +52,7 @@ export function createMetrics(
   for (const stat of ['min', 'max', 'mean', 'stddev', 'p50', 'p90', 'p99'])
     registry.removeSingleMetric(`nodejs_eventloop_lag_${stat}_seconds`);
   let loopDelays: RecordableHistogram | undefined;
+  let optimisticRefused = (): number => 0;
   const loopDelay = (name: string, help: string, read: (h: RecordableHistogram) => number, reset = false) =>
     new Gauge({
       name,
@@ -126,6 +127,15 @@ export function createMetrics(
       registers: [registry],
     }),
     brokerUp: new Gauge({ name: 'parley_broker_up', help: '1 when the broker can deliver', registers: [registry] }),
+    appendRefused: new Counter({
+      name: 'parley_append_optimistic_refused_total',
+      help: 'Appends sent without the retried-cmid lookup and refused because a cmid repeated (sent again with it)',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(optimisticRefused());
+      },
+    }),
     // Registered in this order, collected in this order: max, the one that resets, goes last.
     loopDelayP50: loopDelay(
       'parley_event_loop_delay_p50_seconds',
@@ -139,6 +149,10 @@ export function createMetrics(
     /** The histogram the loop-delay gauges read (StallClock.delays), read and reset at each scrape. */
     watchLoopDelay(h: RecordableHistogram): void {
       loopDelays = h;
+    },
+    /** Where parley_append_optimistic_refused_total reads its count (the SQL message store's). */
+    watchOptimisticRefused(read: () => number): void {
+      optimisticRefused = read;
     },
   };
   m.uwsNative.set(uwsNative ? 1 : 0);

@@ -152,6 +152,13 @@ describe.each(BACKENDS)('chat end to end on %s', (backend) => {
     await expect.poll(() => frames.filter((f) => [2, 3].includes((f as { rid?: number }).rid ?? 0)).length).toBe(2);
     const acks = frames.filter((f) => [2, 3].includes((f as { rid?: number }).rid ?? 0)) as { seq: number }[];
     expect(acks[0]?.seq).toBe(acks[1]?.seq);
+    // Later, in a commit of its own: the optimistic statement is refused by the unique index, the
+    // lookup finds the stored copy, and the operator sees it counted.
+    ws.send(encodeRequest({ op: Op.Message, rid: 4, cid, text: 'once', cmid: 'c-1' }));
+    await expect.poll(() => frames.some((f) => (f as { rid?: number }).rid === 4)).toBe(true);
+    expect((frames.find((f) => (f as { rid?: number }).rid === 4) as { seq: number }).seq).toBe(acks[0]?.seq);
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    expect(metrics).toMatch(/parley_append_optimistic_refused_total\{[^}]*\} 1\n/);
     ws.close();
     const h = await a.history('dedupe', { after: 0, limit: 10 });
     expect(h.messages.map((m) => m.text)).toEqual(['once']);

@@ -285,6 +285,7 @@ describe.each(['pglite', 'postgres'] as const)('SqlMessageStore optimistic appen
       clock += LOOKUP_HOLD_MS;
       expect(await messages.appendBatch([msg(a, 'v'), msg(a, 'v2')])).toMatchObject([{ seq: 7 }, { seq: 8 }]);
       expect(take()).toEqual([FRESH]);
+      expect(messages.optimisticRefused).toBe(2); // the batch with 'y', the lone 'w'
 
       // Every seq once, none skipped, every cmid once.
       const rows = await db.query<{ cid: number; seq: number; cmid: string | null }>(

@@ -76,6 +76,8 @@ interface MessageRow {
  */
 export class SqlMessageStore implements MessageStore {
   private lookUntil = 0;
+  /** Optimistic statements the unique cmid index refused (their batch then went again with the lookup). */
+  optimisticRefused = 0;
 
   /**
    * @param appendDb where appends commit: a pool of its own in production (compose.ts), so sends
@@ -128,6 +130,7 @@ export class SqlMessageStore implements MessageStore {
         return await this.callAppend(sent, APPEND_FRESH);
       } catch (err) {
         if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
+        this.optimisticRefused += 1;
         this.lookForCopies();
       }
     }
@@ -164,11 +167,19 @@ export class SqlMessageStore implements MessageStore {
 
   private async appendOne(it: AppendInput): Promise<Appended> {
     let rows: { seq: number; ts: number; duplicate: boolean }[];
+    const optimistic = this.optimistic();
     try {
-      const statement = this.optimistic() ? APPEND_ONE_FRESH : APPEND_ONE;
-      rows = await this.appendDb.query(statement, [it.cid, it.userId, it.user, it.text, it.cmid, this.now()]);
+      rows = await this.appendDb.query(optimistic ? APPEND_ONE_FRESH : APPEND_ONE, [
+        it.cid,
+        it.userId,
+        it.user,
+        it.text,
+        it.cmid,
+        this.now(),
+      ]);
     } catch (err) {
       if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
+      if (optimistic) this.optimisticRefused += 1;
       // A stored copy, or (APPEND_ONE) one that committed while the UPDATE waited for the lock.
       this.lookForCopies();
       const [again] = await this.callAppend([it], APPEND);
