@@ -47,7 +47,8 @@ export const APPEND_ONE_FRESH = `WITH bumped AS (
 /**
  * How long appends keep looking for earlier copies after one turned up. A client resends its
  * unacked sends together after a reconnect, so one conflict announces more; and however often a
- * client repeats a stored cmid, it wastes at most one optimistic statement per this period.
+ * client repeats a stored cmid, it wastes at most one optimistic statement per commit lane (one
+ * in flight each) per this period.
  */
 export const LOOKUP_HOLD_MS = 2000;
 
