@@ -74,17 +74,15 @@ export async function pgcost(o: PgCostOptions): Promise<Record<string, unknown>>
         { prepare: true },
       );
     };
+    const one = (statement: string) => {
+      const i = item();
+      return sql.unsafe(statement, [i.cid, i.uid, 'u', TEXT, i.cmid, Date.now()], { prepare: true });
+    };
     const variants: Record<string, () => Promise<unknown>> = {
       select1: () => sql.unsafe('SELECT 1', [], { prepare: true }),
       insert: () => sql.unsafe('INSERT INTO bench_plain (room, body) VALUES ($1, $2)', ['room', TEXT], { prepare: true }),
-      parley_one: () => {
-        const i = item();
-        return sql.unsafe(APPEND_ONE, [i.cid, i.uid, 'u', TEXT, i.cmid, Date.now()], { prepare: true });
-      },
-      parley_one_fresh: () => {
-        const i = item();
-        return sql.unsafe(APPEND_ONE_FRESH, [i.cid, i.uid, 'u', TEXT, i.cmid, Date.now()], { prepare: true });
-      },
+      parley_one: () => one(APPEND_ONE),
+      parley_one_fresh: () => one(APPEND_ONE_FRESH),
       parley_append1: () => append(1),
       parley_append3: () => append(3),
       parley_fresh3: () => append(3, APPEND_FRESH),

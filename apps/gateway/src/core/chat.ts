@@ -441,15 +441,14 @@ export class Chat {
     this.member(c, r.cid);
     const muteCheck = this.notMuted(c, r.cid);
     const p = new PendingSend(ws, r.rid, r.cid, c.userId, c.user, r.text, r.cmid);
-    if (!muteCheck && !c.sendGate) {
-      p.started = performance.now();
-      this.committer.enqueue(p, this.sends);
-      return undefined;
-    }
-    return this.inOrder(c, muteCheck).then(() => {
-      p.started = performance.now();
-      this.committer.enqueue(p, this.sends);
-    });
+    if (!muteCheck && !c.sendGate) return this.commit(p);
+    return this.inOrder(c, muteCheck).then(() => this.commit(p));
+  }
+
+  private commit(p: PendingSend): undefined {
+    p.started = performance.now();
+    this.committer.enqueue(p, this.sends);
+    return undefined;
   }
 
   /** Where committed (and refused) sends go: one object for all of them. */
