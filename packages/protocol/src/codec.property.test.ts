@@ -6,6 +6,7 @@ import {
   decodeRequest,
   decodeRequestGeneric,
   decodeServer,
+  decodeServerGeneric,
   encodeBatch,
   encodeError,
   encodeEvent,
@@ -68,6 +69,8 @@ const edgy = fc.constantFrom(
   '👨‍👩‍👧',
   '❤️',
 );
+/** A leading BOM on strings either side of 200 bytes, where @msgpack/msgpack switches decoders. */
+const bomText = fc.integer({ min: 0, max: 260 }).map((n) => `\ufeff${'x'.repeat(n)}`);
 /** Server-side strings have no request limit; any well-formed Unicode string, empty included. */
 const anyStr = fc.string({ unit: 'binary', maxLength: 40 });
 const userName = fc.oneof(fc.stringMatching(/^[A-Za-z0-9_]{1,24}$/), anyStr);
@@ -476,7 +479,7 @@ describe('the Message fast path agrees with its zod schema', { timeout: 60_000 }
     edgy,
     fc.tuple(str(Limits.clientMsgId), edgy, str(Limits.clientMsgId)).map(([a, b, c]) => a + b + c),
   );
-  const near = fc.oneof(rid, cid, str(Limits.text), str(Limits.clientMsgId), fc.constant(null), any);
+  const near = fc.oneof(rid, cid, str(Limits.text), str(Limits.clientMsgId), fc.constant(null), bomText, any);
 
   it('accepts exactly what zod accepts, with the same fields', () => {
     fc.assert(
@@ -577,6 +580,81 @@ describe('the Message fast path agrees with its zod schema', { timeout: 60_000 }
         expect(fastMessage(raw)).not.toBeNull();
       }),
     );
+  });
+});
+
+// decodeServer reads chat message events and send acks straight from their bytes
+// (hot-frames.ts readHotServerFrames) and hands everything else to the generic path: the two must
+// agree on every message, batches included.
+describe('the server hot path agrees with the generic decoder', { timeout: 60_000 }, () => {
+  const evType = T.event(Op.Message);
+  const ackType = T.reply(Op.Message);
+  const text = fc.oneof(str(Limits.text, 0), rawStr(80, 0), units(40), edgy, bomText);
+  const any = fc.oneof(int(-2, 3), int(MAX - 1, MAX), fc.constantFrom(MAX + 2, 1.5, -0, Number.NaN, null, true, '', 'x', [], {}), text);
+  // The same array with its non-negative safe integers as uint64 (0xcf): wider than the shortest form.
+  const wide = (raw: unknown[]): Uint8Array => {
+    const parts = raw.map((v) => {
+      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) return packAny.encode(v);
+      const b = new Uint8Array(9);
+      b[0] = 0xcf;
+      new DataView(b.buffer).setBigUint64(1, BigInt(v));
+      return b;
+    });
+    return Uint8Array.from([0x90 | raw.length, ...parts.flatMap((p) => [...p])]);
+  };
+  const rawOf = fc.oneof(
+    fc.tuple(cid, seq, text, text, ts).map(([c, s, u, t, at]) => [evType, c, s, u, t, at]),
+    fc.tuple(rid, seq, ts).map(([r, s, at]) => [ackType, r, s, at]),
+    fc
+      .tuple(fc.constantFrom(evType, ackType, T.event(Op.Typing)), fc.array(fc.oneof(nat, any), { maxLength: 6 }))
+      .map(([t, rest]) => [t, ...rest]),
+    fc.tuple(cid, seq, text, text, ts).map(([c, s, u, t, at]) => [evType, c, s, u, t, at, [['👍', [u]]]]),
+  );
+  const frameOf = fc.oneof(
+    rawOf.map((raw) => packAny.encode(raw)),
+    rawOf.map(wide),
+    serverFrameArb.map((f) => f.bytes),
+  );
+  const messageOf = fc.oneof(
+    frameOf,
+    fc.array(frameOf, { minLength: 0, maxLength: 5 }).map((parts) => encodeBatch(parts)),
+  );
+  const mutated = fc.oneof(
+    messageOf,
+    fc.tuple(messageOf, fc.nat(), fc.integer({ min: 0, max: 255 })).map(([f, i, v]) => {
+      const g = Uint8Array.from(f);
+      if (g.length) g[i % g.length] = v;
+      return g;
+    }),
+    fc.tuple(messageOf, fc.nat()).map(([f, n]) => f.subarray(0, n % (f.length + 1))),
+    fc.tuple(messageOf, fc.uint8Array({ minLength: 1, maxLength: 3 })).map(([f, tail]) => Uint8Array.from([...f, ...tail])),
+    fc.tuple(messageOf, fc.uint8Array({ minLength: 1, maxLength: 8 }), fc.nat()).map(([f, junk, i]) => {
+      const at = f.length ? i % f.length : 0;
+      return Uint8Array.from([...f.subarray(0, at), ...junk, ...f.subarray(at)]);
+    }),
+  );
+
+  it('reads every message from its bytes exactly as the generic decoder does', () => {
+    fc.assert(
+      fc.property(mutated, (bytes) => {
+        expect(decodeServer(bytes)).toEqual(decodeServerGeneric(bytes));
+      }),
+      { numRuns: 30_000 },
+    );
+  });
+
+  it('reads events and acks alone and batched, in every integer width, keeping a leading BOM', () => {
+    const e = { kind: Kind.Event, op: Op.Message, cid: 70_000, seq: MAX, user: 'é', text: '\ufeff😀', ts: 1_700_000_000_000 };
+    const a = { kind: Kind.Reply, op: Op.Message, rid: 0xffff_ffff, seq: 300, ts: 5 };
+    const ev = [evType, e.cid, e.seq, e.user, e.text, e.ts];
+    const ack = [ackType, a.rid, a.seq, a.ts];
+    for (const enc of [(r: unknown[]) => packAny.encode(r), wide]) {
+      expect(decodeServer(enc(ev))).toEqual({ ok: true, value: [e] });
+      expect(decodeServer(enc(ack))).toEqual({ ok: true, value: [a] });
+      const both = encodeBatch([enc(ev), enc(ack), enc(ev)]);
+      expect(decodeServer(both)).toEqual({ ok: true, value: [e, a, e] });
+      expect(decodeServerGeneric(both)).toEqual({ ok: true, value: [e, a, e] });
+    }
   });
 });
 

@@ -2,7 +2,7 @@ import { Decoder, Encoder } from '@msgpack/msgpack';
 import { ErrorCode } from './codes.js';
 import type { ChatMessage, ErrorFrame, Event, PresenceEntry, ReactionSummary, Reply, Request, ServerFrame } from './frames.js';
 import { T } from './frames.js';
-import { readMessageRequest, writeMessageAck, writeMessageEvent } from './hot-frames.js';
+import { readHotServerFrames, readMessageRequest, writeMessageAck, writeMessageEvent } from './hot-frames.js';
 import { MaxDepth, scanMsgpack } from './scan.js';
 import { type RequestOp, requestSchemas } from './schemas.js';
 import { isValidName, isValidText } from './text.js';
@@ -288,8 +288,27 @@ export function encodeBatch(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
+const HOT_TYPES = { batch: BATCH_TYPE, event: T.event(Op.Message), ack: T.reply(Op.Message) };
+const hotEvent = (cid: number, seq: number, user: string, text: string, ts: number): ServerFrame => ({
+  kind: Kind.Event,
+  op: Op.Message,
+  cid,
+  seq,
+  user,
+  text,
+  ts,
+});
+const hotAck = (rid: number, seq: number, ts: number): ServerFrame => ({ kind: Kind.Reply, op: Op.Message, rid, seq, ts });
+
 /** Decode one server WebSocket message (a frame or a batch) into frames. Never throws. */
 export function decodeServer(bytes: Uint8Array): Result<ServerFrame[], string> {
+  // The hot path: chat messages and send acks, read straight from their bytes (hot-frames.ts).
+  const hot = readHotServerFrames(bytes, HOT_TYPES, hotEvent, hotAck);
+  return hot ? ok(hot) : decodeServerGeneric(bytes);
+}
+
+/** decodeServer without its hot path: every frame through the pre-scan and the msgpack Decoder. */
+export function decodeServerGeneric(bytes: Uint8Array): Result<ServerFrame[], string> {
   try {
     // Bounds what the Decoder may allocate (scan.ts): a hostile server cannot freeze the SDK either.
     const batch = bytes[0] === BATCH_TYPE;
