@@ -215,6 +215,33 @@ const { msgpackValue } = fc.letrec((tie) => ({
   ),
 }));
 const packAny = new Encoder();
+/** The array with its non-negative safe integers as uint64 (0xcf): wider than the Encoder's shortest form. */
+const wide = (raw: unknown[]): Uint8Array => {
+  const parts = raw.map((v) => {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) return packAny.encode(v);
+    const b = new Uint8Array(9);
+    b[0] = 0xcf;
+    new DataView(b.buffer).setBigUint64(1, BigInt(v));
+    return b;
+  });
+  return Uint8Array.from([0x90 | raw.length, ...parts.flatMap((p) => [...p])]);
+};
+/** The bytes as drawn, or with one byte changed, truncated, padded, or with junk spliced in. */
+const mutationsOf = (bytes: fc.Arbitrary<Uint8Array>): fc.Arbitrary<Uint8Array> =>
+  fc.oneof(
+    bytes,
+    fc.tuple(bytes, fc.nat(), fc.integer({ min: 0, max: 255 })).map(([f, i, v]) => {
+      const g = Uint8Array.from(f);
+      if (g.length) g[i % g.length] = v;
+      return g;
+    }),
+    fc.tuple(bytes, fc.nat()).map(([f, n]) => f.subarray(0, n % (f.length + 1))),
+    fc.tuple(bytes, fc.uint8Array({ minLength: 1, maxLength: 3 })).map(([f, tail]) => Uint8Array.from([...f, ...tail])),
+    fc.tuple(bytes, fc.uint8Array({ minLength: 1, maxLength: 8 }), fc.nat()).map(([f, junk, i]) => {
+      const at = f.length ? i % f.length : 0;
+      return Uint8Array.from([...f.subarray(0, at), ...junk, ...f.subarray(at)]);
+    }),
+  );
 const requestTypes = Object.values(Op).map((op) => T.req(op));
 
 const expectProtocolError = (error: DecodeError) => {
@@ -512,17 +539,6 @@ describe('the Message fast path agrees with its zod schema', { timeout: 60_000 }
 
   // decodeRequest reads a send straight from its bytes (hot-frames.ts readMessageRequest) and
   // hands everything else to the generic path: the two must agree on every frame.
-  // The same array with its unsigned integers as uint64 (0xcf), wider than the Encoder's shortest form.
-  const wide = (raw: unknown[]): Uint8Array => {
-    const parts = raw.map((v) => {
-      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) return packAny.encode(v);
-      const b = new Uint8Array(9);
-      b[0] = 0xcf;
-      new DataView(b.buffer).setBigUint64(1, BigInt(v));
-      return b;
-    });
-    return Uint8Array.from([0x90 | raw.length, ...parts.flatMap((p) => [...p])]);
-  };
   const rawOf = fc.oneof(
     fc.array(near, { minLength: 1, maxLength: 6 }).map((rest) => [type, ...rest]),
     fc
@@ -533,20 +549,7 @@ describe('the Message fast path agrees with its zod schema', { timeout: 60_000 }
     rawOf.map((raw) => packAny.encode(raw)),
     rawOf.map(wide),
   );
-  const mutated = fc.oneof(
-    frameOf,
-    fc.tuple(frameOf, fc.nat(), fc.integer({ min: 0, max: 255 })).map(([f, i, v]) => {
-      const g = Uint8Array.from(f);
-      g[i % g.length] = v;
-      return g;
-    }),
-    fc.tuple(frameOf, fc.nat()).map(([f, n]) => f.subarray(0, n % (f.length + 1))),
-    fc.tuple(frameOf, fc.uint8Array({ minLength: 1, maxLength: 3 })).map(([f, tail]) => Uint8Array.from([...f, ...tail])),
-    fc.tuple(frameOf, fc.uint8Array({ minLength: 1, maxLength: 8 }), fc.nat()).map(([f, junk, i]) => {
-      const at = i % f.length;
-      return Uint8Array.from([...f.subarray(0, at), ...junk, ...f.subarray(at)]);
-    }),
-  );
+  const mutated = mutationsOf(frameOf);
 
   it('reads every frame from its bytes exactly as the generic decoder does', () => {
     fc.assert(
@@ -591,17 +594,6 @@ describe('the server hot path agrees with the generic decoder', { timeout: 60_00
   const ackType = T.reply(Op.Message);
   const text = fc.oneof(str(Limits.text, 0), rawStr(80, 0), units(40), edgy, bomText);
   const any = fc.oneof(int(-2, 3), int(MAX - 1, MAX), fc.constantFrom(MAX + 2, 1.5, -0, Number.NaN, null, true, '', 'x', [], {}), text);
-  // The same array with its non-negative safe integers as uint64 (0xcf): wider than the shortest form.
-  const wide = (raw: unknown[]): Uint8Array => {
-    const parts = raw.map((v) => {
-      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) return packAny.encode(v);
-      const b = new Uint8Array(9);
-      b[0] = 0xcf;
-      new DataView(b.buffer).setBigUint64(1, BigInt(v));
-      return b;
-    });
-    return Uint8Array.from([0x90 | raw.length, ...parts.flatMap((p) => [...p])]);
-  };
   const rawOf = fc.oneof(
     fc.tuple(cid, seq, text, text, ts).map(([c, s, u, t, at]) => [evType, c, s, u, t, at]),
     fc.tuple(rid, seq, ts).map(([r, s, at]) => [ackType, r, s, at]),
@@ -619,20 +611,7 @@ describe('the server hot path agrees with the generic decoder', { timeout: 60_00
     frameOf,
     fc.array(frameOf, { minLength: 0, maxLength: 5 }).map((parts) => encodeBatch(parts)),
   );
-  const mutated = fc.oneof(
-    messageOf,
-    fc.tuple(messageOf, fc.nat(), fc.integer({ min: 0, max: 255 })).map(([f, i, v]) => {
-      const g = Uint8Array.from(f);
-      if (g.length) g[i % g.length] = v;
-      return g;
-    }),
-    fc.tuple(messageOf, fc.nat()).map(([f, n]) => f.subarray(0, n % (f.length + 1))),
-    fc.tuple(messageOf, fc.uint8Array({ minLength: 1, maxLength: 3 })).map(([f, tail]) => Uint8Array.from([...f, ...tail])),
-    fc.tuple(messageOf, fc.uint8Array({ minLength: 1, maxLength: 8 }), fc.nat()).map(([f, junk, i]) => {
-      const at = f.length ? i % f.length : 0;
-      return Uint8Array.from([...f.subarray(0, at), ...junk, ...f.subarray(at)]);
-    }),
-  );
+  const mutated = mutationsOf(messageOf);
 
   it('reads every message from its bytes exactly as the generic decoder does', () => {
     fc.assert(
