@@ -19,6 +19,9 @@ import { flag } from './report.js';
  *                   (APPEND_ONE_FRESH, parley_append_fresh: what the gateway sends until a cmid repeats)
  *   parley_appendN, parley_freshN  with `--big=N`: N items over 200 channels (a busy node's commit),
  *                   also reported per item
+ *   parley_one_fresh_nosync  parley_one_fresh under `synchronous_commit = off`: what the WAL flush
+ *                   adds to a commit's time and CPU (Parley never runs this way: acked = committed)
+ * Besides CPU, each call's wall time (p50 / p90): what a commit adds to a message's latency.
  * Rounds alternate the variants (the machine's speed drifts); the figures are medians. Needs the
  * Postgres server on this machine for backend CPU (BENCH_PG as elsewhere).
  */
@@ -78,6 +81,10 @@ export async function pgcost(o: PgCostOptions): Promise<Record<string, unknown>>
       const i = item();
       return sql.unsafe(statement, [i.cid, i.uid, 'u', TEXT, i.cmid, Date.now()], { prepare: true });
     };
+    // Session settings around a variant's calls (the connection is shared).
+    const settings: Record<string, { before: string; after: string }> = {
+      parley_one_fresh_nosync: { before: 'SET synchronous_commit = off', after: 'RESET synchronous_commit' },
+    };
     const variants: Record<string, () => Promise<unknown>> = {
       select1: () => sql.unsafe('SELECT 1', [], { prepare: true }),
       insert: () => sql.unsafe('INSERT INTO bench_plain (room, body) VALUES ($1, $2)', ['room', TEXT], { prepare: true }),
@@ -86,28 +93,37 @@ export async function pgcost(o: PgCostOptions): Promise<Record<string, unknown>>
       parley_append1: () => append(1),
       parley_append3: () => append(3),
       parley_fresh3: () => append(3, APPEND_FRESH),
+      parley_one_fresh_nosync: () => one(APPEND_ONE_FRESH),
     };
     if (o.big > 0) {
       variants[`parley_append${o.big}`] = () => append(o.big, APPEND, 200);
       variants[`parley_fresh${o.big}`] = () => append(o.big, APPEND_FRESH, 200);
     }
 
-    const samples: Record<string, { backend: number[]; client: number[] }> = {};
+    const samples: Record<string, { backend: number[]; client: number[]; p50: number[]; p90: number[] }> = {};
     for (let round = 0; round < o.rounds; round++) {
       for (const [name, call] of Object.entries(variants)) {
+        if (settings[name]) await sql.unsafe(settings[name].before);
         for (let i = 0; i < 100; i++) await call(); // warm: prepared, JIT-compiled
+        const walls: number[] = [];
         const b0 = preciseCpuSeconds(pid);
         const c0 = process.cpuUsage();
         const t0 = performance.now();
         for (let i = 0; i < o.calls; i++) {
+          const start = performance.now();
           await call();
+          walls.push(performance.now() - start);
           const wait = t0 + ((i + 1) * 1000) / o.rate - performance.now();
           if (wait > 0) await new Promise((r) => setTimeout(r, wait));
         }
         const c = process.cpuUsage(c0);
-        const s = (samples[name] ??= { backend: [], client: [] });
+        if (settings[name]) await sql.unsafe(settings[name].after);
+        const s = (samples[name] ??= { backend: [], client: [], p50: [], p90: [] });
         s.backend.push(((preciseCpuSeconds(pid) - b0) / o.calls) * 1e6);
         s.client.push((c.user + c.system) / o.calls);
+        walls.sort((a, b) => a - b);
+        s.p50.push(walls[Math.floor(walls.length * 0.5)] as number);
+        s.p90.push(walls[Math.floor(walls.length * 0.9)] as number);
       }
     }
     await sql.end();
@@ -115,13 +131,20 @@ export async function pgcost(o: PgCostOptions): Promise<Record<string, unknown>>
     const perCall = Object.fromEntries(
       Object.entries(samples).map(([name, s]) => [
         name,
-        { backendUs: Math.round(median(s.backend)), clientUs: Math.round(median(s.client)) },
+        {
+          backendUs: Math.round(median(s.backend)),
+          clientUs: Math.round(median(s.client)),
+          p50Ms: Number(median(s.p50).toFixed(3)),
+          p90Ms: Number(median(s.p90).toFixed(3)),
+        },
       ]),
     );
     for (const [name, v] of Object.entries(perCall)) {
       const items = Number(/\d+$/.exec(name)?.[0] ?? 1);
       const per = items > 1 ? ` (${(v.backendUs / items).toFixed(1)} / ${(v.clientUs / items).toFixed(1)} per item)` : '';
-      console.error(`[pgcost] ${name.padEnd(17)} backend ${v.backendUs} µs, client ${v.clientUs} µs per call${per}`);
+      console.error(
+        `[pgcost] ${name.padEnd(23)} backend ${v.backendUs} µs, client ${v.clientUs} µs per call${per}; wall p50 ${v.p50Ms} p90 ${v.p90Ms} ms`,
+      );
     }
     return { rate: o.rate, calls: o.calls, rounds: o.rounds, big: o.big, perCall };
   });

@@ -54,7 +54,7 @@ describe('bench pgcost (smoke)', () => {
     const r = await bench(['pgcost', '--rate=500', '--calls=20', '--rounds=1', '--big=20']);
     expect(r.code, r.stderr).toBe(0);
     const json = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as {
-      perCall: Record<string, { backendUs: number; clientUs: number }>;
+      perCall: Record<string, { backendUs: number; clientUs: number; p50Ms: number; p90Ms: number }>;
     };
     expect(Object.keys(json.perCall)).toEqual([
       'select1',
@@ -64,9 +64,14 @@ describe('bench pgcost (smoke)', () => {
       'parley_append1',
       'parley_append3',
       'parley_fresh3',
+      'parley_one_fresh_nosync',
       'parley_append20',
       'parley_fresh20',
     ]);
-    for (const v of Object.values(json.perCall)) expect(v.backendUs).toBeGreaterThan(0);
+    for (const v of Object.values(json.perCall)) {
+      expect(v.backendUs).toBeGreaterThan(0);
+      expect(v.p50Ms).toBeGreaterThan(0);
+      expect(v.p90Ms).toBeGreaterThanOrEqual(v.p50Ms);
+    }
   });
 });
