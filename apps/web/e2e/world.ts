@@ -7,7 +7,14 @@ import { World } from '../../gateway/test/harness.ts';
 import { launch } from './browser.ts';
 
 export const WEB_DIR = join(import.meta.dirname, '..', 'dist');
-export const DOCS_DIR = join(import.meta.dirname, '..', '..', '..', 'docs', 'screenshots');
+/**
+ * Where the screenshots go: the README's pictures (docs/screenshots) with
+ * PARLEY_UPDATE_SCREENSHOTS=1, else test-results/screenshots (untracked), so that a plain
+ * `npm test` leaves the working tree as it found it.
+ */
+export const SHOTS_DIR = process.env.PARLEY_UPDATE_SCREENSHOTS
+  ? join(import.meta.dirname, '..', '..', '..', 'docs', 'screenshots')
+  : join(import.meta.dirname, '..', 'test-results', 'screenshots');
 export const ADMIN_TOKEN = 'e2e-admin-token-0123456789abcdef';
 
 /** A real gateway (in-process, PGlite) serving the built page, a browser, and SDK helpers. */
@@ -88,7 +95,7 @@ export async function say(page: Page, channel: string, text: string): Promise<vo
 }
 
 export async function screenshot(page: Page, name: string): Promise<void> {
-  await mkdir(DOCS_DIR, { recursive: true });
+  await mkdir(SHOTS_DIR, { recursive: true });
   await page.mouse.move(0, 0); // no hover state in the picture
-  await page.screenshot({ path: join(DOCS_DIR, `${name}.png`) });
+  await page.screenshot({ path: join(SHOTS_DIR, `${name}.png`) });
 }
