@@ -95,6 +95,12 @@ const schema = z.object({
   PARLEY_LOGIN_FAILS_PER_USER: int(10, 1),
   PARLEY_LOGIN_FAILS_PER_ADDR: int(50, 1),
   /**
+   * Account sign-ups allowed per source address in a burst; the allowance refills evenly over an
+   * hour (a token bucket per node). Past it: 429 with Retry-After. Each sign-up costs an argon2
+   * hash and takes a name from the namespace, so one address cannot mint accounts by the hundred.
+   */
+  PARLEY_SIGNUPS_PER_ADDR: int(20, 1),
+  /**
    * Behind a proxy that sets X-Forwarded-For (HAProxy's `option forwardfor`): the client address
    * for login throttling is the last entry of that header instead of the TCP peer's.
    */
@@ -168,6 +174,7 @@ export interface Config {
   guestTtlS: number;
   loginFailsPerUser: number;
   loginFailsPerAddr: number;
+  signupsPerAddr: number;
   trustProxy: boolean;
   commitBatch: number;
   commitLanes: number;
@@ -248,6 +255,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     guestTtlS: e.PARLEY_GUEST_TTL_S,
     loginFailsPerUser: e.PARLEY_LOGIN_FAILS_PER_USER,
     loginFailsPerAddr: e.PARLEY_LOGIN_FAILS_PER_ADDR,
+    signupsPerAddr: e.PARLEY_SIGNUPS_PER_ADDR,
     trustProxy: e.PARLEY_TRUST_PROXY,
     commitBatch: e.PARLEY_COMMIT_BATCH,
     commitLanes: e.PARLEY_COMMIT_LANES,

@@ -64,6 +64,7 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
   const auth = new AuthService(ports.users, await resolveJwtSecret(config, logger), config.jwtTtlS, {
     loginFailsPerUser: config.loginFailsPerUser,
     loginFailsPerAddr: config.loginFailsPerAddr,
+    signupsPerAddr: config.signupsPerAddr,
   });
   const hub = new Hub(
     app,
@@ -149,7 +150,7 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
     fallbackText: `Parley chat gateway ${config.nodeId}. WebSocket: /ws (subprotocol ${SUBPROTOCOL}). See docs/protocol.md.\n`,
   });
   let lastThrottleWarn = 0;
-  const authRoute = (fn: (body: Record<string, unknown>, addr: string) => Promise<unknown>, okStatus: number) =>
+  const authRoute = (what: 'login' | 'signup', fn: (body: Record<string, unknown>, addr: string) => Promise<unknown>, okStatus: number) =>
     ((res: uWS.HttpResponse, req: uWS.HttpRequest) => {
       const st = guard(res);
       const addr = clientAddress(res, req, config.trustProxy); // now: req is valid only in this call
@@ -163,10 +164,10 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
           const status = err instanceof AuthError || err instanceof HttpError ? err.status : 500;
           if (status === 500) logger.error({ err }, 'auth route failed');
           const retryAfterS = err instanceof AuthError ? err.retryAfterS : undefined;
-          // Warned at most once a second: a brute force must not flood the log.
+          // Warned at most once a second: a brute force or a sign-up flood must not flood the log.
           if (retryAfterS !== undefined && Date.now() - lastThrottleWarn > 1000) {
             lastThrottleWarn = Date.now();
-            logger.warn({ addr, retryAfterS }, 'login throttled');
+            logger.warn({ addr, retryAfterS }, `${what} throttled`);
           }
           const body = { error: status === 500 ? 'internal error' : err.message, ...(retryAfterS !== undefined ? { retryAfterS } : {}) };
           send(
@@ -181,17 +182,25 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
     }) as (res: uWS.HttpResponse, req: uWS.HttpRequest) => void;
   app.post(
     '/auth/signup',
-    authRoute(async (b) => {
-      const { accessToken, user } = await auth.signup(b.username, b.password);
-      return { accessToken, user: user.name };
-    }, 201),
+    authRoute(
+      'signup',
+      async (b, addr) => {
+        const { accessToken, user } = await auth.signup(b.username, b.password, addr);
+        return { accessToken, user: user.name };
+      },
+      201,
+    ),
   );
   app.post(
     '/auth/login',
-    authRoute(async (b, addr) => {
-      const { accessToken, user } = await auth.login(b.username, b.password, addr);
-      return { accessToken, user: user.name };
-    }, 200),
+    authRoute(
+      'login',
+      async (b, addr) => {
+        const { accessToken, user } = await auth.login(b.username, b.password, addr);
+        return { accessToken, user: user.name };
+      },
+      200,
+    ),
   );
 
   // Everything no route above (or below) takes: a clear answer instead of a dropped connection.

@@ -173,6 +173,31 @@ describe('identity (issue 10)', () => {
     for (let i = 0; i < 5; i++) expect((await login(ok, 'victim9', 'the right password')).status).toBe(200);
   });
 
+  it('sign-ups are throttled per address: 429 + Retry-After; malformed ones take nothing; other addresses unaffected', async () => {
+    const gw = await world.start({ PARLEY_SIGNUPS_PER_ADDR: '3', PARLEY_TRUST_PROXY: 'true' });
+    const signup = (username: string, addr: string, password = 'correct horse 10') =>
+      http(gw, 'POST', '/auth/signup', { username, password }, { 'x-forwarded-for': addr });
+    // Malformed requests are refused before any hashing and take nothing from the allowance.
+    expect((await signup('x', '203.0.113.7')).status).toBe(400);
+    expect((await signup('fine10', '203.0.113.7', 'short')).status).toBe(400);
+    expect((await signup('flood10a', '203.0.113.7')).status).toBe(201);
+    expect((await signup('flood10b', '203.0.113.7')).status).toBe(201);
+    // A taken name cost a hash too: it counts.
+    expect((await signup('flood10a', '203.0.113.7')).status).toBe(409);
+    const r = await signup('flood10c', '203.0.113.7');
+    expect(r.status).toBe(429);
+    expect(Number(r.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(r.json).toMatchObject({ error: expect.stringContaining('too many sign-ups'), retryAfterS: expect.any(Number) });
+    // Nothing was created for the refused one; another address signs up as before.
+    expect(await world.query("SELECT 1 FROM users WHERE name = 'flood10c'")).toHaveLength(0);
+    expect((await signup('flood10c', '198.51.100.9')).status).toBe(201);
+    // Logging in is a separate allowance.
+    expect(
+      (await http(gw, 'POST', '/auth/login', { username: 'flood10a', password: 'correct horse 10' }, { 'x-forwarded-for': '203.0.113.7' }))
+        .status,
+    ).toBe(200);
+  });
+
   it('item 9: an unknown user costs the same argon2 verify as a wrong password (no enumeration by timing)', async () => {
     const gw = await world.start({ PARLEY_LOGIN_FAILS_PER_USER: '1000', PARLEY_LOGIN_FAILS_PER_ADDR: '1000' });
     await world.signup(gw, 'timed9', 'the right password');

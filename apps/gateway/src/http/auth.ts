@@ -19,6 +19,8 @@ const ACCOUNT_SUB = /^[1-9][0-9]{0,15}$/;
 const GUEST_TOKEN_TTL_S = 30 * 86_400;
 /** Login throttling: the failure allowances refill evenly over this window. */
 const THROTTLE_WINDOW_MS = 5 * 60_000;
+/** Sign-ups per address refill over an hour. */
+const SIGNUP_WINDOW_MS = 60 * 60_000;
 
 export class AuthError extends Error {
   constructor(
@@ -45,12 +47,15 @@ export interface AuthOptions {
   /** Failed logins per username / per source address in a burst (refilled over 5 minutes). */
   loginFailsPerUser?: number;
   loginFailsPerAddr?: number;
+  /** Account sign-ups per source address in a burst (refilled over an hour). */
+  signupsPerAddr?: number;
 }
 
 export class AuthService {
   private readonly key: Uint8Array;
   private readonly perUser: LoginThrottle;
   private readonly perAddr: LoginThrottle;
+  private readonly signups: LoginThrottle;
   /** Unknown users and guests cost the same argon2 verify as a wrong password (no enumeration by timing). */
   private readonly dummyHash: Promise<string>;
 
@@ -63,6 +68,7 @@ export class AuthService {
     this.key = new TextEncoder().encode(secret);
     this.perUser = new LoginThrottle(opts.loginFailsPerUser ?? 10, THROTTLE_WINDOW_MS);
     this.perAddr = new LoginThrottle(opts.loginFailsPerAddr ?? 50, THROTTLE_WINDOW_MS);
+    this.signups = new LoginThrottle(opts.signupsPerAddr ?? 20, SIGNUP_WINDOW_MS);
     this.dummyHash = hash(randomBytes(16).toString('hex'), { algorithm: ARGON2ID });
     this.dummyHash.catch(() => {}); // awaited by the first login; no unhandled rejection before
   }
@@ -74,15 +80,31 @@ export class AuthService {
 
   /** An argon2id hash of an acceptable password (8–256 characters), or a 400. */
   static async hashPassword(password: unknown): Promise<string> {
+    return hash(AuthService.checkedPassword(password), { algorithm: ARGON2ID });
+  }
+
+  private static checkedPassword(password: unknown): string {
     if (typeof password !== 'string' || password.length < 8 || password.length > 256) {
       throw new AuthError(400, 'password: 8–256 characters');
     }
-    return hash(password, { algorithm: ARGON2ID });
+    return password;
   }
 
-  async signup(rawName: unknown, password: unknown): Promise<{ accessToken: string; user: User }> {
+  /**
+   * Throttled per source address: a request that passes validation takes one sign-up from the
+   * address's allowance, taken or not (either way it cost an argon2 hash); a malformed one costs
+   * nothing and takes nothing.
+   */
+  async signup(rawName: unknown, password: unknown, addr = ''): Promise<{ accessToken: string; user: User }> {
     const name = normalizeName(rawName);
     if (!name) throw new AuthError(400, `user${NAME_RULE}`);
+    AuthService.checkedPassword(password);
+    const waitMs = this.signups.peek(addr);
+    if (waitMs > 0) {
+      const s = Math.ceil(waitMs / 1000);
+      throw new AuthError(429, `too many sign-ups from this address: try again in ${s} s`, s);
+    }
+    this.signups.take(addr);
     const passwordHash = await AuthService.hashPassword(password);
     const user = await this.users.createAccount(name, passwordHash);
     if (!user) throw new AuthError(409, `username "${name}" is taken (or too like a name that is)`);
