@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 /**
@@ -101,6 +102,13 @@ const schema = z.object({
    */
   PARLEY_SIGNUPS_PER_ADDR: int(20, 1),
   /**
+   * Password hashes (argon2id: sign-ups and logins) in progress at once per node; 32 × this more
+   * wait, and beyond that a sign-up or login is refused with 503 + Retry-After. Each takes a core
+   * for tens of milliseconds on the libuv threadpool: bounded, a flood of them leaves the event loop
+   * a core and the threadpool free for DNS lookups and file reads. Default: half the cores.
+   */
+  PARLEY_PASSWORD_HASHES: int(Math.max(1, Math.floor(availableParallelism() / 2)), 1),
+  /**
    * Behind a proxy that sets X-Forwarded-For (HAProxy's `option forwardfor`): the client address
    * for login throttling is the last entry of that header instead of the TCP peer's.
    */
@@ -175,6 +183,7 @@ export interface Config {
   loginFailsPerUser: number;
   loginFailsPerAddr: number;
   signupsPerAddr: number;
+  passwordHashes: number;
   trustProxy: boolean;
   commitBatch: number;
   commitLanes: number;
@@ -256,6 +265,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     loginFailsPerUser: e.PARLEY_LOGIN_FAILS_PER_USER,
     loginFailsPerAddr: e.PARLEY_LOGIN_FAILS_PER_ADDR,
     signupsPerAddr: e.PARLEY_SIGNUPS_PER_ADDR,
+    passwordHashes: e.PARLEY_PASSWORD_HASHES,
     trustProxy: e.PARLEY_TRUST_PROXY,
     commitBatch: e.PARLEY_COMMIT_BATCH,
     commitLanes: e.PARLEY_COMMIT_LANES,

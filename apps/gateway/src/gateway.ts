@@ -65,6 +65,7 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
     loginFailsPerUser: config.loginFailsPerUser,
     loginFailsPerAddr: config.loginFailsPerAddr,
     signupsPerAddr: config.signupsPerAddr,
+    passwordHashes: config.passwordHashes,
   });
   const hub = new Hub(
     app,

@@ -198,6 +198,40 @@ describe('identity (issue 10)', () => {
     ).toBe(200);
   });
 
+  it('password hashing is bounded per node: a flood of sign-ups from many addresses gets 503 + Retry-After past the queue', async () => {
+    const gw = await world.start({ PARLEY_PASSWORD_HASHES: '1', PARLEY_TRUST_PROXY: 'true' });
+    const answers = await Promise.all(
+      Array.from({ length: 120 }, (_, i) =>
+        http(
+          gw,
+          'POST',
+          '/auth/signup',
+          { username: `swarm11n${i}`, password: 'correct horse 11' },
+          { 'x-forwarded-for': `198.18.0.${i}` },
+        ),
+      ),
+    );
+    const created = answers.filter((r) => r.status === 201).length;
+    const busy = answers.filter((r) => r.status === 503);
+    expect(created + busy.length).toBe(120);
+    expect(created).toBeGreaterThanOrEqual(33); // one hashing, 32 waiting
+    expect(busy.length).toBeGreaterThan(0);
+    expect(Number(busy[0]?.headers['retry-after'])).toBe(1);
+    expect(busy[0]?.json).toMatchObject({ error: expect.stringContaining('busy'), retryAfterS: 1 });
+    const [{ n } = { n: -1 }] = await world.query<{ n: number }>("SELECT count(*)::int AS n FROM users WHERE name LIKE 'swarm11n%'");
+    expect(n).toBe(created);
+    // A refused sign-up created nothing and took nothing from its address: a retry works.
+    const again = await http(
+      gw,
+      'POST',
+      '/auth/signup',
+      { username: 'swarm11late', password: 'correct horse 11' },
+      { 'x-forwarded-for': '198.18.0.0' },
+    );
+    expect(again.status).toBe(201);
+    expect((await login(gw, 'swarm11late', 'correct horse 11')).status).toBe(200);
+  });
+
   it('item 9: an unknown user costs the same argon2 verify as a wrong password (no enumeration by timing)', async () => {
     const gw = await world.start({ PARLEY_LOGIN_FAILS_PER_USER: '1000', PARLEY_LOGIN_FAILS_PER_ADDR: '1000' });
     await world.signup(gw, 'timed9', 'the right password');

@@ -3,6 +3,7 @@ import { hash, verify } from '@node-rs/argon2';
 import { type JWTPayload, jwtVerify, SignJWT } from 'jose';
 import { NAME_RULE, nameKey, normalizeName } from '../core/names.js';
 import type { User, UserStore } from '../ports/user-store.js';
+import { HashGate, HashGateFull } from './hash-gate.js';
 import { LoginThrottle } from './login-throttle.js';
 
 /** The only JWT algorithm accepted: tokens with any other `alg` (incl. "none") are refused. */
@@ -49,13 +50,19 @@ export interface AuthOptions {
   loginFailsPerAddr?: number;
   /** Account sign-ups per source address in a burst (refilled over an hour). */
   signupsPerAddr?: number;
+  /** Password hashes (sign-ups, logins) in progress at once; HASH_QUEUE_PER_SLOT × this more may wait. */
+  passwordHashes?: number;
 }
+
+/** How many sign-ups and logins may wait for a hash per slot before the rest are refused (503). */
+const HASH_QUEUE_PER_SLOT = 32;
 
 export class AuthService {
   private readonly key: Uint8Array;
   private readonly perUser: LoginThrottle;
   private readonly perAddr: LoginThrottle;
   private readonly signups: LoginThrottle;
+  private readonly hashes: HashGate;
   /** Unknown users and guests cost the same argon2 verify as a wrong password (no enumeration by timing). */
   private readonly dummyHash: Promise<string>;
 
@@ -69,6 +76,8 @@ export class AuthService {
     this.perUser = new LoginThrottle(opts.loginFailsPerUser ?? 10, THROTTLE_WINDOW_MS);
     this.perAddr = new LoginThrottle(opts.loginFailsPerAddr ?? 50, THROTTLE_WINDOW_MS);
     this.signups = new LoginThrottle(opts.signupsPerAddr ?? 20, SIGNUP_WINDOW_MS);
+    const slots = opts.passwordHashes ?? 1;
+    this.hashes = new HashGate(slots, HASH_QUEUE_PER_SLOT * slots);
     this.dummyHash = hash(randomBytes(16).toString('hex'), { algorithm: ARGON2ID });
     this.dummyHash.catch(() => {}); // awaited by the first login; no unhandled rejection before
   }
@@ -90,6 +99,16 @@ export class AuthService {
     return password;
   }
 
+  /** Runs one argon2 operation through the node's HashGate; a full queue is a 503 with Retry-After. */
+  private async hashing<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await this.hashes.run(fn);
+    } catch (e) {
+      if (e instanceof HashGateFull) throw new AuthError(503, 'the server is busy checking passwords: try again in 1 s', 1);
+      throw e;
+    }
+  }
+
   /**
    * Throttled per source address: a request that passes validation takes one sign-up from the
    * address's allowance, taken or not (either way it cost an argon2 hash); a malformed one costs
@@ -105,7 +124,13 @@ export class AuthService {
       throw new AuthError(429, `too many sign-ups from this address: try again in ${s} s`, s);
     }
     this.signups.take(addr);
-    const passwordHash = await AuthService.hashPassword(password);
+    let passwordHash: string;
+    try {
+      passwordHash = await this.hashing(() => AuthService.hashPassword(password));
+    } catch (e) {
+      if (e instanceof AuthError && e.status === 503) this.signups.give(addr); // never hashed
+      throw e;
+    }
     const user = await this.users.createAccount(name, passwordHash);
     if (!user) throw new AuthError(409, `username "${name}" is taken (or too like a name that is)`);
     return { accessToken: await this.issue(user), user };
@@ -129,7 +154,16 @@ export class AuthService {
     const pw = typeof password === 'string' ? password : '';
     const found = name ? await this.users.byName(name) : null;
     // Same answer, and the same argon2 cost, whether the user is missing, a guest, or the password wrong.
-    const ok = await verify(found?.passwordHash ?? (await this.dummyHash), pw).catch(() => false);
+    let ok: boolean;
+    try {
+      const stored = found?.passwordHash ?? (await this.dummyHash);
+      ok = await this.hashing(() => verify(stored, pw).catch(() => false));
+    } catch (e) {
+      // Not checked at all (the node is busy hashing): the attempt is not counted.
+      this.perAddr.give(addr);
+      this.perUser.give(userKey);
+      throw e;
+    }
     if (!found?.passwordHash || !ok) throw new AuthError(401, 'wrong username or password');
     this.perAddr.give(addr);
     this.perUser.give(userKey);
