@@ -1,6 +1,6 @@
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { AuthError, AuthService } from '../src/http/auth.js';
+import { AuthError, AuthService, waitText } from '../src/http/auth.js';
 import type { User, UserStore } from '../src/ports/user-store.js';
 
 // AuthService's own decisions, against a UserStore fake (the SQL UserStore is tested on Postgres and
@@ -112,5 +112,15 @@ describe('AuthService: tokens signed with the right secret but not access tokens
     // A forged one (another secret) is refused.
     const forged = await new AuthService(users, 'secret-2', 3600).guest('zoe', null);
     await expect(auth.guest(null, forged.guestToken!)).rejects.toMatchObject({ status: 401 });
+  });
+});
+
+describe('waitText (the wait in a 429 message)', () => {
+  it('reads in seconds up to a minute and a half, then in whole minutes rounded up', () => {
+    expect(waitText(1)).toBe('1 s');
+    expect(waitText(89)).toBe('89 s');
+    expect(waitText(90)).toBe('2 min');
+    expect(waitText(175)).toBe('3 min');
+    expect(waitText(3600)).toBe('60 min');
   });
 });

@@ -54,6 +54,9 @@ export interface AuthOptions {
   passwordHashes?: number;
 }
 
+/** A wait as people read it in the page's error line: "45 s", "3 min". */
+export const waitText = (s: number): string => (s < 90 ? `${s} s` : `${Math.ceil(s / 60)} min`);
+
 /** How many sign-ups and logins may wait for a hash per slot before the rest are refused (503). */
 const HASH_QUEUE_PER_SLOT = 32;
 
@@ -121,7 +124,7 @@ export class AuthService {
     const waitMs = this.signups.peek(addr);
     if (waitMs > 0) {
       const s = Math.ceil(waitMs / 1000);
-      throw new AuthError(429, `too many sign-ups from this address: try again in ${s} s`, s);
+      throw new AuthError(429, `too many sign-ups from this address: try again in ${waitText(s)}`, s);
     }
     this.signups.take(addr);
     let passwordHash: string;
@@ -147,7 +150,7 @@ export class AuthService {
     const waitMs = Math.max(this.perAddr.peek(addr), name ? this.perUser.peek(userKey) : 0);
     if (waitMs > 0) {
       const s = Math.ceil(waitMs / 1000);
-      throw new AuthError(429, `too many failed logins: try again in ${s} s`, s);
+      throw new AuthError(429, `too many failed logins: try again in ${waitText(s)}`, s);
     }
     this.perAddr.take(addr);
     if (name) this.perUser.take(userKey);
