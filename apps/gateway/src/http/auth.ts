@@ -102,13 +102,24 @@ export class AuthService {
     return password;
   }
 
-  /** Runs one argon2 operation through the node's HashGate; a full queue is a 503 with Retry-After. */
-  private async hashing<T>(fn: () => Promise<T>): Promise<T> {
+  /** A 429 naming the wait, when a throttle's `waitMs` says to wait. */
+  private static refuseIfThrottled(waitMs: number, what: string): void {
+    if (waitMs <= 0) return;
+    const s = Math.ceil(waitMs / 1000);
+    throw new AuthError(429, `${what}: try again in ${waitText(s)}`, s);
+  }
+
+  /**
+   * Runs one argon2 operation through the node's HashGate. A full queue is a 503 with Retry-After;
+   * `refused` first gives back what the request took from its allowances (nothing was checked).
+   */
+  private async hashing<T>(fn: () => Promise<T>, refused: () => void): Promise<T> {
     try {
       return await this.hashes.run(fn);
     } catch (e) {
-      if (e instanceof HashGateFull) throw new AuthError(503, 'the server is busy checking passwords: try again in 1 s', 1);
-      throw e;
+      if (!(e instanceof HashGateFull)) throw e;
+      refused();
+      throw new AuthError(503, 'the server is busy checking passwords: try again in 1 s', 1);
     }
   }
 
@@ -121,19 +132,12 @@ export class AuthService {
     const name = normalizeName(rawName);
     if (!name) throw new AuthError(400, `user${NAME_RULE}`);
     AuthService.checkedPassword(password);
-    const waitMs = this.signups.peek(addr);
-    if (waitMs > 0) {
-      const s = Math.ceil(waitMs / 1000);
-      throw new AuthError(429, `too many sign-ups from this address: try again in ${waitText(s)}`, s);
-    }
+    AuthService.refuseIfThrottled(this.signups.peek(addr), 'too many sign-ups from this address');
     this.signups.take(addr);
-    let passwordHash: string;
-    try {
-      passwordHash = await this.hashing(() => AuthService.hashPassword(password));
-    } catch (e) {
-      if (e instanceof AuthError && e.status === 503) this.signups.give(addr); // never hashed
-      throw e;
-    }
+    const passwordHash = await this.hashing(
+      () => AuthService.hashPassword(password),
+      () => this.signups.give(addr),
+    );
     const user = await this.users.createAccount(name, passwordHash);
     if (!user) throw new AuthError(409, `username "${name}" is taken (or too like a name that is)`);
     return { accessToken: await this.issue(user), user };
@@ -147,26 +151,20 @@ export class AuthService {
   async login(rawName: unknown, password: unknown, addr = ''): Promise<{ accessToken: string; user: User }> {
     const name = normalizeName(rawName);
     const userKey = name ? nameKey(name) : '';
-    const waitMs = Math.max(this.perAddr.peek(addr), name ? this.perUser.peek(userKey) : 0);
-    if (waitMs > 0) {
-      const s = Math.ceil(waitMs / 1000);
-      throw new AuthError(429, `too many failed logins: try again in ${waitText(s)}`, s);
-    }
+    AuthService.refuseIfThrottled(Math.max(this.perAddr.peek(addr), name ? this.perUser.peek(userKey) : 0), 'too many failed logins');
     this.perAddr.take(addr);
     if (name) this.perUser.take(userKey);
     const pw = typeof password === 'string' ? password : '';
     const found = name ? await this.users.byName(name) : null;
     // Same answer, and the same argon2 cost, whether the user is missing, a guest, or the password wrong.
-    let ok: boolean;
-    try {
-      const stored = found?.passwordHash ?? (await this.dummyHash);
-      ok = await this.hashing(() => verify(stored, pw).catch(() => false));
-    } catch (e) {
-      // Not checked at all (the node is busy hashing): the attempt is not counted.
-      this.perAddr.give(addr);
-      this.perUser.give(userKey);
-      throw e;
-    }
+    const stored = found?.passwordHash ?? (await this.dummyHash);
+    const ok = await this.hashing(
+      () => verify(stored, pw).catch(() => false),
+      () => {
+        this.perAddr.give(addr);
+        this.perUser.give(userKey);
+      },
+    );
     if (!found?.passwordHash || !ok) throw new AuthError(401, 'wrong username or password');
     this.perAddr.give(addr);
     this.perUser.give(userKey);

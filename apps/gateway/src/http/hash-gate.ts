@@ -22,7 +22,7 @@ export class HashGate {
     private readonly maxWaiting: number,
   ) {}
 
-  /** In progress and waiting now (tests, metrics). */
+  /** In progress and waiting now (what the tests check). */
   get load(): { running: number; waiting: number } {
     return { running: this.running, waiting: this.waiting.length };
   }
