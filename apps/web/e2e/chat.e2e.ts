@@ -80,13 +80,22 @@ describe('story 1: two people chat in the browser', () => {
       .getByText('rita')
       .waitFor();
 
-    // Phone width: the channel list is one tap away and the composer still works.
-    const phone = await stage.page({ width: 390, height: 780 });
+    // A phone (touch screen, 390 px): the channel list is one tap away and the composer still works.
+    const phone = await stage.page({ width: 390, height: 780, touch: true });
     await asGuest(phone, stage.url, 'pat');
     await composer(phone, 'general').waitFor();
     await say(phone, 'general', 'from my phone');
     await log(gina, 'general').getByText('from my phone').waitFor();
     await screenshot(phone, 'chat-phone');
+    // No hover on a touch screen: a message's add-reaction button shows once its message is tapped,
+    // not on every line (and until then a tap there is a tap on the message).
+    const add = log(phone, 'general').getByRole('button', { name: "Add a reaction to pat's message" });
+    expect(await add.evaluate((b) => getComputedStyle(b.closest('.reactions') as Element).opacity)).toBe('0');
+    await log(phone, 'general').getByText('from my phone').tap();
+    await expect.poll(() => add.evaluate((b) => getComputedStyle(b.closest('.reactions') as Element).opacity)).toBe('1');
+    await add.tap();
+    await phone.getByRole('dialog', { name: 'Pick a reaction' }).waitFor();
+    await phone.keyboard.press('Escape');
     await phone.getByRole('button', { name: 'Channels' }).click();
     await phone
       .getByRole('navigation', { name: 'Channels' })

@@ -38,10 +38,13 @@ export class Stage {
   }
 
   /** A fresh browser profile (own storage), failing the test on any page error or dialog. */
-  async page(opts: { colorScheme?: 'light' | 'dark'; width?: number; height?: number } = {}): Promise<Page> {
+  /** `touch`: a phone's touch screen (no hover: `(hover: none)` styles apply; use `tap`). */
+  async page(opts: { colorScheme?: 'light' | 'dark'; width?: number; height?: number; touch?: boolean } = {}): Promise<Page> {
     const ctx = await this.browser.newContext({
       colorScheme: opts.colorScheme ?? 'light',
       viewport: { width: opts.width ?? 1100, height: opts.height ?? 720 },
+      hasTouch: opts.touch ?? false,
+      isMobile: opts.touch ?? false,
     });
     this.contexts.push(ctx);
     const page = await ctx.newPage();

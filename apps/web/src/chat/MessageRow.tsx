@@ -56,7 +56,8 @@ export const MessageRow = memo(
     }
     const m = row.item;
     return (
-      <div className={`msg ${row.grouped ? 'grouped' : ''}`} data-seq={m.seq}>
+      // Focusable by a tap (not by Tab): on touch screens a tapped message shows its add-reaction button.
+      <div className={`msg ${row.grouped ? 'grouped' : ''}`} data-seq={m.seq} tabIndex={-1}>
         {!row.grouped && <Header user={m.user} ts={m.ts} />}
         <p className="text">
           <Text text={m.text} />
