@@ -1,3 +1,4 @@
+import { MemoryAllowances } from './adapters/memory/memory-allowances.js';
 import { MemoryBroker, MemoryBus } from './adapters/memory/memory-broker.js';
 import { MemoryPresenceStore } from './adapters/memory/memory-presence-store.js';
 import { openPglite, openPostgres, type SqlDb } from './adapters/sql/db.js';
@@ -10,6 +11,7 @@ import { SqlUserStore } from './adapters/sql/sql-user-store.js';
 import type { Config } from './config.js';
 import type { Ports } from './gateway.js';
 import type { Logger } from './logger.js';
+import type { AllowanceStore } from './ports/allowances.js';
 import type { Broker } from './ports/broker.js';
 import type { MessageStore } from './ports/message-store.js';
 import type { ModerationStore } from './ports/moderation-store.js';
@@ -20,8 +22,8 @@ import type { PresenceStore } from './ports/presence-store.js';
  * - DATABASE_URL → Postgres, else embedded PGlite in PARLEY_DATA_DIR.
  * - REDIS_URL → cluster mode: Redis broker (pub/sub; sharded pub/sub for redis+cluster://),
  *   Redis presence with TTL leases, a recent-message window and a mute/ban cache (TTL keys) in
- *   Redis in front of Postgres.
- *   Without it, one node runs with an in-process broker and presence.
+ *   Redis in front of Postgres, and the login and sign-up allowances in Redis (cluster-wide).
+ *   Without it, one node runs with an in-process broker, presence and allowances.
  * `shared` lets tests run several in-process nodes on one in-memory bus, presence and database.
  *
  * The Redis adapters (and ioredis, ~11 MiB resident) and PGlite (~6 MiB) are imported only in
@@ -30,13 +32,14 @@ import type { PresenceStore } from './ports/presence-store.js';
 export async function buildPorts(
   config: Config,
   logger: Logger,
-  shared?: { bus?: MemoryBus; presence?: PresenceStore; db?: SqlDb; appendDb?: SqlDb },
+  shared?: { bus?: MemoryBus; presence?: PresenceStore; db?: SqlDb; appendDb?: SqlDb; allowances?: AllowanceStore },
 ): Promise<Ports> {
   const db = shared?.db ?? (config.databaseUrl ? openPostgres(config.databaseUrl) : await openPglite(config.dataDir));
   await migrate(db);
   logger.info({ store: db.kind, dataDir: db.kind === 'pglite' ? config.dataDir : undefined }, 'database ready');
   let broker: Broker;
   let presence: PresenceStore;
+  let allowances: AllowanceStore;
   // Sends commit on connections of their own (one per commit lane): reads never make them wait.
   const appendDb =
     db.kind === 'postgres' && config.databaseUrl && !shared?.db ? openPostgres(config.databaseUrl, { max: config.commitLanes }) : db;
@@ -45,15 +48,23 @@ export async function buildPorts(
   let moderation: ModerationStore = new SqlModerationStore(db);
   let closeRedis = async () => {};
   if (config.redisUrl && !shared?.bus) {
-    const [{ connectRedis }, { RedisKeys }, { RedisBroker }, { RedisPresenceStore }, { RedisRecentWindow }, { RedisSanctionCache }] =
-      await Promise.all([
-        import('./adapters/redis/connect.js'),
-        import('./adapters/redis/keys.js'),
-        import('./adapters/redis/redis-broker.js'),
-        import('./adapters/redis/redis-presence-store.js'),
-        import('./adapters/redis/redis-recent-window.js'),
-        import('./adapters/redis/redis-sanction-cache.js'),
-      ]);
+    const [
+      { connectRedis },
+      { RedisKeys },
+      { RedisBroker },
+      { RedisPresenceStore },
+      { RedisRecentWindow },
+      { RedisSanctionCache },
+      { RedisAllowances },
+    ] = await Promise.all([
+      import('./adapters/redis/connect.js'),
+      import('./adapters/redis/keys.js'),
+      import('./adapters/redis/redis-broker.js'),
+      import('./adapters/redis/redis-presence-store.js'),
+      import('./adapters/redis/redis-recent-window.js'),
+      import('./adapters/redis/redis-sanction-cache.js'),
+      import('./adapters/redis/redis-allowances.js'),
+    ]);
     const redis = connectRedis(config.redisUrl, { name: `parley:${config.nodeId}:cmd` });
     const log = logger.child({ component: 'redis' });
     let lastErrorLog = 0;
@@ -76,6 +87,13 @@ export async function buildPorts(
     moderation = new RedisSanctionCache(moderation, redis, keys, (err) =>
       log.warn({ err }, 'sanction cache unavailable; reading the database'),
     );
+    let lastAllowanceLog = 0;
+    allowances = new RedisAllowances(redis, keys, (err) => {
+      // Once every few seconds: every login and sign-up during an outage would say it.
+      if (Date.now() - lastAllowanceLog < 5000) return;
+      lastAllowanceLog = Date.now();
+      log.warn({ err }, 'login and sign-up allowances unavailable; counting them on this node until Redis answers');
+    });
     closeRedis = async () => {
       redis.disconnect();
     };
@@ -83,6 +101,7 @@ export async function buildPorts(
   } else {
     broker = new MemoryBroker(shared?.bus ?? new MemoryBus());
     presence = shared?.presence ?? new MemoryPresenceStore();
+    allowances = shared?.allowances ?? new MemoryAllowances();
   }
   return {
     broker,
@@ -92,6 +111,7 @@ export async function buildPorts(
     users: new SqlUserStore(db),
     moderation,
     admin: new SqlAdminStore(db),
+    allowances,
     pingDb: async () => {
       await db.query('select 1', []);
     },

@@ -91,16 +91,23 @@ const schema = z.object({
   PARLEY_GUEST_TTL_S: int(86_400, 1),
   /**
    * Failed logins allowed per username, and per source address, in a burst; the allowance refills
-   * evenly over 5 minutes (a token bucket per node). Past it: 429 with Retry-After.
+   * evenly over 5 minutes (a token bucket, the cluster's in Redis: ports/allowances.ts). Past it: 429 with Retry-After.
    */
   PARLEY_LOGIN_FAILS_PER_USER: int(10, 1),
   PARLEY_LOGIN_FAILS_PER_ADDR: int(50, 1),
   /**
    * Account sign-ups allowed per source address in a burst; the allowance refills evenly over an
-   * hour (a token bucket per node). Past it: 429 with Retry-After. Each sign-up costs an argon2
+   * hour (a token bucket, the cluster's). Past it: 429 with Retry-After. Each sign-up costs an argon2
    * hash and takes a name from the namespace, so one address cannot mint accounts by the hundred.
    */
   PARLEY_SIGNUPS_PER_ADDR: int(20, 1),
+  /**
+   * New guests (a guest's first join gives it a row and holds its name for PARLEY_GUEST_TTL_S)
+   * allowed per source address in a burst, refilled evenly over an hour; past it the join is
+   * refused (RateLimited, with the wait). 0 = no limit. A returning guest (its token's row lives)
+   * takes nothing. Raise it for many guests behind one NAT (a school, a conference).
+   */
+  PARLEY_GUESTS_PER_ADDR: int(100, 0),
   /**
    * Password hashes (argon2id: sign-ups and logins) in progress at once per node; 32 × this more
    * wait, and beyond that a sign-up or login is refused with 503 + Retry-After. Each takes a core
@@ -183,6 +190,8 @@ export interface Config {
   loginFailsPerUser: number;
   loginFailsPerAddr: number;
   signupsPerAddr: number;
+  /** 0 = no limit. */
+  guestsPerAddr: number;
   passwordHashes: number;
   trustProxy: boolean;
   commitBatch: number;
@@ -265,6 +274,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     loginFailsPerUser: e.PARLEY_LOGIN_FAILS_PER_USER,
     loginFailsPerAddr: e.PARLEY_LOGIN_FAILS_PER_ADDR,
     signupsPerAddr: e.PARLEY_SIGNUPS_PER_ADDR,
+    guestsPerAddr: e.PARLEY_GUESTS_PER_ADDR,
     passwordHashes: e.PARLEY_PASSWORD_HASHES,
     trustProxy: e.PARLEY_TRUST_PROXY,
     commitBatch: e.PARLEY_COMMIT_BATCH,

@@ -1,4 +1,5 @@
 import { CloseCode, ErrorCode, Op, SUBPROTOCOL, SUBPROTOCOL_PREFIX } from '@parley/protocol';
+import { MemoryAllowances } from './adapters/memory/memory-allowances.js';
 import type { Config } from './config.js';
 import { RequestBudget, StallClock } from './core/budget.js';
 import { Chat } from './core/chat.js';
@@ -9,6 +10,7 @@ import { Moderation } from './core/moderation.js';
 import { Outbox } from './core/outbox.js';
 import { LEASE_TTL_MS, PresenceLease } from './core/presence-lease.js';
 import { SanctionCache } from './core/sanctions.js';
+import { allowanceKey, canonicalAddress } from './http/address.js';
 import { mountAdmin } from './http/admin.js';
 import { AuthError, AuthService, type Identity } from './http/auth.js';
 import { clientAddress, guard, HttpError, readJson, send, sendJson, upgradeRequired } from './http/http-util.js';
@@ -18,6 +20,7 @@ import { listenWithBacklog, UWS_LISTEN_BACKLOG } from './listen.js';
 import type { Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import type { AdminStore } from './ports/admin-store.js';
+import type { AllowanceStore } from './ports/allowances.js';
 import type { Broker } from './ports/broker.js';
 import type { ChannelStore } from './ports/channel-store.js';
 import type { MessageStore } from './ports/message-store.js';
@@ -35,6 +38,8 @@ export interface Ports {
   users: UserStore;
   moderation: ModerationStore;
   admin: AdminStore;
+  /** Login and sign-up allowances (absent: this node's memory). */
+  allowances?: AllowanceStore;
   /** Resolves when the database answers (readiness). */
   pingDb(): Promise<void>;
   /** Optimistic appends refused because a cmid repeated (SqlMessageStore), for /metrics. */
@@ -61,10 +66,13 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
   const app = uWS.App();
   const outbox = new Outbox(metrics);
   const sanctions = new SanctionCache(ports.moderation);
+  // Login, sign-up and new-guest allowances: the cluster's (Redis), else this node's.
+  const allowances = ports.allowances ?? new MemoryAllowances();
   const auth = new AuthService(ports.users, await resolveJwtSecret(config, logger), config.jwtTtlS, {
     loginFailsPerUser: config.loginFailsPerUser,
     loginFailsPerAddr: config.loginFailsPerAddr,
     signupsPerAddr: config.signupsPerAddr,
+    allowances,
     passwordHashes: config.passwordHashes,
   });
   const hub = new Hub(
@@ -95,6 +103,8 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
       messages: ports.messages,
       channels: ports.channels,
       users: ports.users,
+      allowances,
+      newGuests: config.guestsPerAddr > 0 ? { name: 'guest-addr', burst: config.guestsPerAddr, windowMs: 60 * 60_000 } : null,
       sanctions,
       outbox,
       typingTtlMs: config.typingTtlMs,
@@ -257,6 +267,8 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
       const token = req.getQuery('token');
       const guestName = req.getQuery('guest');
       const guestToken = req.getQuery('guestToken');
+      // A guest's first join counts against its address (new guests per address): read it now, while req is valid.
+      const addr = token ? '' : clientAddress(res, req, config.trustProxy);
       const fail = (status: number, message: string) => sendJson(res, st, status, { error: message });
       if (draining) return fail(503, 'server is draining; reconnect to another node');
       const offered = protocols.split(',').map((p) => p.trim());
@@ -279,12 +291,13 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
       // either way (browsers never see an HTTP status of a refused upgrade).
       const conn: Conn = {
         connId: ++connCount,
-        pendingAuth: { token, guest: guestName, guestToken },
+        pendingAuth: { token, guest: guestName, guestToken, addr },
         authenticated: undefined,
         userId: 0,
         user: '',
         guest: false,
         guestTid: undefined,
+        guestAddr: undefined,
         channels: undefined,
         presence: undefined,
         limits: undefined,
@@ -296,7 +309,7 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
     },
     open: (ws) => {
       const c = ws.getUserData();
-      const { token, guest, guestToken } = c.pendingAuth ?? { token: '', guest: '', guestToken: '' };
+      const { token, guest, guestToken, addr } = c.pendingAuth ?? { token: '', guest: '', guestToken: '', addr: '' };
       c.pendingAuth = undefined; // read once: the credentials are not kept on the socket
       const who: Promise<Identity> = token ? auth.account(token) : auth.guest(guest || null, guestToken || null);
       c.authenticated = who.then(
@@ -314,6 +327,7 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
           c.user = id.user;
           c.guest = id.guest;
           c.guestTid = id.guestTid;
+          c.guestAddr = id.guest && !id.userId ? allowanceKey(addr) : undefined;
           c.authenticated = undefined;
           chat.onOpen(ws, id.guestToken);
           return true;
@@ -441,7 +455,7 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
 /** The peer's address, for warnings (read when needed: nothing is kept per connection). */
 function addressOf(ws: uWS.WebSocket<Conn>): string {
   try {
-    return Buffer.from(ws.getRemoteAddressAsText()).toString();
+    return canonicalAddress(Buffer.from(ws.getRemoteAddressAsText()).toString());
   } catch {
     return '?';
   }

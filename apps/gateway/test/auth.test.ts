@@ -1,6 +1,7 @@
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { AuthError, AuthService, waitText } from '../src/http/auth.js';
+import { waitText } from '../src/core/rate-limit.js';
+import { AuthError, AuthService } from '../src/http/auth.js';
 import type { User, UserStore } from '../src/ports/user-store.js';
 
 // AuthService's own decisions, against a UserStore fake (the SQL UserStore is tested on Postgres and

@@ -123,6 +123,39 @@ describe('cluster over real Redis and Postgres (in-process nodes)', () => {
     expect(got).toEqual(Array.from({ length: 320 }, (_, i) => i + 1));
     await lb.close();
   });
+
+  it('login and sign-up allowances are cluster-wide: what one node counted, the others see', async () => {
+    const env = { ...FAST, PARLEY_LOGIN_FAILS_PER_USER: '3', PARLEY_SIGNUPS_PER_ADDR: '2', PARLEY_TRUST_PROXY: 'true' };
+    const [a, b] = [await world.start(env), await world.start(env)];
+    const post = (gw: Gateway, path: string, body: unknown, addr: string) =>
+      fetch(`${gw.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': addr },
+        body: JSON.stringify(body),
+      });
+    const signup = (gw: Gateway, username: string, addr: string) =>
+      post(gw, '/auth/signup', { username, password: 'correct horse cw' }, addr);
+    const login = (gw: Gateway, username: string, password: string, addr: string) => post(gw, '/auth/login', { username, password }, addr);
+    // Sign-ups: two per address, whichever node takes them.
+    expect((await signup(a, 'cw-one', '203.0.113.50')).status).toBe(201);
+    expect((await signup(b, 'cw-two', '203.0.113.50')).status).toBe(201);
+    const refused = await signup(a, 'cw-three', '203.0.113.50');
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(1000); // 30 min: 2 per hour
+    expect((await signup(b, 'cw-three', '203.0.113.51')).status).toBe(201);
+    // IPv6 counts per /64: a host cannot step around the allowance by taking another address.
+    expect((await signup(a, 'cw-six-a', '2001:db8:5:5::1')).status).toBe(201);
+    expect((await signup(b, 'cw-six-b', '2001:db8:5:5::2')).status).toBe(201);
+    expect((await signup(a, 'cw-six-c', '2001:db8:5:5:ffff:1:2:3')).status).toBe(429);
+    expect((await signup(b, 'cw-six-c', '2001:db8:5:6::1')).status).toBe(201);
+    // Failed logins: three per username, counted on every node (from three addresses).
+    expect((await login(a, 'cw-one', 'wrong 1', '198.51.100.1')).status).toBe(401);
+    expect((await login(b, 'cw-one', 'wrong 2', '198.51.100.2')).status).toBe(401);
+    expect((await login(a, 'cw-one', 'wrong 3', '198.51.100.3')).status).toBe(401);
+    for (const gw of [a, b]) expect((await login(gw, 'cw-one', 'correct horse cw', '198.51.100.4')).status).toBe(429);
+    // Another user is not affected; a success gives its attempt back, so it never runs out.
+    for (let i = 0; i < 5; i++) expect((await login(i % 2 ? a : b, 'cw-two', 'correct horse cw', '198.51.100.5')).status).toBe(200);
+  });
 });
 
 describe('story 3: Redis restarts mid-stream', () => {

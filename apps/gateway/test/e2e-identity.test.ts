@@ -48,7 +48,9 @@ function http(gw: Gateway, method: string, path: string, body?: unknown, headers
     req.end(body === undefined ? undefined : JSON.stringify(body));
   });
 }
-const login = (gw: Gateway, username: string, password: string) => http(gw, 'POST', '/auth/login', { username, password });
+/** A login; `addr` is sent as X-Forwarded-For (the gateway must trust it: PARLEY_TRUST_PROXY). */
+const login = (gw: Gateway, username: string, password: string, addr?: string) =>
+  http(gw, 'POST', '/auth/login', { username, password }, addr ? { 'x-forwarded-for': addr } : {});
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? 0;
 
 describe('identity (issue 10)', () => {
@@ -152,25 +154,31 @@ describe('identity (issue 10)', () => {
   });
 
   it('item 9: failed logins are throttled per username (its look-alikes too) and per address: 429 + Retry-After', async () => {
-    const gw = await world.start({ PARLEY_LOGIN_FAILS_PER_USER: '3', PARLEY_LOGIN_FAILS_PER_ADDR: '6' });
+    // The allowances are the cluster's (this world runs on Redis): an address of this test's own.
+    const env = { PARLEY_LOGIN_FAILS_PER_USER: '3', PARLEY_LOGIN_FAILS_PER_ADDR: '6', PARLEY_TRUST_PROXY: 'true' };
+    const gw = await world.start(env);
+    const addr = '203.0.113.90';
     await world.signup(gw, 'victim9', 'the right password');
-    for (let i = 0; i < 3; i++) expect((await login(gw, 'victim9', `guess ${i} wrong`)).status).toBe(401);
+    for (let i = 0; i < 3; i++) expect((await login(gw, 'victim9', `guess ${i} wrong`, addr)).status).toBe(401);
     for (const [name, password] of [
       ['victim9', 'guess 4 wrong'],
       ['victim9', 'the right password'], // throttled is throttled: no oracle
       ['VICTIM9', 'guess 5 wrong'],
     ]) {
-      const r = await login(gw, name as string, password as string);
+      const r = await login(gw, name as string, password as string, addr);
       expect(r.status).toBe(429);
       expect(Number(r.headers['retry-after'])).toBeGreaterThanOrEqual(1);
       expect(r.json).toMatchObject({ error: expect.stringContaining('too many failed logins'), retryAfterS: expect.any(Number) });
     }
     // The address had 6: 3 went on victim9; 3 more on other names, then this address is throttled.
-    for (const n of ['ghost9a', 'ghost9b', 'ghost9c']) expect((await login(gw, n, 'whatever it is')).status).toBe(401);
-    expect((await login(gw, 'ghost9d', 'whatever it is')).status).toBe(429);
-    // A success gives its attempt back: a user who logs in often is never throttled (fresh node).
-    const ok = await world.start({ PARLEY_LOGIN_FAILS_PER_USER: '2', PARLEY_LOGIN_FAILS_PER_ADDR: '2' });
-    for (let i = 0; i < 5; i++) expect((await login(ok, 'victim9', 'the right password')).status).toBe(200);
+    for (const n of ['ghost9a', 'ghost9b', 'ghost9c']) expect((await login(gw, n, 'whatever it is', addr)).status).toBe(401);
+    expect((await login(gw, 'ghost9d', 'whatever it is', addr)).status).toBe(429);
+    // Another address is not this one: victim9 is still throttled, ghost9d is not.
+    expect((await login(gw, 'victim9', 'the right password', '203.0.113.91')).status).toBe(429);
+    expect((await login(gw, 'ghost9d', 'whatever it is', '203.0.113.91')).status).toBe(401);
+    // A success gives its attempt back: a user who logs in often is never throttled.
+    await world.signup(gw, 'regular9', 'the right password');
+    for (let i = 0; i < 8; i++) expect((await login(gw, 'regular9', 'the right password', '203.0.113.92')).status).toBe(200);
   });
 
   it('sign-ups are throttled per address: 429 + Retry-After; malformed ones take nothing; other addresses unaffected', async () => {
@@ -196,6 +204,33 @@ describe('identity (issue 10)', () => {
       (await http(gw, 'POST', '/auth/login', { username: 'flood10a', password: 'correct horse 10' }, { 'x-forwarded-for': '203.0.113.7' }))
         .status,
     ).toBe(200);
+  });
+
+  it("new guests are counted per address, cluster-wide: past the allowance a guest's first join is refused with the wait; returning guests and accounts are not counted", async () => {
+    // This world's 127.0.0.1 guest allowance is this test's alone: the other gateways run without one.
+    const env = { PARLEY_GUESTS_PER_ADDR: '2' };
+    const [g1, g2] = [await world.start(env), await world.start(env)];
+    const owner = await world.user(g1, 'owner12');
+    await owner.create('lobby12');
+    // Connecting costs nothing (no row, no name held): only a first join counts.
+    const idle = await Promise.all(Array.from({ length: 5 }, (_, i) => world.client(g2, { guestName: `idle12-${i}` })));
+    const first = await world.client(g1, { guestName: 'guest12a' });
+    await first.join('lobby12');
+    const second = await world.client(g2, { guestName: 'guest12b' });
+    await second.join('lobby12');
+    const third = await world.client(g1, { guestName: 'guest12c' });
+    const refused = await third.join('lobby12').catch((e: unknown) => e);
+    expect(refused).toMatchObject({
+      code: ErrorCode.RateLimited,
+      message: expect.stringMatching(/too many new guests from this address: sign up, or try again in 30 min/),
+    });
+    expect((refused as { retryAfterMs: number }).retryAfterMs).toBeGreaterThan(29 * 60_000);
+    expect(await world.query("SELECT 1 FROM users WHERE name = 'guest12c'")).toHaveLength(0);
+    // A guest coming back with its token (its row lives) joins on either node; so does an account.
+    const back = await world.client(g2, { guestToken: first.guestToken ?? '' });
+    await back.join('lobby12');
+    await (await world.user(g2, 'member12')).join('lobby12');
+    for (const c of [...idle, first, second, third, back]) c.close();
   });
 
   it('password hashing is bounded per node: a flood of sign-ups from many addresses gets 503 + Retry-After past the queue', async () => {

@@ -77,6 +77,10 @@ export class World {
       PARLEY_JWT_SECRET: this.jwtSecret,
       // Tests create the channels they use; opt in to default channels with this variable.
       PARLEY_DEFAULT_CHANNELS: '',
+      // Every test's sign-ups and guests come from 127.0.0.1, and on Redis the allowances are the
+      // whole world's: the tests of these allowances set their own.
+      PARLEY_SIGNUPS_PER_ADDR: '100000',
+      PARLEY_GUESTS_PER_ADDR: '0',
       ...(this.redis ? { REDIS_URL: this.redis.url, PARLEY_REDIS_PREFIX: this.redis.prefix } : {}),
       ...env,
     });

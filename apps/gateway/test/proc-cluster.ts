@@ -67,7 +67,9 @@ export class ProcCluster {
   static async start(n: number, env: Record<string, string>): Promise<ProcCluster> {
     const dir = await mkdtemp(join(tmpdir(), 'parley-cluster-'));
     const nodes: GatewayProc[] = [];
-    for (let i = 1; i <= n; i++) nodes.push(new GatewayProc(`gw${i}`, await freePort(), env));
+    // The tests' sign-ups and guests all come through one load balancer's address, and the allowances are the cluster's.
+    const withDefaults = { PARLEY_SIGNUPS_PER_ADDR: '100000', PARLEY_GUESTS_PER_ADDR: '0', ...env };
+    for (let i = 1; i <= n; i++) nodes.push(new GatewayProc(`gw${i}`, await freePort(), withDefaults));
     const c = new ProcCluster(nodes, dir);
     await Promise.all(nodes.map((g) => g.start()));
     const servers = ['backend gateways', ...nodes.map((g) => `    server ${g.name} 127.0.0.1:${g.port}`)].join('\n');

@@ -2,12 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { MemoryAllowances } from '../src/adapters/memory/memory-allowances.js';
 import { MemoryBroker, MemoryBus } from '../src/adapters/memory/memory-broker.js';
 import { MemoryPresenceStore } from '../src/adapters/memory/memory-presence-store.js';
 import { connectRedis, parseRedisUrl, type RedisClient } from '../src/adapters/redis/connect.js';
 import { hashSlot, RedisKeys } from '../src/adapters/redis/keys.js';
+import { RedisAllowances } from '../src/adapters/redis/redis-allowances.js';
 import { RedisBroker } from '../src/adapters/redis/redis-broker.js';
 import { RedisPresenceStore } from '../src/adapters/redis/redis-presence-store.js';
+import { type AllowanceBackend, describeAllowanceStoreContract } from './contracts/allowance-store.contract.js';
 import { type BrokerBackend, describeBrokerContract } from './contracts/broker.contract.js';
 import { describePresenceStoreContract, type PresenceBackend } from './contracts/presence-store.contract.js';
 import { freePort, type LocalRedisCluster, startRedisCluster } from './redis-cluster.js';
@@ -43,6 +46,23 @@ function redisPresence(url: string, prefix: string, cleanup: () => Promise<void>
       const redis = connectRedis(url);
       clients.push(redis);
       return new RedisPresenceStore({ redis, prefix });
+    },
+    async close() {
+      for (const c of clients) c.disconnect();
+      await cleanup();
+    },
+  };
+}
+
+function redisAllowances(url: string, prefix: string, cleanup: () => Promise<void> = async () => {}): AllowanceBackend {
+  const clients: RedisClient[] = [];
+  return {
+    async store() {
+      const redis = connectRedis(url);
+      clients.push(redis);
+      return new RedisAllowances(redis, new RedisKeys(prefix), (err) => {
+        throw err; // the contract runs against a Redis that answers: no silent fallback
+      });
     },
     async close() {
       for (const c of clients) c.disconnect();
@@ -216,6 +236,10 @@ describe('memory adapters', () => {
     const store = new MemoryPresenceStore();
     return { store: async () => store, close: async () => {} };
   });
+  describeAllowanceStoreContract('memory', async () => {
+    const store = new MemoryAllowances();
+    return { store: async () => store, close: async () => {} };
+  });
 });
 
 describe('Redis standalone', () => {
@@ -234,6 +258,50 @@ describe('Redis standalone', () => {
   describePresenceStoreContract('redis', async () => {
     const r = await provisionRedis();
     return redisPresence(r.url, r.prefix, r.cleanup);
+  });
+  describeAllowanceStoreContract('redis', async () => {
+    const r = await provisionRedis();
+    return redisAllowances(r.url, r.prefix, r.cleanup);
+  });
+
+  it('allowances: a full bucket leaves no key, a used one expires when it would be full again', async () => {
+    const r = await provisionRedis();
+    const redis = connectRedis(r.url);
+    try {
+      const store = new RedisAllowances(redis, new RedisKeys(r.prefix));
+      const kind = { name: 'signup-addr', burst: 4, windowMs: 60_000 };
+      const key = new RedisKeys(r.prefix).allowance(kind.name, '203.0.113.7');
+      expect(await store.take(kind, '203.0.113.7')).toBe(0);
+      expect(await store.take(kind, '203.0.113.7')).toBe(0);
+      const ttl = await admin.pttl(key);
+      expect(ttl).toBeGreaterThan(29_000); // two attempts to refill at 15 s each
+      expect(ttl).toBeLessThanOrEqual(30_000);
+      await store.give(kind, '203.0.113.7');
+      await store.give(kind, '203.0.113.7');
+      expect(await admin.exists(key)).toBe(0);
+    } finally {
+      redis.disconnect();
+      await r.cleanup();
+    }
+  });
+
+  it('allowances: while Redis does not answer, each node counts on its own and says why', async () => {
+    const port = await freePort();
+    const redis = connectRedis(`redis://127.0.0.1:${port}`);
+    redis.on('error', () => {});
+    const errors: unknown[] = [];
+    try {
+      const store = new RedisAllowances(redis, new RedisKeys(`parley_test_${suffix()}:`), (e) => errors.push(e));
+      const kind = { name: 'login-addr', burst: 2, windowMs: 60_000 };
+      expect(await store.take(kind, 'x')).toBe(0);
+      expect(await store.take(kind, 'x')).toBe(0);
+      const t0 = Date.now();
+      expect(await store.take(kind, 'x')).toBeGreaterThan(0);
+      expect(Date.now() - t0).toBeLessThan(50); // no wait for reconnect attempts
+      expect(errors.length).toBeGreaterThanOrEqual(3);
+    } finally {
+      redis.disconnect();
+    }
   });
   describeRedisBrokerFailures('redis', () => ({ url, prefix: `parley_test_${suffix()}:`, admins: [admin] }));
 
@@ -287,6 +355,7 @@ describe('Redis Cluster (3 masters, sharded pub/sub)', () => {
   // The cluster is private to this file: no cleanup of keys needed, just a fresh prefix.
   describeBrokerContract('redis cluster', async () => redisBrokers(cluster.url, `p${suffix()}:`));
   describePresenceStoreContract('redis cluster', async () => redisPresence(cluster.url, `p${suffix()}:`));
+  describeAllowanceStoreContract('redis cluster', async () => redisAllowances(cluster.url, `p${suffix()}:`));
   describeRedisBrokerFailures('redis cluster', () => ({ url: cluster.url, prefix: `p${suffix()}:`, admins }));
 
   it('spreads channels over the shards: each one is subscribed on the master that owns its slot only', async () => {

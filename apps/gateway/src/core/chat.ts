@@ -18,6 +18,7 @@ import {
 } from '@parley/protocol';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import type { AllowanceKind, AllowanceStore } from '../ports/allowances.js';
 import type { Broker } from '../ports/broker.js';
 import type { ChannelStore } from '../ports/channel-store.js';
 import { QuotaExceededError } from '../ports/limits.js';
@@ -33,7 +34,7 @@ import { Groups } from './groups.js';
 import type { Hub } from './hub.js';
 import type { Moderation } from './moderation.js';
 import { type Outbox, RequestError, userData } from './outbox.js';
-import { FrameLimits, type FramePolicy } from './rate-limit.js';
+import { FrameLimits, type FramePolicy, waitText } from './rate-limit.js';
 import type { SanctionCache } from './sanctions.js';
 
 export const CONTROL_TOPIC = 'ctl';
@@ -50,6 +51,9 @@ export interface ChatDeps {
   messages: MessageStore;
   channels: ChannelStore;
   users: UserStore;
+  /** Where new guests per address are counted (the cluster's, with Redis); `newGuests` null: no limit. */
+  allowances: AllowanceStore;
+  newGuests: AllowanceKind | null;
   sanctions: SanctionCache;
   outbox: Outbox;
   typingTtlMs: number;
@@ -143,8 +147,27 @@ export class Chat {
   private async ensureUser(ws: WS): Promise<void> {
     const c = ws.getUserData();
     if (c.userId > 0) return;
+    // A new guest holds a name (and a row) for a day: counted per address, so one address cannot
+    // squat names by the thousand. A returning guest had its row at connect and never gets here.
+    const addr = c.guestAddr;
+    const kind = this.d.newGuests;
+    if (kind && addr !== undefined) {
+      const wait = await this.d.allowances.take(kind, addr);
+      if (wait > 0) {
+        this.d.warn('new guest refused: its address spent its allowance', ws, { retryAfterMs: wait });
+        throw new RequestError(
+          ErrorCode.RateLimited,
+          `too many new guests from this address: sign up, or try again in ${waitText(Math.ceil(wait / 1000))}`,
+          wait,
+        );
+      }
+      c.guestAddr = undefined; // counted once, even with two first joins in flight
+    }
     const u = await this.d.users.claimGuest(c.user, c.guestTid ?? '');
-    if (!u) throw new RequestError(ErrorCode.Conflict, `the name "${c.user}" was taken meanwhile: reconnect under another name`);
+    if (!u) {
+      if (kind && addr !== undefined) await this.d.allowances.give(kind, addr); // nothing was held
+      throw new RequestError(ErrorCode.Conflict, `the name "${c.user}" was taken meanwhile: reconnect under another name`);
+    }
     if (c.userId > 0) return; // another join of this socket got there first
     this.byUser.delete(c.userId, ws);
     c.userId = u.id;

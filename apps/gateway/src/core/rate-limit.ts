@@ -1,3 +1,6 @@
+/** A wait as people read it in the page's error line: "45 s", "3 min". */
+export const waitText = (s: number): string => (s < 90 ? `${s} s` : `${Math.ceil(s / 60)} min`);
+
 /**
  * Token bucket: `ratePerS` tokens per second, at most `burst` saved up. Refilled lazily on take,
  * so an idle connection costs no timer.

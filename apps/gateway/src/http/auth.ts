@@ -1,10 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
 import { type JWTPayload, jwtVerify, SignJWT } from 'jose';
+import { MemoryAllowances } from '../adapters/memory/memory-allowances.js';
 import { NAME_RULE, nameKey, normalizeName } from '../core/names.js';
+import { waitText } from '../core/rate-limit.js';
+import type { AllowanceKind, AllowanceStore } from '../ports/allowances.js';
 import type { User, UserStore } from '../ports/user-store.js';
+import { allowanceKey } from './address.js';
 import { HashGate, HashGateFull } from './hash-gate.js';
-import { LoginThrottle } from './login-throttle.js';
 
 /** The only JWT algorithm accepted: tokens with any other `alg` (incl. "none") are refused. */
 const ALG = 'HS256';
@@ -52,19 +55,19 @@ export interface AuthOptions {
   signupsPerAddr?: number;
   /** Password hashes (sign-ups, logins) in progress at once; HASH_QUEUE_PER_SLOT × this more may wait. */
   passwordHashes?: number;
+  /** Where the allowances are counted: shared by the cluster (Redis), or this node's memory (the default). */
+  allowances?: AllowanceStore;
 }
-
-/** A wait as people read it in the page's error line: "45 s", "3 min". */
-export const waitText = (s: number): string => (s < 90 ? `${s} s` : `${Math.ceil(s / 60)} min`);
 
 /** How many sign-ups and logins may wait for a hash per slot before the rest are refused (503). */
 const HASH_QUEUE_PER_SLOT = 32;
 
 export class AuthService {
   private readonly key: Uint8Array;
-  private readonly perUser: LoginThrottle;
-  private readonly perAddr: LoginThrottle;
-  private readonly signups: LoginThrottle;
+  private readonly allowances: AllowanceStore;
+  private readonly perUser: AllowanceKind;
+  private readonly perAddr: AllowanceKind;
+  private readonly signups: AllowanceKind;
   private readonly hashes: HashGate;
   /** Unknown users and guests cost the same argon2 verify as a wrong password (no enumeration by timing). */
   private readonly dummyHash: Promise<string>;
@@ -76,9 +79,10 @@ export class AuthService {
     opts: AuthOptions = {},
   ) {
     this.key = new TextEncoder().encode(secret);
-    this.perUser = new LoginThrottle(opts.loginFailsPerUser ?? 10, THROTTLE_WINDOW_MS);
-    this.perAddr = new LoginThrottle(opts.loginFailsPerAddr ?? 50, THROTTLE_WINDOW_MS);
-    this.signups = new LoginThrottle(opts.signupsPerAddr ?? 20, SIGNUP_WINDOW_MS);
+    this.allowances = opts.allowances ?? new MemoryAllowances();
+    this.perUser = { name: 'login-user', burst: opts.loginFailsPerUser ?? 10, windowMs: THROTTLE_WINDOW_MS };
+    this.perAddr = { name: 'login-addr', burst: opts.loginFailsPerAddr ?? 50, windowMs: THROTTLE_WINDOW_MS };
+    this.signups = { name: 'signup-addr', burst: opts.signupsPerAddr ?? 20, windowMs: SIGNUP_WINDOW_MS };
     const slots = opts.passwordHashes ?? 1;
     this.hashes = new HashGate(slots, HASH_QUEUE_PER_SLOT * slots);
     this.dummyHash = hash(randomBytes(16).toString('hex'), { algorithm: ARGON2ID });
@@ -102,7 +106,7 @@ export class AuthService {
     return password;
   }
 
-  /** A 429 naming the wait, when a throttle's `waitMs` says to wait. */
+  /** A 429 naming the wait, when an allowance's take says to wait. */
   private static refuseIfThrottled(waitMs: number, what: string): void {
     if (waitMs <= 0) return;
     const s = Math.ceil(waitMs / 1000);
@@ -113,30 +117,30 @@ export class AuthService {
    * Runs one argon2 operation through the node's HashGate. A full queue is a 503 with Retry-After;
    * `refused` first gives back what the request took from its allowances (nothing was checked).
    */
-  private async hashing<T>(fn: () => Promise<T>, refused: () => void): Promise<T> {
+  private async hashing<T>(fn: () => Promise<T>, refused: () => Promise<unknown>): Promise<T> {
     try {
       return await this.hashes.run(fn);
     } catch (e) {
       if (!(e instanceof HashGateFull)) throw e;
-      refused();
+      await refused();
       throw new AuthError(503, 'the server is busy checking passwords: try again in 1 s', 1);
     }
   }
 
   /**
-   * Throttled per source address: a request that passes validation takes one sign-up from the
-   * address's allowance, taken or not (either way it cost an argon2 hash); a malformed one costs
-   * nothing and takes nothing.
+   * Throttled per source address (an IPv6 /64: address.ts): a request that passes validation takes
+   * one sign-up from the address's allowance, taken or not (either way it cost an argon2 hash); a
+   * malformed one costs nothing and takes nothing.
    */
   async signup(rawName: unknown, password: unknown, addr = ''): Promise<{ accessToken: string; user: User }> {
     const name = normalizeName(rawName);
     if (!name) throw new AuthError(400, `user${NAME_RULE}`);
     AuthService.checkedPassword(password);
-    AuthService.refuseIfThrottled(this.signups.peek(addr), 'too many sign-ups from this address');
-    this.signups.take(addr);
+    const addrKey = allowanceKey(addr);
+    AuthService.refuseIfThrottled(await this.allowances.take(this.signups, addrKey), 'too many sign-ups from this address');
     const passwordHash = await this.hashing(
       () => AuthService.hashPassword(password),
-      () => this.signups.give(addr),
+      () => this.allowances.give(this.signups, addrKey),
     );
     const user = await this.users.createAccount(name, passwordHash);
     if (!user) throw new AuthError(409, `username "${name}" is taken (or too like a name that is)`);
@@ -151,23 +155,20 @@ export class AuthService {
   async login(rawName: unknown, password: unknown, addr = ''): Promise<{ accessToken: string; user: User }> {
     const name = normalizeName(rawName);
     const userKey = name ? nameKey(name) : '';
-    AuthService.refuseIfThrottled(Math.max(this.perAddr.peek(addr), name ? this.perUser.peek(userKey) : 0), 'too many failed logins');
-    this.perAddr.take(addr);
-    if (name) this.perUser.take(userKey);
+    const addrKey = allowanceKey(addr);
+    const giveBack = () =>
+      Promise.all([this.allowances.give(this.perAddr, addrKey), name ? this.allowances.give(this.perUser, userKey) : undefined]);
+    AuthService.refuseIfThrottled(await this.allowances.take(this.perAddr, addrKey), 'too many failed logins');
+    const userWait = name ? await this.allowances.take(this.perUser, userKey) : 0;
+    if (userWait > 0) await this.allowances.give(this.perAddr, addrKey);
+    AuthService.refuseIfThrottled(userWait, 'too many failed logins');
     const pw = typeof password === 'string' ? password : '';
     const found = name ? await this.users.byName(name) : null;
     // Same answer, and the same argon2 cost, whether the user is missing, a guest, or the password wrong.
     const stored = found?.passwordHash ?? (await this.dummyHash);
-    const ok = await this.hashing(
-      () => verify(stored, pw).catch(() => false),
-      () => {
-        this.perAddr.give(addr);
-        this.perUser.give(userKey);
-      },
-    );
+    const ok = await this.hashing(() => verify(stored, pw).catch(() => false), giveBack);
     if (!found?.passwordHash || !ok) throw new AuthError(401, 'wrong username or password');
-    this.perAddr.give(addr);
-    this.perUser.give(userKey);
+    await giveBack();
     return { accessToken: await this.issue(found), user: found };
   }
 

@@ -1,4 +1,5 @@
 import type uWS from 'uWebSockets.js';
+import { canonicalAddress } from './address.js';
 
 /** Reads a JSON body of at most `limit` bytes; resolves null when the request was aborted. */
 export function readJson(res: uWS.HttpResponse, limit = 16 * 1024): Promise<unknown> {
@@ -89,12 +90,12 @@ export const sendJson = (res: uWS.HttpResponse, state: { aborted: boolean }, sta
 /**
  * The client's address for per-source limits: the TCP peer, or behind a trusted proxy
  * (PARLEY_TRUST_PROXY) the last X-Forwarded-For entry, the one that proxy appended. Read during
- * the handler call (uWS invalidates `req` after it).
+ * the handler call (uWS invalidates `req` after it). In one spelling per address (address.ts).
  */
 export function clientAddress(res: uWS.HttpResponse, req: uWS.HttpRequest, trustProxy: boolean): string {
   if (trustProxy) {
     const last = req.getHeader('x-forwarded-for').split(',').at(-1)?.trim();
-    if (last) return last;
+    if (last) return canonicalAddress(last);
   }
-  return Buffer.from(res.getRemoteAddressAsText()).toString();
+  return canonicalAddress(Buffer.from(res.getRemoteAddressAsText()).toString());
 }

@@ -11,6 +11,7 @@
  * - `{nodes}`: the lease table of all owners and the owners recently reaped (small sorted sets).
  * - `{probe:<nodeId>:<k>}`: a node-private liveness-probe channel; `k` lets the broker pick one
  *   channel per cluster shard.
+ * - `{a:<kind>:<key>}`: one attempt allowance (a login or sign-up bucket), each its own slot.
  *
  * The prefix itself must not contain braces, or it would become the hash tag of every key and put
  * the whole keyspace on one shard.
@@ -55,6 +56,11 @@ export class RedisKeys {
   /** ZSET owner → when it was reaped (ms): its next heartbeat, had it been alive, learns it (pruned after a day). */
   reaped(): string {
     return `${this.prefix}{nodes}:reaped`;
+  }
+
+  /** HASH t, at: one token bucket of an attempt allowance (redis-allowances.ts); PEXPIREd until full. */
+  allowance(kind: string, key: string): string {
+    return `${this.prefix}{a:${kind}:${key}}`;
   }
 
   /**

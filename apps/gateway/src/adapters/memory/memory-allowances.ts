@@ -1,13 +1,11 @@
+import type { AllowanceKind, AllowanceStore } from '../../ports/allowances.js';
+
 /**
- * Token buckets by key (a username's class, a source address), in this process's memory.
- * `burst` attempts at once, refilled evenly over `windowMs`. Bounded: at most `maxKeys` buckets;
- * full buckets are the ones forgotten first (they hold nothing), then the oldest.
- *
- * Per node: behind a load balancer that spreads one client over N gateways, the allowance is N×
- * (a Redis-backed bucket would make it cluster-wide; HAProxy's `balance leastconn` keeps most of
- * one client's logins on one node anyway). Documented in README ("Login throttling").
+ * Token buckets by key in this process's memory: `burst` attempts at once, refilled evenly over
+ * `windowMs`. Bounded: at most `maxKeys` buckets; full buckets are the ones forgotten first (they
+ * hold nothing), then the oldest.
  */
-export class LoginThrottle {
+export class TokenBuckets {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
   private readonly refillPerMs: number;
 
@@ -19,17 +17,14 @@ export class LoginThrottle {
     this.refillPerMs = burst / windowMs;
   }
 
-  /** Milliseconds until `key` has an attempt left (0: now). */
-  peek(key: string, now = Date.now()): number {
+  /** Takes one attempt: 0 when taken, else the ms until `key` has one (nothing taken). */
+  take(key: string, now = Date.now()): number {
     const b = this.refill(key, now);
-    return b.tokens >= 1 ? 0 : Math.ceil((1 - b.tokens) / this.refillPerMs);
+    if (b.tokens < 1) return Math.ceil((1 - b.tokens) / this.refillPerMs);
+    b.tokens -= 1;
+    return 0;
   }
 
-  take(key: string, now = Date.now()): void {
-    this.refill(key, now).tokens -= 1;
-  }
-
-  /** Returns an attempt (a success does not count against the allowance). */
   give(key: string, now = Date.now()): void {
     const b = this.refill(key, now);
     b.tokens = Math.min(this.burst, b.tokens + 1);
@@ -63,5 +58,29 @@ export class LoginThrottle {
       if (n-- <= 0) break;
       this.buckets.delete(k);
     }
+  }
+}
+
+/**
+ * Allowances in this process's memory: one node's (embedded mode, or a Redis adapter's fallback
+ * while Redis is unreachable). At most `maxKeys` buckets per kind.
+ */
+export class MemoryAllowances implements AllowanceStore {
+  private readonly kinds = new Map<string, TokenBuckets>();
+
+  constructor(private readonly maxKeys = 100_000) {}
+
+  async take(kind: AllowanceKind, key: string): Promise<number> {
+    return this.buckets(kind).take(key);
+  }
+
+  async give(kind: AllowanceKind, key: string): Promise<void> {
+    this.buckets(kind).give(key);
+  }
+
+  private buckets(kind: AllowanceKind): TokenBuckets {
+    let b = this.kinds.get(kind.name);
+    if (!b) this.kinds.set(kind.name, (b = new TokenBuckets(kind.burst, kind.windowMs, this.maxKeys)));
+    return b;
   }
 }
