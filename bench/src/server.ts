@@ -83,8 +83,10 @@ export function startGateway(env: Record<string, string>, opts: GatewayOptions =
       // per-account caps (channels owned, connections per node) are for people, not for this.
       PARLEY_MAX_CHANNELS_PER_USER: '1000000',
       PARLEY_MAX_CONNS_PER_USER: '1000000',
-      // Thousands of bench guests come from 127.0.0.1: the per-address cap on new guests is for abuse, not for this.
+      // Thousands of bench clients come from 127.0.0.1: the per-address caps (connections per node,
+      // new guests) are for abuse, not for this.
       PARLEY_GUESTS_PER_ADDR: '0',
+      PARLEY_MAX_CONNS_PER_ADDR: '0',
       ...env,
       PARLEY_LOG_LEVEL: 'info',
     },

@@ -81,6 +81,13 @@ const schema = z.object({
    */
   PARLEY_MAX_CONNS_PER_USER: int(10, 1),
   /**
+   * WebSocket connections one source address (an IPv4 address, an IPv6 /64) may hold on one node;
+   * one more is closed with 4009 and a reason. 0 = no limit. One address must not take every
+   * socket (file descriptor) a node has; behind a load balancer, set PARLEY_TRUST_PROXY or every
+   * client has the balancer's address.
+   */
+  PARLEY_MAX_CONNS_PER_ADDR: int(1000, 0),
+  /**
    * Bearer token of the admin HTTP API (/admin/…, docs/admin-api.md), at least 24 characters.
    * Unset or empty: the admin API answers 403 on every route.
    */
@@ -185,6 +192,8 @@ export interface Config {
   costlyPerNode: number;
   costlyPerConn: number;
   maxConnsPerUser: number;
+  /** 0 = no limit. */
+  maxConnsPerAddr: number;
   typingTtlMs: number;
   guestTtlS: number;
   loginFailsPerUser: number;
@@ -269,6 +278,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     costlyPerNode: e.PARLEY_COSTLY_PER_NODE,
     costlyPerConn: e.PARLEY_COSTLY_PER_CONN,
     maxConnsPerUser: e.PARLEY_MAX_CONNS_PER_USER,
+    maxConnsPerAddr: e.PARLEY_MAX_CONNS_PER_ADDR,
     typingTtlMs: e.PARLEY_TYPING_TTL_MS,
     guestTtlS: e.PARLEY_GUEST_TTL_S,
     loginFailsPerUser: e.PARLEY_LOGIN_FAILS_PER_USER,

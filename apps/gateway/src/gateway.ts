@@ -4,6 +4,7 @@ import type { Config } from './config.js';
 import { RequestBudget, StallClock } from './core/budget.js';
 import { Chat } from './core/chat.js';
 import type { Conn } from './core/conn.js';
+import { ConnsPerAddress } from './core/conns-per-address.js';
 import { ensureDefaultChannels } from './core/default-channels.js';
 import { Hub } from './core/hub.js';
 import { Moderation } from './core/moderation.js';
@@ -130,6 +131,7 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
   let draining = false;
   let closed = false;
   let connCount = 0;
+  const perAddr = new ConnsPerAddress(config.maxConnsPerAddr);
 
   const ready = async (): Promise<string | null> => {
     if (draining) return 'draining';
@@ -267,8 +269,8 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
       const token = req.getQuery('token');
       const guestName = req.getQuery('guest');
       const guestToken = req.getQuery('guestToken');
-      // A guest's first join counts against its address (new guests per address): read it now, while req is valid.
-      const addr = token ? '' : clientAddress(res, req, config.trustProxy);
+      // Per-address limits (connections on this node, new guests): read it now, while req is valid.
+      const addr = allowanceKey(clientAddress(res, req, config.trustProxy));
       const fail = (status: number, message: string) => sendJson(res, st, status, { error: message });
       if (draining) return fail(503, 'server is draining; reconnect to another node');
       const offered = protocols.split(',').map((p) => p.trim());
@@ -291,13 +293,13 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
       // either way (browsers never see an HTTP status of a refused upgrade).
       const conn: Conn = {
         connId: ++connCount,
-        pendingAuth: { token, guest: guestName, guestToken, addr },
+        addr,
+        pendingAuth: { token, guest: guestName, guestToken },
         authenticated: undefined,
         userId: 0,
         user: '',
         guest: false,
         guestTid: undefined,
-        guestAddr: undefined,
         channels: undefined,
         presence: undefined,
         limits: undefined,
@@ -309,8 +311,17 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
     },
     open: (ws) => {
       const c = ws.getUserData();
-      const { token, guest, guestToken, addr } = c.pendingAuth ?? { token: '', guest: '', guestToken: '', addr: '' };
+      const { token, guest, guestToken } = c.pendingAuth ?? { token: '', guest: '', guestToken: '' };
       c.pendingAuth = undefined; // read once: the credentials are not kept on the socket
+      if (!perAddr.open(c.addr)) {
+        const max = config.maxConnsPerAddr;
+        c.addr = ''; // not counted
+        c.open = false;
+        metrics.closes.inc({ code: CloseCode.TooManyConnections });
+        warn('too many connections from one address: refusing', ws, { max });
+        ws.end(CloseCode.TooManyConnections, `at most ${max} connections from one address on this server`);
+        return;
+      }
       const who: Promise<Identity> = token ? auth.account(token) : auth.guest(guest || null, guestToken || null);
       c.authenticated = who.then(
         (id) => {
@@ -327,7 +338,6 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
           c.user = id.user;
           c.guest = id.guest;
           c.guestTid = id.guestTid;
-          c.guestAddr = id.guest && !id.userId ? allowanceKey(addr) : undefined;
           c.authenticated = undefined;
           chat.onOpen(ws, id.guestToken);
           return true;
@@ -364,6 +374,7 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
     },
     close: (ws) => {
       const c = ws.getUserData();
+      perAddr.close(c.addr);
       if (c.userId) chat.onClose(ws);
       else c.open = false; // closed before (or because) authentication finished
     },

@@ -79,6 +79,40 @@ describe.each(BACKENDS)('story 5, bad input never hurts, on %s', (backend) => {
     expect((await g.closed).code).toBe(CloseCode.ProtocolAbuse);
   });
 
+  it('one address holds at most PARLEY_MAX_CONNS_PER_ADDR connections on a node: one more is closed 4009 with the reason', async () => {
+    const capped = await world.start({ PARLEY_MAX_CONNS_PER_ADDR: '3', PARLEY_TRUST_PROXY: 'true' });
+    const from = (addr: string) => raw(capped, '', undefined, { 'x-forwarded-for': addr });
+    const hello = (r: Awaited<ReturnType<typeof raw>>) => expect.poll(() => r.frames.some((f) => f.op === Op.Hello)).toBe(true);
+    const three = [await from('203.0.113.77'), await from('203.0.113.77'), await from('203.0.113.77')];
+    for (const r of three) await hello(r);
+    const fourth = await from('203.0.113.77');
+    expect(await fourth.closed).toEqual({
+      code: CloseCode.TooManyConnections,
+      reason: 'at most 3 connections from one address on this server',
+    });
+    // The same IPv6 /64 is one address; another address is not affected.
+    const v6 = [await from('2001:db8:7:7::1'), await from('2001:db8:7:7::2'), await from('2001:db8:7:7::3')];
+    for (const r of v6) await hello(r);
+    expect((await (await from('2001:db8:7:7:a:b:c:d')).closed).code).toBe(CloseCode.TooManyConnections);
+    const other = await from('198.51.100.77');
+    await hello(other);
+    // A closed connection makes room; the refused ones were never counted.
+    three[0]?.ws.close();
+    await three[0]?.closed;
+    await expect
+      .poll(async () => {
+        const r = await from('203.0.113.77');
+        const ok = await Promise.race([
+          r.closed.then(() => false),
+          new Promise<boolean>((res) => setTimeout(() => res(r.frames.length > 0), 200)),
+        ]);
+        if (ok) r.ws.close();
+        return ok;
+      })
+      .toBe(true);
+    for (const r of [...three, ...v6, other]) r.ws.close();
+  });
+
   it('unknown subprotocol version and bad tokens are refused at upgrade with clear HTTP errors', async () => {
     const refused = await raw(gw, 'guest=x1', 'parley.v9').catch((e: Error) => e);
     expect(String(refused)).toMatch(/426/);

@@ -9,8 +9,9 @@ export interface Raw {
   closed: Promise<{ code: number; reason: string }>;
 }
 
-export async function raw(gw: Gateway, query: string, protocol: string = SUBPROTOCOL): Promise<Raw> {
-  const ws = new WebSocket(`${gw.url.replace('http', 'ws')}/ws?${query}`, protocol);
+/** `headers`: extra upgrade headers (e.g. X-Forwarded-For, for a gateway that trusts it). */
+export async function raw(gw: Gateway, query: string, protocol: string = SUBPROTOCOL, headers: Record<string, string> = {}): Promise<Raw> {
+  const ws = new WebSocket(`${gw.url.replace('http', 'ws')}/ws?${query}`, protocol, { headers });
   const frames: Raw['frames'] = [];
   ws.on('message', (d: Buffer) => {
     const r = decodeServer(new Uint8Array(d));

@@ -51,7 +51,10 @@ export const CloseCode = {
    * (`closeRetryAfterMs`): the client may reconnect after that long, not before.
    */
   RateLimitAbuse: 4008,
-  /** This account already holds the most connections a node allows (PARLEY_MAX_CONNS_PER_USER): close one first. */
+  /**
+   * This account (PARLEY_MAX_CONNS_PER_USER) or this source address (PARLEY_MAX_CONNS_PER_ADDR)
+   * already holds the most connections a node allows; the reason says which. Close one first.
+   */
   TooManyConnections: 4009,
   /** Subprotocol version not supported (also refused with HTTP 426 at upgrade where possible). */
   UnsupportedVersion: 4010,

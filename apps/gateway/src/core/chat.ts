@@ -88,6 +88,8 @@ export class Chat {
   readonly committer: GroupCommitter;
   /** userId → this node's sockets of that user (moderation and control messages). */
   private readonly byUser = new Groups<number, WS>();
+  /** New guests' first claims in flight (ensureUser), one per socket. */
+  private readonly claiming = new Map<WS, Promise<void>>();
   private readonly typingTimers = new Map<number, NodeJS.Timeout>();
   /** "cid:uid" → when a kick for it was last applied here (joins in flight then are undone). */
   private readonly kickedAt = new Map<string, number>();
@@ -144,14 +146,25 @@ export class Chat {
    * A guest gets its database row when it first needs a user id (its first join), not when it
    * connects: the row its guest token created, on whichever node, so its id is the same on all.
    */
-  private async ensureUser(ws: WS): Promise<void> {
+  private ensureUser(ws: WS): Promise<void> {
     const c = ws.getUserData();
-    if (c.userId > 0) return;
+    if (c.userId > 0) return Promise.resolve();
+    // Two first joins in flight (a page restoring several channels): one claim, counted once.
+    let claim = this.claiming.get(ws);
+    if (!claim) {
+      claim = this.claimGuest(ws).finally(() => this.claiming.delete(ws));
+      this.claiming.set(ws, claim);
+    }
+    return claim;
+  }
+
+  private async claimGuest(ws: WS): Promise<void> {
+    const c = ws.getUserData();
     // A new guest holds a name (and a row) for a day: counted per address, so one address cannot
     // squat names by the thousand. A returning guest had its row at connect and never gets here.
-    const addr = c.guestAddr;
     const kind = this.d.newGuests;
-    if (kind && addr !== undefined) {
+    const addr = c.addr;
+    if (kind) {
       const wait = await this.d.allowances.take(kind, addr);
       if (wait > 0) {
         this.d.warn('new guest refused: its address spent its allowance', ws, { retryAfterMs: wait });
@@ -161,14 +174,12 @@ export class Chat {
           wait,
         );
       }
-      c.guestAddr = undefined; // counted once, even with two first joins in flight
     }
     const u = await this.d.users.claimGuest(c.user, c.guestTid ?? '');
     if (!u) {
-      if (kind && addr !== undefined) await this.d.allowances.give(kind, addr); // nothing was held
+      if (kind) await this.d.allowances.give(kind, addr); // nothing was held
       throw new RequestError(ErrorCode.Conflict, `the name "${c.user}" was taken meanwhile: reconnect under another name`);
     }
-    if (c.userId > 0) return; // another join of this socket got there first
     this.byUser.delete(c.userId, ws);
     c.userId = u.id;
     c.guestTid = undefined; // the row exists now: not needed again, not kept on the socket

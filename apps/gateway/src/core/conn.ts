@@ -15,10 +15,15 @@ export interface Conn {
   /** This node's number for the connection (a small integer: no per-connection string). */
   connId: number;
   /**
+   * The client's address as per-address limits count it (http/address.ts allowanceKey): its
+   * connections on this node, and a new guest's first join. '' once the socket is not counted.
+   */
+  addr: string;
+  /**
    * The credentials to check, from the upgrade to `open` (which takes them); `authenticated` is
    * pending until the identity is known, and frames that arrive meanwhile wait for it.
    */
-  pendingAuth: { token: string; guest: string; guestToken: string; addr: string } | undefined;
+  pendingAuth: { token: string; guest: string; guestToken: string } | undefined;
   authenticated: Promise<boolean> | undefined;
   /**
    * 0 until authenticated. A guest without a row yet (it gets one on its first join) holds
@@ -29,8 +34,6 @@ export interface Conn {
   guest: boolean;
   /** Guests: the id inside their guest token, which their row is created with (Chat.join). */
   guestTid: string | undefined;
-  /** Guests without a row yet: the address (allowanceKey) their first join counts against (new guests per address). */
-  guestAddr: string | undefined;
   /** Channels this connection has joined, with the role it holds there; created on the first join. */
   channels: ChannelRoles | undefined;
   /** Its presence entry (the same in every channel); created on the first join. */
