@@ -132,6 +132,7 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
   let closed = false;
   let connCount = 0;
   const perAddr = new ConnsPerAddress(config.maxConnsPerAddr);
+  const countAddresses = config.maxConnsPerAddr > 0 || config.guestsPerAddr > 0;
 
   const ready = async (): Promise<string | null> => {
     if (draining) return 'draining';
@@ -270,7 +271,8 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
       const guestName = req.getQuery('guest');
       const guestToken = req.getQuery('guestToken');
       // Per-address limits (connections on this node, new guests): read it now, while req is valid.
-      const addr = allowanceKey(clientAddress(res, req, config.trustProxy));
+      // Not read when both are off: each read is a short-lived native ArrayBuffer (bench/README.md, "idle").
+      const addr = countAddresses ? allowanceKey(clientAddress(res, req, config.trustProxy)) : '';
       const fail = (status: number, message: string) => sendJson(res, st, status, { error: message });
       if (draining) return fail(503, 'server is draining; reconnect to another node');
       const offered = protocols.split(',').map((p) => p.trim());
