@@ -39,7 +39,7 @@ export interface Ports {
   users: UserStore;
   moderation: ModerationStore;
   admin: AdminStore;
-  /** Login and sign-up allowances (absent: this node's memory). */
+  /** Login, sign-up and new-guest allowances (absent: this node's memory). */
   allowances?: AllowanceStore;
   /** Resolves when the database answers (readiness). */
   pingDb(): Promise<void>;
