@@ -146,6 +146,12 @@ const schema = z.object({
   PARLEY_COMMIT_MAX_WAIT_MS: z.coerce.number().min(0).max(50).default(8),
   /** Most channels one user may own: creating (or being handed) one more is refused with error 410. */
   PARLEY_MAX_CHANNELS_PER_USER: int(50, 1),
+  /**
+   * Most channels one connection may be joined to at once: one more join is refused with error 410
+   * (leave one first). Each joined channel costs the node a subscription, a presence entry it
+   * re-asserts every lease period, and a scan on each of that connection's requests.
+   */
+  PARLEY_MAX_JOINS_PER_CONN: int(100, 1),
   /** Most different emojis on one message: a new emoji past it is refused with error 410 (more users may add an existing one). */
   PARLEY_MAX_REACTIONS_PER_MESSAGE: z.coerce.number().int().min(1).max(1000).default(20),
   /** Comma-separated allowed Origins for browser WebSocket upgrades; empty = allow all. */
@@ -208,6 +214,7 @@ export interface Config {
   commitMaxWaitMs: number;
   maxChannelsPerUser: number;
   maxReactionsPerMessage: number;
+  maxJoinsPerConn: number;
   allowedOrigins: string[];
   drainSpreadMs: number;
   logLevel: string;
@@ -292,6 +299,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     commitMaxWaitMs: e.PARLEY_COMMIT_MAX_WAIT_MS,
     maxChannelsPerUser: e.PARLEY_MAX_CHANNELS_PER_USER,
     maxReactionsPerMessage: e.PARLEY_MAX_REACTIONS_PER_MESSAGE,
+    maxJoinsPerConn: e.PARLEY_MAX_JOINS_PER_CONN,
     allowedOrigins: e.PARLEY_ALLOWED_ORIGINS.split(',')
       .map((s) => s.trim())
       .filter(Boolean),

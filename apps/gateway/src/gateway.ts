@@ -114,6 +114,7 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
       commitMaxWaitMs: config.commitMaxWaitMs,
       maxChannelsPerUser: config.maxChannelsPerUser,
       maxReactionsPerMessage: config.maxReactionsPerMessage,
+      maxJoinsPerConn: config.maxJoinsPerConn,
       limits: {
         ratePerS: config.ratePerS,
         rateBurst: config.rateBurst,

@@ -33,6 +33,12 @@ describe('config: per-user channel and per-message reaction caps', () => {
     expect(() => parseConfig({ PARLEY_MAX_CHANNELS_PER_USER: '0' })).toThrow('PARLEY_MAX_CHANNELS_PER_USER');
     expect(() => parseConfig({ PARLEY_MAX_REACTIONS_PER_MESSAGE: '1001' })).toThrow('PARLEY_MAX_REACTIONS_PER_MESSAGE');
   });
+
+  it('a connection joins at most 100 channels unless PARLEY_MAX_JOINS_PER_CONN says otherwise (≥ 1)', () => {
+    expect(parseConfig({}).maxJoinsPerConn).toBe(100);
+    expect(parseConfig({ PARLEY_MAX_JOINS_PER_CONN: '500' }).maxJoinsPerConn).toBe(500);
+    expect(() => parseConfig({ PARLEY_MAX_JOINS_PER_CONN: '0' })).toThrow('PARLEY_MAX_JOINS_PER_CONN');
+  });
 });
 
 describe('config: PARLEY_JWT_SECRET (issue 10, item 8)', () => {

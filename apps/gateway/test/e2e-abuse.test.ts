@@ -113,6 +113,35 @@ describe.each(BACKENDS)('story 5, bad input never hurts, on %s', (backend) => {
     for (const r of [...three, ...v6, other]) r.ws.close();
   });
 
+  it('a connection joins at most PARLEY_MAX_JOINS_PER_CONN channels: one more is refused 410, joins in flight count', async () => {
+    const capped = await world.start({ PARLEY_MAX_JOINS_PER_CONN: '3' });
+    const token = await world.signup(capped, 'hoarder');
+    const owner = await world.client(capped, { token });
+    const names = ['hj1', 'hj2', 'hj3', 'hj4', 'hj5'];
+    for (const n of names) await owner.create(n);
+    for (const n of names.slice(0, 3)) await owner.join(n);
+    const err = await owner.join('hj4').catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: ErrorCode.QuotaExceeded });
+    expect((err as Error).message).toBe('at most 3 channels joined per connection: leave one first');
+    await owner.join('hj2'); // already in: takes no place
+    await owner.send('hj3', 'still works'); // the connection is fine
+    // Per connection: the same user's second connection has its own places.
+    const second = await world.client(capped, { token });
+    await second.join('hj4');
+    // Leaving makes room; two joins in flight for the last place: exactly one gets it.
+    await owner.leave('hj1');
+    const raced = await Promise.allSettled([owner.join('hj4'), owner.join('hj5')]);
+    expect(raced.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(raced.find((r) => r.status === 'rejected')).toMatchObject({ reason: { code: ErrorCode.QuotaExceeded } });
+    // A refused join left nothing behind: leave one, and the refused channel joins.
+    const refused = raced[0]?.status === 'rejected' ? 'hj4' : 'hj5';
+    await owner.leave('hj2');
+    await owner.join(refused);
+    const heard = new Promise<string>((res) => second.on('message', (m) => m.channel === 'hj4' && res(m.text)));
+    await owner.send('hj4', 'hello from the capped one');
+    expect(await heard).toBe('hello from the capped one');
+  });
+
   it('unknown subprotocol version and bad tokens are refused at upgrade with clear HTTP errors', async () => {
     const refused = await raw(gw, 'guest=x1', 'parley.v9').catch((e: Error) => e);
     expect(String(refused)).toMatch(/426/);

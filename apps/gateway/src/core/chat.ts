@@ -20,7 +20,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { AllowanceKind, AllowanceStore } from '../ports/allowances.js';
 import type { Broker } from '../ports/broker.js';
-import type { ChannelStore } from '../ports/channel-store.js';
+import type { Channel, ChannelStore } from '../ports/channel-store.js';
 import { QuotaExceededError } from '../ports/limits.js';
 import { type AppendInput, type MessageStore, UnknownChannelError } from '../ports/message-store.js';
 import type { Sanction } from '../ports/moderation-store.js';
@@ -73,6 +73,8 @@ export interface ChatDeps {
   maxChannelsPerUser: number;
   /** Most different emojis on one message (a new one past it is refused). */
   maxReactionsPerMessage: number;
+  /** Most channels one connection may be joined to (one more join is refused). */
+  maxJoinsPerConn: number;
 }
 
 /** How long a client closed for flooding (4008) is told to stay away. */
@@ -90,6 +92,8 @@ export class Chat {
   private readonly byUser = new Groups<number, WS>();
   /** New guests' first claims in flight (ensureUser), one per socket. */
   private readonly claiming = new Map<WS, Promise<void>>();
+  /** Joins of channels a socket is not in yet, in flight: they count toward its joined-channel cap. */
+  private readonly joining = new Map<WS, number>();
   private readonly typingTimers = new Map<number, NodeJS.Timeout>();
   /** "cid:uid" → when a kick for it was last applied here (joins in flight then are undone). */
   private readonly kickedAt = new Map<string, number>();
@@ -397,6 +401,25 @@ export class Chat {
     const c = ws.getUserData();
     const ch = await this.d.channels.byName(name);
     if (!ch) throw new RequestError(ErrorCode.NotFound, `channel "${name}" not found`);
+    if (c.channels?.has(ch.cid)) return this.joinFound(ws, rid, name, ch);
+    // A new channel for this socket takes a place, held from here until it is in or the join fails.
+    const inFlight = this.joining.get(ws) ?? 0;
+    const max = this.d.maxJoinsPerConn;
+    if ((c.channels?.size ?? 0) + inFlight >= max) {
+      throw new RequestError(ErrorCode.QuotaExceeded, `at most ${max} channels joined per connection: leave one first`);
+    }
+    this.joining.set(ws, inFlight + 1);
+    try {
+      await this.joinFound(ws, rid, name, ch);
+    } finally {
+      const left = (this.joining.get(ws) ?? 1) - 1;
+      if (left > 0) this.joining.set(ws, left);
+      else this.joining.delete(ws);
+    }
+  }
+
+  private async joinFound(ws: WS, rid: number, name: string, ch: Channel): Promise<void> {
+    const c = ws.getUserData();
     await this.ensureUser(ws);
     // lastSeq is read BEFORE subscribing: anything committed in between shows up as a gap the
     // SDK repairs from history, never as a silent hole. Read alongside the ban check (independent).
