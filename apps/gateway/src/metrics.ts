@@ -97,6 +97,12 @@ export function createMetrics(
       labelNames: ['code'],
       registers: [registry],
     }),
+    costlyRequests: new Counter({
+      name: 'parley_costly_requests_total',
+      help: 'Requests that read or write the database beyond a send (create, join, list, members, history), by op; refused ones (busy) too',
+      labelNames: ['op'],
+      registers: [registry],
+    }),
     adminRequests: new Counter({
       name: 'parley_admin_requests_total',
       help: 'Admin API calls, by route and HTTP status (401/403 = refused)',

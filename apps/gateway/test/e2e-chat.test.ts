@@ -25,6 +25,12 @@ describe.each(BACKENDS)('chat end to end on %s', (backend) => {
     const members = await alice.members('general');
     expect(members.map((m) => m.user).sort()).toEqual(['alice', 'bob']);
     expect(members.find((m) => m.user === 'alice')?.role).toBe('owner');
+    // One page at a time, by name, with the count of all; a page is never above Limits.membersPage.
+    const first = await alice.membersPage('general', { limit: 1 });
+    expect([first.members.map((m) => m.user), first.more, first.total]).toEqual([['alice'], true, 2]);
+    const second = await alice.membersPage('general', { limit: 1, after: 'alice' });
+    expect([second.members.map((m) => [m.user, m.online]), second.more, second.total]).toEqual([[['bob', true]], false, 2]);
+    await expect(alice.membersPage('general', { limit: 201 })).rejects.toMatchObject({ code: ErrorCode.InvalidFields });
     await bob.leave('general');
     expect((await alice.members('general')).map((m) => m.user)).toEqual(['alice']);
     await expect(bob.send('general', 'hi')).rejects.toBeTruthy();

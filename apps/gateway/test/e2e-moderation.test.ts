@@ -295,7 +295,7 @@ describe.each(BACKENDS)('moderation is all or nothing on %s (issue 10, item 7)',
 
     // Nothing changed: alice is still a member, connected and able to speak; roles and owner as before.
     const store = world.channelStore();
-    expect(await store.role(cid, (await store.members(cid)).find((m) => m.user === 'alice8')!.userId)).toBe(1);
+    expect(await store.role(cid, (await store.members(cid)).members.find((m) => m.user === 'alice8')!.userId)).toBe(1);
     expect(Object.fromEntries((await owner.members('atomic8')).map((m) => [m.user, m.role]))).toEqual({
       own8: 'owner',
       alice8: 'member',

@@ -26,6 +26,44 @@ describe('story 6: hostile input', () => {
     await page.getByLabel(/Guest name/).waitFor();
   });
 
+  it('a crowded channel: the page reads one roster page, newcomers cost no roster read, "Show more" pages on', async () => {
+    const membersRead = async () => {
+      const text = await (await fetch(`${stage.url}/metrics`)).text();
+      return Number(/^parley_costly_requests_total\{op="Members"[^}]*\} (\d+)/m.exec(text)?.[1] ?? 0);
+    };
+    const host = await stage.sdk('crowdhost');
+    await host.create('crowd');
+    await host.join('crowd');
+    // 205 guests join and go: members, offline.
+    for (let i = 0; i < 205; i += 41) {
+      const batch = await Promise.all(Array.from({ length: 41 }, (_, k) => stage.sdk(`crowd${i + k}`, false)));
+      await Promise.all(batch.map((c) => c.join('crowd')));
+      for (const c of batch) c.close();
+    }
+    const page = await stage.page();
+    await asGuest(page, stage.url, 'watcher', '/c/crowd');
+    await composer(page, 'crowd').waitFor();
+    await page.getByText('2 online · 207 members').waitFor();
+    const panel = page.getByRole('complementary', { name: 'Members' });
+    await panel.getByRole('region', { name: 'Offline 205' }).waitFor();
+    const more = panel.getByRole('button', { name: 'Show more members' });
+    await more.waitFor();
+    const reads = await membersRead();
+    // Newcomers show up online and in the count, without the page asking for the roster again.
+    const late = await Promise.all([1, 2, 3].map((k) => stage.sdk(`late${k}`, false)));
+    await Promise.all(late.map((c) => c.join('crowd')));
+    await page.getByText(/^5 online/).waitFor();
+    await panel.getByRole('region', { name: 'Online 5' }).getByText('late3').waitFor();
+    await new Promise((r) => setTimeout(r, 600)); // past the roster refresh's debounce
+    expect(await membersRead()).toBe(reads);
+    // The rest of the roster, one more page.
+    await more.click();
+    await more.waitFor({ state: 'detached' });
+    expect(await membersRead()).toBe(reads + 1);
+    expect(await panel.getByRole('region', { name: 'Offline 205' }).getByRole('listitem').count()).toBe(205);
+    for (const c of [host, ...late]) c.close();
+  });
+
   it('markup and javascript: links are text; long words wrap; over-limit refused', async () => {
     const page = await stage.page({ width: 900 });
     await asGuest(page, stage.url, 'victim');

@@ -28,6 +28,8 @@ import type {
   JoinResult,
   ListOptions,
   Member,
+  MemberPage,
+  MembersOptions,
   ParleyClientOptions,
   ParleyEvents,
   SendOptions,
@@ -222,10 +224,20 @@ export class ParleyClient {
     return { channels: r.channels.map((c) => ({ name: c.name, members: c.members })), more: r.more === true };
   }
 
+  /** The first page of the channel's members by name (up to 200); `membersPage` for the next ones and the count. */
   async members(channel: string): Promise<Member[]> {
+    return (await this.membersPage(channel)).members;
+  }
+
+  /** One page of the channel's members by name: `after` = the previous page's last name. */
+  async membersPage(channel: string, opts: MembersOptions = {}): Promise<MemberPage> {
     const cid = await this.cidOf(channel);
-    const r = await this.call(Op.Members, (rid) => ({ op: Op.Members, rid, cid }));
-    return r.members.map((m) => ({ user: m.user, role: roleName(m.role), online: m.online }));
+    const r = await this.call(Op.Members, (rid) => ({ op: Op.Members, rid, cid, after: opts.after ?? null, limit: opts.limit }));
+    return {
+      members: r.members.map((m) => ({ user: m.user, role: roleName(m.role), online: m.online })),
+      more: r.more === true,
+      total: r.total ?? r.members.length,
+    };
   }
 
   async react(channel: string, seq: number, emoji: string): Promise<void> {

@@ -152,6 +152,21 @@ export interface ChannelPage {
   more: boolean;
 }
 
+export interface MembersOptions {
+  /** Names after this one: the last name of the previous page. */
+  after?: string;
+  /** 1–200, default 200. */
+  limit?: number;
+}
+
+export interface MemberPage {
+  members: Member[];
+  /** Another page follows (ask with `after` = the last name of this one). */
+  more: boolean;
+  /** The channel's members, all pages. */
+  total: number;
+}
+
 export type RoleName = 'guest' | 'member' | 'moderator' | 'owner';
 
 export interface Member {

@@ -89,7 +89,13 @@ const requestArb: fc.Arbitrary<Request> = fc.oneof(
     limit: fc.integer({ min: 1, max: Limits.listPage }),
     prefix: fc.option(channelName, { nil: null }),
   }),
-  fc.record({ op: fc.constant(Op.Members), rid, cid }),
+  fc.record({
+    op: fc.constant(Op.Members),
+    rid,
+    cid,
+    after: fc.option(fc.stringMatching(/^[A-Za-z0-9_]{2,32}$/), { nil: null }),
+    limit: fc.integer({ min: 1, max: Limits.membersPage }),
+  }),
   fc.record({
     op: fc.constant(Op.Message),
     rid,
@@ -167,6 +173,8 @@ const replyArb: fc.Arbitrary<Reply> = fc.oneof(
     op: fc.constant(Op.Members),
     rid,
     members: fc.array(fc.record({ user: userName, role: fc.constantFrom(...Object.values(Role)), online: fc.boolean() }), { maxLength: 8 }),
+    more: fc.boolean(),
+    total: nat,
   }),
   fc.record({ op: fc.constant(Op.Message), rid, seq, ts }),
   // History messages carry the page's cid (it is sent once per page, not per message).

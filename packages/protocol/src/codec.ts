@@ -60,9 +60,11 @@ export function encodeRequest(r: Request): Uint8Array {
     case Op.Join:
       return pack([type, r.rid, r.name]);
     case Op.Leave:
-    case Op.Members:
     case Op.Typing:
       return pack([type, r.rid, r.cid]);
+    case Op.Members:
+      // The bare form (first page, default size) stays three fields: what older servers accept.
+      return pack(r.after || r.limit ? [type, r.rid, r.cid, r.after ?? null, r.limit ?? Limits.membersPage] : [type, r.rid, r.cid]);
     case Op.List:
       // The bare form (first page, default size) stays two fields: what older servers accept.
       return pack(
@@ -127,9 +129,16 @@ export function decodeRequestGeneric(bytes: Uint8Array): Result<Request, DecodeE
     case Op.Join:
       return ok({ op, rid, name: f[2] as string });
     case Op.Leave:
-    case Op.Members:
     case Op.Typing:
       return ok({ op, rid, cid: f[2] as number });
+    case Op.Members:
+      return ok({
+        op,
+        rid,
+        cid: f[2] as number,
+        after: (f[3] as string | null | undefined) ?? null,
+        limit: (f[4] as number | undefined) ?? Limits.membersPage,
+      });
     case Op.List:
       return ok({
         op,
@@ -191,8 +200,8 @@ const FIELD_NAMES: Record<RequestOp, readonly string[]> = {
   [Op.Create]: ['type', 'rid', 'name'],
   [Op.Join]: ['type', 'rid', 'name'],
   [Op.Leave]: ['type', 'rid', 'cid'],
-  [Op.List]: ['type', 'rid'],
-  [Op.Members]: ['type', 'rid', 'cid'],
+  [Op.List]: ['type', 'rid', 'after', 'limit', 'prefix'],
+  [Op.Members]: ['type', 'rid', 'cid', 'after', 'limit'],
   [Op.Message]: ['type', 'rid', 'cid', 'text', 'cmid'],
   [Op.History]: ['type', 'rid', 'cid', 'before', 'after', 'limit'],
   [Op.Typing]: ['type', 'rid', 'cid'],
@@ -251,7 +260,7 @@ export function encodeReply(r: Reply): Uint8Array {
     case Op.List:
       return pack([type, r.rid, r.channels.map((c) => [c.cid, c.name, c.members]), r.more ? 1 : 0]);
     case Op.Members:
-      return pack([type, r.rid, r.members.map((m) => [m.user, m.role, m.online ? 1 : 0])]);
+      return pack([type, r.rid, r.members.map((m) => [m.user, m.role, m.online ? 1 : 0]), r.more ? 1 : 0, r.total ?? r.members.length]);
     case Op.Message:
       return uints(r.rid, r.seq, r.ts) ? writeMessageAck(type, r.rid, r.seq, r.ts) : pack([type, r.rid, r.seq, r.ts]);
     case Op.History:
@@ -416,6 +425,9 @@ function toServerFrame(raw: unknown): ServerFrame {
             role,
             online: online === 1,
           })),
+          // An older server sent every member and neither field.
+          more: f[3] === 1,
+          total: typeof f[4] === 'number' ? f[4] : (f[2] as unknown[]).length,
         };
       case Op.Message:
         return { kind, op, rid, seq: n(2), ts: n(3) };

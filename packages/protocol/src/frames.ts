@@ -39,7 +39,11 @@ export type Request =
    * previous page), starting with `prefix` when given; at most `limit` (≤ Limits.listPage).
    */
   | { op: typeof Op.List; rid: number; after?: string | null; limit?: number; prefix?: string | null }
-  | { op: typeof Op.Members; rid: number; cid: number }
+  /**
+   * One page of a channel's members by name: names after `after` (a cursor: the last name of the
+   * previous page); at most `limit` (≤ Limits.membersPage, which is also the default).
+   */
+  | { op: typeof Op.Members; rid: number; cid: number; after?: string | null; limit?: number }
   | { op: typeof Op.Message; rid: number; cid: number; text: string; cmid: string | null }
   | {
       op: typeof Op.History;
@@ -87,7 +91,8 @@ export interface ReplyBodies {
   [Op.Join]: { cid: number; name: string; lastSeq: number; members: PresenceEntry[] };
   [Op.Leave]: Record<never, never>;
   [Op.List]: { channels: ChannelInfo[]; more?: boolean };
-  [Op.Members]: { members: MemberInfo[] };
+  /** `total`: the channel's members, all pages; `more`: pages follow this one. */
+  [Op.Members]: { members: MemberInfo[]; more?: boolean; total?: number };
   [Op.Message]: { seq: number; ts: number };
   [Op.History]: { cid: number; messages: ChatMessage[]; more: boolean };
   [Op.React]: Record<never, never>;

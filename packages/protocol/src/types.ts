@@ -68,6 +68,10 @@ export const Limits = {
   historyPage: 100,
   /** Channels per List reply. */
   listPage: 100,
+  /** Members per Members reply. */
+  membersPage: 200,
+  /** A Members cursor (a user name: 2–32 code points, so at most 64 UTF-16 units). */
+  userName: 64,
   clientMsgId: 64,
   command: 600,
 } as const;

@@ -293,6 +293,7 @@ export class Chat {
    */
   private async costly(ws: WS, op: number, fn: (c: Conn) => Promise<void>): Promise<void> {
     const c = ws.getUserData();
+    this.d.metrics.costlyRequests.inc({ op: OP_NAMES[op] ?? op });
     const wait = this.d.budget.take(c);
     if (wait !== null) {
       this.d.warn('costly request refused: busy', ws, { op, retryAfterMs: wait });
@@ -344,12 +345,17 @@ export class Chat {
       case Op.Members: {
         this.member(c, r.cid);
         return this.costly(ws, r.op, async () => {
-          const [members, online] = await Promise.all([this.d.channels.members(r.cid), this.d.presence.list(r.cid)]);
+          const [page, online] = await Promise.all([
+            this.d.channels.members(r.cid, { after: r.after ?? null, limit: r.limit ?? Limits.membersPage }),
+            this.d.presence.list(r.cid),
+          ]);
           const on = new Set(online.map((p) => p.user));
           out.reply(ws, {
             op: r.op,
             rid: r.rid,
-            members: members.map((m) => ({ user: m.user, role: m.role, online: on.has(m.user) })),
+            members: page.members.map((m) => ({ user: m.user, role: m.role, online: on.has(m.user) })),
+            more: page.more,
+            total: page.total,
           });
         });
       }

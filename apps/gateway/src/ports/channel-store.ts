@@ -12,6 +12,20 @@ export interface Member {
   role: Role;
 }
 
+export interface MembersQuery {
+  /** The previous page's last name: this page starts after it. */
+  after?: string | null;
+  limit?: number;
+}
+
+export interface MemberPage {
+  members: Member[];
+  /** Another page follows this one. */
+  more: boolean;
+  /** The channel's members, all pages. */
+  total: number;
+}
+
 export interface ListQuery {
   after?: string | null;
   limit?: number;
@@ -37,6 +51,9 @@ export interface ListQuery {
  * - `list` returns one page of public channels with their persisted member counts, by name:
  *   at most `limit`, names after `after` (the previous page's last name), starting with `prefix`
  *   when given; `more` says whether another page follows.
+ * - `members` returns one page of a channel's members by name: at most `limit` (≤
+ *   Limits.membersPage), names after `after`; `more` says whether another page follows, `total`
+ *   counts all of them. A channel may have any number of members: no call returns them all.
  */
 export interface ChannelStore {
   create(name: string, ownerId: number, maxOwned?: number): Promise<Channel | null>;
@@ -47,7 +64,7 @@ export interface ChannelStore {
   leave(cid: number, userId: number): Promise<void>;
   role(cid: number, userId: number): Promise<Role | null>;
   setRole(cid: number, userId: number, role: Role): Promise<void>;
-  members(cid: number): Promise<Member[]>;
+  members(cid: number, q?: MembersQuery): Promise<MemberPage>;
   delete(cid: number): Promise<void>;
   /**
    * Creates a public channel without an owner unless the name exists (then leaves it as it is).

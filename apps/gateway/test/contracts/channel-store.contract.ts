@@ -52,9 +52,11 @@ export function describeChannelStoreContract(name: string, factory: StoreFactory
       await s.channels.leave(ch.cid, owner.id);
       expect(await s.channels.role(ch.cid, owner.id)).toBe(Role.Owner);
       expect((await s.channels.byId(ch.cid))?.ownerId).toBe(owner.id);
-      expect((await s.channels.members(ch.cid)).map((m) => m.user)).toEqual([u.name]);
+      expect((await s.channels.members(ch.cid)).members.map((m) => m.user)).toEqual([u.name]);
       expect(await s.channels.join(ch.cid, owner.id, Role.Member)).toBe(Role.Owner);
-      expect(await s.channels.members(ch.cid)).toEqual(expect.arrayContaining([{ userId: owner.id, user: owner.name, role: Role.Owner }]));
+      expect((await s.channels.members(ch.cid)).members).toEqual(
+        expect.arrayContaining([{ userId: owner.id, user: owner.name, role: Role.Owner }]),
+      );
       // A membership role never grants ownership.
       await s.channels.setRole(ch.cid, u.id, Role.Owner);
       expect(await s.channels.role(ch.cid, u.id)).toBe(Role.Moderator);
@@ -83,7 +85,7 @@ export function describeChannelStoreContract(name: string, factory: StoreFactory
       const g = (await s.users.claimGuest(uniq('g'), 'tid'))!;
       const ch = (await s.channels.create(uniq('c'), owner.id))!;
       await s.channels.join(ch.cid, g.id, Role.Guest);
-      const members = await s.channels.members(ch.cid);
+      const { members } = await s.channels.members(ch.cid);
       expect(members).toHaveLength(2);
       expect(members).toEqual(
         expect.arrayContaining([
@@ -121,6 +123,31 @@ export function describeChannelStoreContract(name: string, factory: StoreFactory
       // A prefix is matched literally (no LIKE patterns), and a page is never above 100.
       expect((await s.channels.list({ prefix: `${prefix}%` })).channels).toEqual([]);
       expect((await s.channels.list({ limit: 10_000 })).channels.length).toBeLessThanOrEqual(100);
+    });
+
+    it('pages the members by name: a cursor, a limit, whether more follow and how many in all; a page is never above 200', async () => {
+      const owner = await user();
+      const ch = (await s.channels.create(uniq('mp'), owner.id))!;
+      const others = [await user(), await user(), await user(), await user()];
+      for (const u of others) await s.channels.join(ch.cid, u.id, Role.Member);
+      const all = [owner, ...others].map((u) => u.name);
+      const seen: string[] = [];
+      let after: string | null = null;
+      for (;;) {
+        const page = await s.channels.members(ch.cid, { after, limit: 2 });
+        expect(page.total).toBe(5);
+        expect(page.members.length).toBeLessThanOrEqual(2);
+        seen.push(...page.members.map((m) => m.user));
+        if (!page.more) break;
+        after = page.members.at(-1)!.user;
+      }
+      // Each once (the order is the database's collation of names).
+      expect(seen.slice().sort()).toEqual(all.sort());
+      expect(await s.channels.members(ch.cid, { limit: 10_000 })).toMatchObject({ more: false, total: 5 });
+      const big = (await s.channels.create(uniq('mp'), owner.id))!;
+      for (let i = 0; i < 205; i++) await s.channels.join(big.cid, (await user()).id, Role.Member);
+      const first = await s.channels.members(big.cid, { limit: 10_000 });
+      expect([first.members.length, first.more, first.total]).toEqual([200, true, 206]);
     });
 
     it('deletes a channel with its memberships and history; the name is free again', async () => {

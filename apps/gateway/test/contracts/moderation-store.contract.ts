@@ -187,7 +187,7 @@ export function describeModerationStoreContract(name: string, factory: StoreFact
       expect((await s.channels.byId(cid))?.ownerId).toBe(target.id);
       expect(await s.channels.role(cid, target.id)).toBe(Role.Owner);
       expect(await s.channels.role(cid, owner.id)).toBe(Role.Moderator);
-      const members = await s.channels.members(cid);
+      const { members } = await s.channels.members(cid);
       expect(members.map((m) => [m.user, m.role]).sort()).toEqual(
         [
           [owner.name, Role.Moderator],

@@ -2,8 +2,11 @@ import type { ChannelState } from './store.ts';
 
 const RANK = { owner: 0, moderator: 1, member: 2, guest: 3 } as const;
 
-/** Who is in the channel: online first (from presence), with their role. */
-export function MembersPanel({ channel }: { channel: ChannelState }) {
+/**
+ * Who is in the channel: online first (from presence), with their role. The offline list holds
+ * the roster pages loaded so far; "Show more" asks for the next one (`onMore`).
+ */
+export function MembersPanel({ channel, onMore }: { channel: ChannelState; onMore: () => void }) {
   const online = new Set(channel.online);
   const roster = new Map(channel.members.map((m) => [m.user, m.role] as const));
   // Someone present before the roster refresh still shows (as a member until we know better).
@@ -11,10 +14,12 @@ export function MembersPanel({ channel }: { channel: ChannelState }) {
   const people = [...roster].sort(([a, ra], [b, rb]) => RANK[ra] - RANK[rb] || a.localeCompare(b));
   const on = people.filter(([u]) => online.has(u));
   const off = people.filter(([u]) => !online.has(u));
-  const list = (title: string, rows: typeof people, isOnline: boolean) => (
-    <section aria-label={`${title} ${rows.length}`}>
+  // With pages not loaded yet, the offline count comes from the channel's total.
+  const offline = channel.membersMore && channel.memberTotal !== null ? Math.max(off.length, channel.memberTotal - on.length) : off.length;
+  const list = (title: string, rows: typeof people, isOnline: boolean, shown = rows.length) => (
+    <section aria-label={`${title} ${shown}`}>
       <h3>
-        {title} — {rows.length}
+        {title} — {shown}
       </h3>
       <ul>
         {rows.map(([user, role]) => (
@@ -32,7 +37,12 @@ export function MembersPanel({ channel }: { channel: ChannelState }) {
     <aside className="members" aria-label="Members">
       <h2>Members</h2>
       {list('Online', on, true)}
-      {list('Offline', off, false)}
+      {list('Offline', off, false, offline)}
+      {channel.membersMore && (
+        <button type="button" className="more-members" onClick={onMore}>
+          Show more members
+        </button>
+      )}
     </aside>
   );
 }

@@ -22,7 +22,16 @@ export interface ChannelState {
   ownAfterRead: number;
   /** Older history: not asked yet, loading, more exists, or we hold the first message. */
   history: 'unloaded' | 'loading' | 'more' | 'start';
+  /**
+   * The roster pages loaded so far (by name; the first on join, more on request): a channel may
+   * have any number of members, so the page never asks for them all. New members who come online
+   * are added from presence, roles follow moderation events: no refetch per event.
+   */
   members: Member[];
+  /** More roster pages exist on the server. */
+  membersMore: boolean;
+  /** The channel's members, all pages (null until the first page arrived). */
+  memberTotal: number | null;
   online: string[];
   typing: string[];
   /** ms since epoch; Infinity = until unmuted; null = not muted. */
@@ -85,6 +94,7 @@ export class ChatStore {
   private readonly storage: Storage;
   private readonly url: string;
   private rosterTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  private readonly loadingMembers = new Set<string>();
   /** Channels whose list is scrolled to the bottom (the reader follows live messages). */
   private readonly following = new Map<string, boolean>();
   private readTimer: ReturnType<typeof setTimeout> | null = null;
@@ -147,8 +157,7 @@ export class ChatStore {
         this.setChannel(e.channel, (c) => ({
           online: [...c.online.filter((u) => !e.leaves.includes(u)), ...e.joins.map((j) => j.user).filter((u) => !c.online.includes(u))],
         }));
-        const ch = this.snap.channels[e.channel];
-        if (ch && e.joins.some((j) => !ch.members.some((m) => m.user === j.user))) this.refreshRoster(e.channel);
+        this.addNewMembers(e.channel, e.joins);
       }
     });
     client.on('typing', (e) => this.setChannel(e.channel, { typing: e.users.filter((u) => u !== this.snap.me?.user) }));
@@ -252,6 +261,8 @@ export class ChatStore {
         ownAfterRead: 0,
         history: 'unloaded',
         members: [],
+        membersMore: false,
+        memberTotal: null,
         online: r.members.map((m) => m.user),
         typing: [],
         mutedUntil: null,
@@ -344,11 +355,69 @@ export class ChatStore {
     const t = setTimeout(() => {
       this.rosterTimers.delete(name);
       void this.client
-        ?.members(name)
-        .then((members) => this.setChannel(name, { members }))
+        ?.membersPage(name)
+        .then((p) => this.setChannel(name, { members: p.members, membersMore: p.more, memberTotal: p.total }))
         .catch(() => undefined);
     }, delay);
     this.rosterTimers.set(name, t);
+  }
+
+  /** The next page of the roster (the members panel's "more"). */
+  async loadMoreMembers(name: string): Promise<void> {
+    const ch = this.snap.channels[name];
+    const last = ch?.members.at(-1)?.user;
+    if (!ch?.membersMore || !last || this.loadingMembers.has(name)) return;
+    this.loadingMembers.add(name);
+    try {
+      const p = await this.client?.membersPage(name, { after: last });
+      if (p) {
+        this.setChannel(name, (c) => ({
+          members: [...c.members, ...p.members.filter((m) => !c.members.some((k) => k.user === m.user))],
+          membersMore: p.more,
+          memberTotal: p.total,
+        }));
+      }
+    } catch {
+      // Offline or busy: the button stays, a later press asks again.
+    } finally {
+      this.loadingMembers.delete(name);
+    }
+  }
+
+  /**
+   * Someone came online who is not on the roster: with the whole roster loaded that is a new
+   * member (only members can be present), added here instead of asking the server for the roster
+   * again — with N pages open that would be N roster reads per newcomer. With pages still unloaded
+   * they may be on one of those; the panel shows them online either way.
+   */
+  private addNewMembers(name: string, joins: readonly { user: string; guest: boolean }[]): void {
+    const ch = this.snap.channels[name];
+    if (!ch || ch.memberTotal === null || ch.membersMore) return;
+    const added = joins.filter((j) => !ch.members.some((m) => m.user === j.user));
+    if (added.length === 0) return;
+    this.setChannel(name, (c) => ({
+      members: [...c.members, ...added.map((j): Member => ({ user: j.user, role: j.guest ? 'guest' : 'member', online: true }))],
+      memberTotal: (c.memberTotal ?? 0) + added.length,
+    }));
+  }
+
+  /** Roles and removals from moderation events, on the loaded roster. */
+  private applyToRoster(e: ModerationEvent): void {
+    const role = (user: string, r: Member['role']) => (c: ChannelState) => ({
+      members: c.members.map((m) => (m.user === user ? { ...m, role: r } : m)),
+    });
+    if (e.action === 'kick' || e.action === 'ban') {
+      this.setChannel(e.channel, (c) => {
+        const members = c.members.filter((m) => m.user !== e.target);
+        const gone = c.members.length - members.length;
+        return { members, memberTotal: c.memberTotal === null ? null : Math.max(0, c.memberTotal - gone) };
+      });
+    } else if (e.action === 'mod') this.setChannel(e.channel, role(e.target, 'moderator'));
+    else if (e.action === 'unmod') this.setChannel(e.channel, role(e.target, 'member'));
+    else if (e.action === 'transfer') {
+      this.setChannel(e.channel, role(e.target, 'owner'));
+      this.setChannel(e.channel, role(e.actor, 'moderator'));
+    }
   }
 
   markRead(name: string): void {
@@ -483,6 +552,7 @@ export class ChatStore {
   private onModeration(e: ModerationEvent): void {
     const me = this.snap.me?.user;
     this.addSystem(e.channel, moderationLine(e), 'moderation');
+    this.applyToRoster(e);
     if (e.target === me || e.action === 'delete') {
       if (e.action === 'mute') this.setChannel(e.channel, { mutedUntil: e.until ?? Number.POSITIVE_INFINITY });
       if (e.action === 'unmute') this.setChannel(e.channel, { mutedUntil: null });

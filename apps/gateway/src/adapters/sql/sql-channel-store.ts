@@ -1,5 +1,5 @@
 import { type ChannelInfo, Limits, Role } from '@parley/protocol';
-import type { Channel, ChannelStore, ListQuery, Member } from '../../ports/channel-store.js';
+import type { Channel, ChannelStore, ListQuery, Member, MemberPage, MembersQuery } from '../../ports/channel-store.js';
 import { QuotaExceededError } from '../../ports/limits.js';
 import { UnknownChannelError } from '../../ports/message-store.js';
 import type { SqlDb, SqlQueryable } from './db.js';
@@ -152,13 +152,19 @@ export class SqlChannelStore implements ChannelStore {
     );
   }
 
-  members(cid: number): Promise<Member[]> {
-    return this.db.query<Member>(
-      `SELECT m.user_id AS "userId", u.name AS "user", ${effectiveRoleSql('c.owner_id', 'm.user_id', 'm.role')} AS role
-       FROM memberships m JOIN users u ON u.id = m.user_id JOIN channels c ON c.id = m.cid
-       WHERE m.cid = $1 ORDER BY u.name`,
-      [cid],
-    );
+  async members(cid: number, q: MembersQuery = {}): Promise<MemberPage> {
+    const limit = Math.max(1, Math.min(Limits.membersPage, Math.floor(q.limit ?? Limits.membersPage)));
+    const [rows, count] = await Promise.all([
+      this.db.query<Member>(
+        `SELECT m.user_id AS "userId", u.name AS "user", ${effectiveRoleSql('c.owner_id', 'm.user_id', 'm.role')} AS role
+         FROM memberships m JOIN users u ON u.id = m.user_id JOIN channels c ON c.id = m.cid
+         WHERE m.cid = $1 AND u.name > $2 ORDER BY u.name LIMIT $3`,
+        [cid, q.after ?? '', limit + 1],
+      ),
+      this.db.query<{ total: number }>('SELECT count(*)::int AS total FROM memberships WHERE cid = $1', [cid]),
+    ]);
+    const more = rows.length > limit;
+    return { members: more ? rows.slice(0, limit) : rows, more, total: count[0]?.total ?? 0 };
   }
 
   /** Deletes the channel with its memberships, messages, reactions and sanctions (not the audit log; ModerationStore.deleteChannel audits). */
