@@ -135,6 +135,25 @@ describe.each(BACKENDS)('chat end to end on %s', (backend) => {
     await expect(a.react('react', seq + 1000, '👍')).rejects.toMatchObject({ code: ErrorCode.NotFound });
   });
 
+  it('a message many reacted to: History names 20 per emoji, the asker among them, with the count', async () => {
+    const a = await world.user(gw, 'popstar');
+    await a.create('popular');
+    await a.join('popular');
+    const { seq } = await a.send('popular', 'react to me, everyone');
+    const fans = await Promise.all(Array.from({ length: 24 }, (_, i) => world.client(gw, { guestName: `fan${i}` })));
+    for (const f of fans) {
+      await f.join('popular');
+      await f.react('popular', seq, '🔥');
+    }
+    const mine = await fans[23]!.history('popular', { after: seq - 1, limit: 1 });
+    expect(mine.messages[0]?.reactions).toEqual([
+      { emoji: '🔥', users: [...Array.from({ length: 19 }, (_, i) => `fan${i}`), 'fan23'], count: 24 },
+    ]);
+    const theirs = await a.history('popular', { after: seq - 1, limit: 1 });
+    expect(theirs.messages[0]?.reactions).toEqual([{ emoji: '🔥', users: Array.from({ length: 20 }, (_, i) => `fan${i}`), count: 24 }]);
+    for (const f of fans) f.close();
+  });
+
   it('a retried send with the same client message id is stored once', async () => {
     const a = await world.user(gw, 'leo');
     await a.create('dedupe');

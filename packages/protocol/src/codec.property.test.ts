@@ -119,10 +119,15 @@ const requestArb: fc.Arbitrary<Request> = fc.oneof(
 
 const presence = fc.record({ user: userName, guest: fc.boolean() });
 /** Reactions travel only when there are some: an empty list is sent as "no reactions" (tested below). */
-const reactions = fc.array(fc.record({ emoji, users: fc.array(userName, { maxLength: 5 }) }), {
-  minLength: 1,
-  maxLength: 4,
-});
+/** `count` only when more reacted than the names listed (a History page lists at most Limits.reactionNames). */
+const reaction = fc
+  .record({
+    emoji,
+    users: fc.array(userName, { maxLength: 5 }),
+    hidden: fc.option(fc.integer({ min: 1, max: 10_000 }), { nil: undefined }),
+  })
+  .map(({ hidden, ...r }) => (hidden === undefined ? r : { ...r, count: r.users.length + hidden }));
+const reactions = fc.array(reaction, { minLength: 1, maxLength: 4 });
 const message = (cidArb: fc.Arbitrary<number>): fc.Arbitrary<ChatMessage> =>
   fc
     .record({ cid: cidArb, seq, user: userName, text, ts, reactions: fc.option(reactions, { nil: undefined }) })

@@ -27,7 +27,8 @@ const pack = (v: unknown): Uint8Array => encoder.encode(v);
 
 // ---------- positional helpers ----------
 type PresenceTuple = [string, 0 | 1];
-type ReactionTuple = [string, string[]];
+/** `[emoji, users, count?]`: count only when more reacted than `users` names. */
+type ReactionTuple = [string, string[], number?];
 type MessageTuple = [number, string, string, number, ReactionTuple[]?];
 
 const presenceToTuple = (p: PresenceEntry): PresenceTuple => [p.user, p.guest ? 1 : 0];
@@ -36,9 +37,13 @@ const tupleToPresence = (t: unknown): PresenceEntry => {
   return { user: String(user), guest: guest === 1 };
 };
 const reactionsToTuples = (r: ReactionSummary[] | undefined): ReactionTuple[] | undefined =>
-  r && r.length > 0 ? r.map((x) => [x.emoji, x.users]) : undefined;
+  r && r.length > 0
+    ? r.map((x) => (x.count !== undefined && x.count > x.users.length ? [x.emoji, x.users, x.count] : [x.emoji, x.users]))
+    : undefined;
 const tuplesToReactions = (r: unknown): ReactionSummary[] | undefined =>
-  Array.isArray(r) ? (r as ReactionTuple[]).map(([emoji, users]) => ({ emoji, users })) : undefined;
+  Array.isArray(r)
+    ? (r as ReactionTuple[]).map(([emoji, users, count]) => (typeof count === 'number' ? { emoji, users, count } : { emoji, users }))
+    : undefined;
 
 function messageToTuple(m: ChatMessage): MessageTuple {
   const r = reactionsToTuples(m.reactions);

@@ -8,7 +8,13 @@ export interface PresenceEntry {
 /** Aggregated reactions on one message: emoji and who reacted (count = users.length). */
 export interface ReactionSummary {
   emoji: string;
+  /**
+   * Who reacted, in reaction order: at most Limits.reactionNames in a History page, always
+   * including the user who asked (when they reacted).
+   */
   users: string[];
+  /** How many reacted in all, when more than `users` lists. */
+  count?: number;
 }
 export interface ChatMessage {
   cid: number;

@@ -68,6 +68,8 @@ export const Limits = {
   historyPage: 100,
   /** Channels per List reply. */
   listPage: 100,
+  /** Who reacted: names per emoji on a message in a History page (`count` says how many in all). */
+  reactionNames: 20,
   /** Members per Members reply. */
   membersPage: 200,
   /** A Members cursor (a user name: 2–32 code points, so at most 64 UTF-16 units). */

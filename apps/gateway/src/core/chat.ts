@@ -364,7 +364,7 @@ export class Chat {
       case Op.History: {
         this.member(c, r.cid);
         return this.costly(ws, r.op, async () => {
-          const page = await this.d.messages.history(r.cid, r);
+          const page = await this.d.messages.history(r.cid, { before: r.before, after: r.after, limit: r.limit, viewer: c.userId });
           out.reply(ws, { op: r.op, rid: r.rid, cid: r.cid, ...page });
         });
       }

@@ -20,6 +20,8 @@ export interface HistoryQuery {
   /** Messages with seq > after (oldest first). */
   after: number | null;
   limit: number;
+  /** The user who asks: among the names of who reacted, theirs is always listed (when they did). */
+  viewer?: number;
 }
 
 /** appendBatch was given a channel id that has no row (never existed, or deleted meanwhile). */
@@ -41,7 +43,9 @@ export class UnknownChannelError extends Error {
  *   seq back and consume no seq. A batch naming a channel that does not exist (deleted meanwhile)
  *   rejects with UnknownChannelError and stores nothing.
  * - `history` returns messages in ascending seq order, at most `limit`, with aggregated reactions
- *   (who reacted, in reaction order); `more` says whether another page exists in that direction.
+ *   (who reacted, in reaction order: at most Limits.reactionNames names per emoji, the viewer's
+ *   among them when they reacted, and `count` when more reacted); `more` says whether another
+ *   page exists in that direction.
  *   `after` takes precedence when both are set.
  * - Reactions: one (message, user, emoji) at most; add/remove return whether anything changed.
  *   `addReaction` refuses a new emoji on a message that already has `maxDistinct` different ones

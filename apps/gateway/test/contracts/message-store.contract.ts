@@ -183,14 +183,23 @@ export function describeMessageStoreContract(name: string, factory: StoreFactory
       expect(h.messages[2]!.reactions ?? []).toEqual([]);
     });
 
-    it('lists who reacted in reaction order even when reactions come back to back (same clock tick)', async () => {
+    it('lists who reacted in reaction order even when reactions come back to back (same clock tick), at most 20 names with the count', async () => {
       const { us, cid, msg } = await setup(30);
       await s.messages.appendBatch([msg('popular')]);
       // Newest account first: any tie broken by user id would come out reversed.
       const reacting = [...us].reverse();
       for (const u of reacting) expect(await s.messages.addReaction(cid, 1, u.id, '🔥', 20)).toBe(true);
       const h = await s.messages.history(cid, { before: null, after: null, limit: 10 });
-      expect(h.messages[0]!.reactions).toEqual([{ emoji: '🔥', users: reacting.map((u) => u.name) }]);
+      // At most Limits.reactionNames names, the earliest, with the count of all.
+      expect(h.messages[0]!.reactions).toEqual([{ emoji: '🔥', users: reacting.slice(0, 20).map((u) => u.name), count: 30 }]);
+      // The viewer's own reaction is always listed (in its place in reaction order).
+      const last = reacting[29]!;
+      const mine = await s.messages.history(cid, { before: null, after: null, limit: 10, viewer: last.id });
+      expect(mine.messages[0]!.reactions).toEqual([{ emoji: '🔥', users: [...reacting.slice(0, 19), last].map((u) => u.name), count: 30 }]);
+      // 20 or fewer: every name and no count.
+      for (const u of reacting.slice(20)) await s.messages.removeReaction(cid, 1, u.id, '🔥');
+      const twenty = await s.messages.history(cid, { before: null, after: null, limit: 10 });
+      expect(twenty.messages[0]!.reactions).toEqual([{ emoji: '🔥', users: reacting.slice(0, 20).map((u) => u.name) }]);
     });
 
     it('caps the different emojis on one message, exactly, also under concurrent reactions', async () => {

@@ -2,7 +2,7 @@ import { memo, useState } from 'react';
 import { EmojiPicker } from './EmojiPicker.tsx';
 import { linkify } from './links.ts';
 import type { ChatStore } from './store.ts';
-import type { Reaction, Row } from './timeline.ts';
+import { type Reaction, type Row, reactionCount } from './timeline.ts';
 import { fullTime, timeOf } from './words.ts';
 
 interface Props {
@@ -121,19 +121,20 @@ function Reactions({
     <div className={`reactions ${reactions.length ? '' : 'none'}`}>
       {reactions.map((r) => {
         const mine = r.users.includes(me);
-        const who = r.users.join(', ');
+        const n = reactionCount(r);
+        const who = n > r.users.length ? `${r.users.join(', ')} and ${n - r.users.length} more` : r.users.join(', ');
         return (
           <button
             key={r.emoji}
             type="button"
             className={`reaction ${mine ? 'mine' : ''}`}
             aria-pressed={mine}
-            aria-label={`${r.emoji} ${r.users.length}, reacted by ${who}`}
+            aria-label={`${r.emoji} ${n}, reacted by ${who}`}
             title={who}
             data-who={who}
             onClick={() => onToggle(r.emoji)}
           >
-            <span aria-hidden="true">{r.emoji}</span> <span aria-hidden="true">{r.users.length}</span>
+            <span aria-hidden="true">{r.emoji}</span> <span aria-hidden="true">{n}</span>
           </button>
         );
       })}

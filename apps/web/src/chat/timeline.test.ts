@@ -65,4 +65,17 @@ describe('applyReaction', () => {
     expect(r).toEqual([{ emoji: '👍', users: ['bob'] }]);
     expect(applyReaction(r, '👍', 'bob', false)).toEqual([]);
   });
+
+  it('keeps the count of who reacted when a History page named only some of them', () => {
+    const page = [{ emoji: '🔥', users: ['a', 'b'], count: 30 }];
+    expect(applyReaction(page, '🔥', 'c', true)).toEqual([{ emoji: '🔥', users: ['a', 'b', 'c'], count: 31 }]);
+    expect(applyReaction(page, '🔥', 'a', true)).toEqual(page); // listed already: counted
+    expect(applyReaction(page, '🔥', 'a', false)).toEqual([{ emoji: '🔥', users: ['b'], count: 29 }]);
+    expect(applyReaction(page, '🔥', 'zed', false)).toEqual([{ emoji: '🔥', users: ['a', 'b'], count: 29 }]); // one not listed
+    // Down to the names listed: no count any more; a removal of someone unknown changes nothing.
+    const few = [{ emoji: '🔥', users: ['a', 'b'], count: 3 }];
+    expect(applyReaction(few, '🔥', 'zed', false)).toEqual([{ emoji: '🔥', users: ['a', 'b'] }]);
+    expect(applyReaction([{ emoji: '🔥', users: ['a', 'b'] }], '🔥', 'zed', false)).toEqual([{ emoji: '🔥', users: ['a', 'b'] }]);
+    expect(applyReaction([{ emoji: '🔥', users: [], count: 1 }], '🔥', 'zed', false)).toEqual([]);
+  });
 });

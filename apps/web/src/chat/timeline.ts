@@ -6,8 +6,14 @@
 
 export interface Reaction {
   emoji: string;
+  /** Who reacted, as far as known: a History page names at most 20 (always including me). */
   users: string[];
+  /** How many reacted in all, when more than `users` names. */
+  count?: number;
 }
+
+/** How many reacted with this emoji. */
+export const reactionCount = (r: Reaction): number => r.count ?? r.users.length;
 export interface MsgItem {
   seq: number;
   user: string;
@@ -125,7 +131,11 @@ export function mergeMessages(current: readonly MsgItem[], incoming: readonly Ms
   return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
 }
 
-/** A reaction toggled on or off by `user`; counts and who-reacted follow. */
+/**
+ * A reaction toggled on or off by `user` (the server sends one only when something changed);
+ * counts and who-reacted follow. With some names not listed (`count`), a removal of an unlisted
+ * user is one of those.
+ */
 export function applyReaction(reactions: readonly Reaction[], emoji: string, user: string, on: boolean): Reaction[] {
   const out: Reaction[] = [];
   let found = false;
@@ -135,8 +145,16 @@ export function applyReaction(reactions: readonly Reaction[], emoji: string, use
       continue;
     }
     found = true;
-    const users = on ? (r.users.includes(user) ? r.users : [...r.users, user]) : r.users.filter((u) => u !== user);
-    if (users.length > 0) out.push({ emoji, users });
+    const listed = r.users.includes(user);
+    const hidden = reactionCount(r) - r.users.length;
+    if (on ? listed : !listed && hidden === 0) {
+      out.push(r); // already counted, or nobody we know of
+      continue;
+    }
+    const users = on ? [...r.users, user] : listed ? r.users.filter((u) => u !== user) : r.users;
+    const count = reactionCount(r) + (on ? 1 : -1);
+    if (count > users.length) out.push({ emoji, users, count });
+    else if (count > 0) out.push({ emoji, users });
   }
   if (!found && on) out.push({ emoji, users: [user] });
   return out;

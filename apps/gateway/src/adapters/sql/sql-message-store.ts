@@ -1,4 +1,4 @@
-import type { ChatMessage, ReactionSummary } from '@parley/protocol';
+import { type ChatMessage, Limits, type ReactionSummary } from '@parley/protocol';
 import { QuotaExceededError } from '../../ports/limits.js';
 import { type Appended, type AppendInput, type HistoryQuery, type MessageStore, UnknownChannelError } from '../../ports/message-store.js';
 import type { SqlDb } from './db.js';
@@ -217,32 +217,42 @@ export class SqlMessageStore implements MessageStore {
     const messages: ChatMessage[] = rows.map((r) => ({ cid, seq: r.seq, user: r.author, text: r.text, ts: r.ts }));
     const first = messages[0];
     const lastMsg = messages[messages.length - 1];
-    if (first && lastMsg) await this.attachReactions(cid, messages, first.seq, lastMsg.seq);
+    if (first && lastMsg) await this.attachReactions(cid, messages, first.seq, lastMsg.seq, hq.viewer ?? 0);
     return { messages, more };
   }
 
-  /** One query for the whole page; order of emojis and of names is the order reactions came in. */
-  private async attachReactions(cid: number, page: ChatMessage[], from: number, to: number): Promise<void> {
-    const rows = await this.db.query<{ seq: number; emoji: string; name: string }>(
-      `SELECT r.seq, r.emoji, u.name FROM reactions r JOIN users u ON u.id = r.user_id
-       WHERE r.cid = $1 AND r.seq BETWEEN $2 AND $3 ORDER BY r.seq, r.ord`,
-      [cid, from, to],
+  /**
+   * One query for the whole page; order of emojis and of names is the order reactions came in.
+   * Names per emoji are capped (Limits.reactionNames: the viewer's, then the earliest) with the
+   * count of all, so a message thousands reacted to does not make a page of megabytes.
+   */
+  private async attachReactions(cid: number, page: ChatMessage[], from: number, to: number, viewer: number): Promise<void> {
+    const rows = await this.db.query<{ seq: number; emoji: string; name: string; n: number }>(
+      `SELECT seq, emoji, name, n FROM (
+         SELECT r.seq, r.emoji, u.name, r.ord,
+                row_number() OVER (PARTITION BY r.seq, r.emoji ORDER BY r.user_id = $4 DESC, r.ord) AS k,
+                count(*) OVER (PARTITION BY r.seq, r.emoji)::int AS n
+         FROM reactions r JOIN users u ON u.id = r.user_id
+         WHERE r.cid = $1 AND r.seq BETWEEN $2 AND $3
+       ) x WHERE k <= $5 ORDER BY seq, ord`,
+      [cid, from, to, viewer, Limits.reactionNames],
     );
     if (rows.length === 0) return;
-    const bySeq = new Map<number, Map<string, string[]>>();
+    const bySeq = new Map<number, Map<string, ReactionSummary>>();
     for (const r of rows) {
       let emojis = bySeq.get(r.seq);
       if (!emojis) bySeq.set(r.seq, (emojis = new Map()));
-      const users = emojis.get(r.emoji);
-      if (users) users.push(r.name);
-      else emojis.set(r.emoji, [r.name]);
+      const summary = emojis.get(r.emoji);
+      if (summary) summary.users.push(r.name);
+      else
+        emojis.set(
+          r.emoji,
+          r.n > Limits.reactionNames ? { emoji: r.emoji, users: [r.name], count: r.n } : { emoji: r.emoji, users: [r.name] },
+        );
     }
     for (const m of page) {
       const emojis = bySeq.get(m.seq);
-      if (!emojis) continue;
-      const summary: ReactionSummary[] = [];
-      for (const [emoji, users] of emojis) summary.push({ emoji, users });
-      m.reactions = summary;
+      if (emojis) m.reactions = [...emojis.values()];
     }
   }
 
