@@ -89,8 +89,12 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
   stall.start();
   metrics.watchLoopDelay(stall.delays);
   const protections = new ProtectionLog(logger);
-  const warn = (event: string, ws: uWS.WebSocket<Conn>, detail?: Record<string, unknown>) =>
-    protections.warn(event, ws.getUserData(), addressOf(ws), detail);
+  // The address the per-address limits count (behind a trusted proxy: the client's, from
+  // X-Forwarded-For; IPv6 as its /64), else the TCP peer's.
+  const warn = (event: string, ws: uWS.WebSocket<Conn>, detail?: Record<string, unknown>) => {
+    const c = ws.getUserData();
+    protections.warn(event, c, c.addr || addressOf(ws), detail);
+  };
   // This process's presence lease (core/presence-lease.ts): the chat's presence calls go through it.
   const lease = new PresenceLease({ store: ports.presence, nodeId: config.nodeId, logger });
   const chat = new Chat(

@@ -113,6 +113,18 @@ describe.each(BACKENDS)('story 5, bad input never hurts, on %s', (backend) => {
     for (const r of [...three, ...v6, other]) r.ws.close();
   });
 
+  it("behind a trusted proxy, a protection's warning names the client's address, not the balancer's", async () => {
+    const logs: Record<string, unknown>[] = [];
+    const proxied = await world.start({ PARLEY_TRUST_PROXY: 'true', PARLEY_LOG_LEVEL: 'warn' }, undefined, logs);
+    const g = await raw(proxied, 'guest=garbler2', undefined, { 'x-forwarded-for': '198.51.100.23' });
+    for (let i = 0; i < 20; i++) g.ws.send(Buffer.from([0xc1]));
+    expect((await g.closed).code).toBe(CloseCode.ProtocolAbuse);
+    await expect.poll(() => logs.some((l) => l.msg === 'malformed frames: closing')).toBe(true);
+    const warned = logs.filter((l) => l.level === 40);
+    expect(warned.length).toBeGreaterThan(0);
+    for (const l of warned) expect(l.address).toBe('198.51.100.23');
+  });
+
   it('a connection joins at most PARLEY_MAX_JOINS_PER_CONN channels: one more is refused 410, joins in flight count', async () => {
     const capped = await world.start({ PARLEY_MAX_JOINS_PER_CONN: '3' });
     const token = await world.signup(capped, 'hoarder');

@@ -66,8 +66,11 @@ export class World {
     );
   }
 
-  /** `wrapDb` gives this node its own view of the shared database (e.g. one that holds a statement). */
-  async start(env: Record<string, string> = {}, wrapDb?: (db: SqlDb) => SqlDb): Promise<Gateway> {
+  /**
+   * `wrapDb` gives this node its own view of the shared database (e.g. one that holds a statement);
+   * `logs` collects the node's log records (set PARLEY_LOG_LEVEL too: tests log nothing by default).
+   */
+  async start(env: Record<string, string> = {}, wrapDb?: (db: SqlDb) => SqlDb, logs?: Record<string, unknown>[]): Promise<Gateway> {
     const config: Config = parseConfig({
       PARLEY_PORT: '0',
       PARLEY_HOST: '127.0.0.1',
@@ -84,7 +87,12 @@ export class World {
       ...(this.redis ? { REDIS_URL: this.redis.url, PARLEY_REDIS_PREFIX: this.redis.prefix } : {}),
       ...env,
     });
-    const logger = createLogger(config.logLevel, config.nodeId);
+    const logger = createLogger(
+      config.logLevel,
+      config.nodeId,
+      false,
+      logs && { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) },
+    );
     const db = wrapDb ? wrapDb(this.db) : this.db;
     const appendDb = wrapDb ? undefined : this.appendDb;
     const shared = this.redis ? { db, appendDb } : { bus: this.bus, presence: this.presence, db, appendDb };
