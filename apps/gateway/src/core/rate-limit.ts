@@ -2,6 +2,15 @@
 export const waitText = (s: number): string => (s < 90 ? `${s} s` : `${Math.ceil(s / 60)} min`);
 
 /**
+ * The token-bucket arithmetic every bucket here shares (per connection below; per key in
+ * adapters/memory/memory-allowances.ts): `tokens` after `elapsedMs` at `perMs`, at most `cap`.
+ */
+export const refilled = (tokens: number, elapsedMs: number, perMs: number, cap: number): number =>
+  Math.min(cap, tokens + elapsedMs * perMs);
+/** ms until a bucket holding `tokens` (< 1) has one, at `perMs`. */
+export const msUntilToken = (tokens: number, perMs: number): number => Math.ceil((1 - tokens) / perMs);
+
+/**
  * Token bucket: `ratePerS` tokens per second, at most `burst` saved up. Refilled lazily on take,
  * so an idle connection costs no timer.
  */
@@ -24,14 +33,14 @@ export class TokenBucket {
    * entitled to send during it on top of its burst.
    */
   take(now = Date.now(), creditMs = 0): number {
-    const cap = this.burst + (creditMs * this.ratePerS) / 1000;
-    this.tokens = Math.min(cap, this.tokens + ((now - this.last) * this.ratePerS) / 1000);
+    const perMs = this.ratePerS / 1000;
+    this.tokens = refilled(this.tokens, now - this.last, perMs, this.burst + creditMs * perMs);
     this.last = now;
     if (this.tokens >= 1) {
       this.tokens -= 1;
       return 0;
     }
-    return Math.ceil(((1 - this.tokens) * 1000) / this.ratePerS);
+    return msUntilToken(this.tokens, perMs);
   }
 }
 

@@ -1,3 +1,4 @@
+import { msUntilToken, refilled } from '../../core/rate-limit.js';
 import type { AllowanceKind, AllowanceStore } from '../../ports/allowances.js';
 
 /**
@@ -20,7 +21,7 @@ export class TokenBuckets {
   /** Takes one attempt: 0 when taken, else the ms until `key` has one (nothing taken). */
   take(key: string, now = Date.now()): number {
     const b = this.refill(key, now);
-    if (b.tokens < 1) return Math.ceil((1 - b.tokens) / this.refillPerMs);
+    if (b.tokens < 1) return msUntilToken(b.tokens, this.refillPerMs);
     b.tokens -= 1;
     return 0;
   }
@@ -43,14 +44,14 @@ export class TokenBuckets {
       this.buckets.set(key, b);
       return b;
     }
-    b.tokens = Math.min(this.burst, b.tokens + (now - b.at) * this.refillPerMs);
+    b.tokens = refilled(b.tokens, now - b.at, this.refillPerMs, this.burst);
     b.at = now;
     return b;
   }
 
   private evict(now: number): void {
     for (const [k, b] of this.buckets) {
-      if (b.tokens + (now - b.at) * this.refillPerMs >= this.burst) this.buckets.delete(k);
+      if (refilled(b.tokens, now - b.at, this.refillPerMs, this.burst) >= this.burst) this.buckets.delete(k);
     }
     // Still full: drop the oldest tenth (Map order is insertion order).
     let n = this.buckets.size >= this.maxKeys ? Math.ceil(this.maxKeys / 10) : 0;
