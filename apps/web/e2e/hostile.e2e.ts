@@ -54,6 +54,8 @@ describe('story 6: hostile input', () => {
     await Promise.all(late.map((c) => c.join('crowd')));
     await page.getByText(/^5 online/).waitFor();
     await panel.getByRole('region', { name: 'Online 5' }).getByText('late3').waitFor();
+    // Not on a loaded roster page, yet badged as presence describes them.
+    await panel.locator('li', { hasText: 'late3' }).locator('.role-guest').waitFor();
     await new Promise((r) => setTimeout(r, 600)); // past the roster refresh's debounce
     expect(await membersRead()).toBe(reads);
     // The rest of the roster, one more page.

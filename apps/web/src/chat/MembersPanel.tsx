@@ -9,8 +9,9 @@ const RANK = { owner: 0, moderator: 1, member: 2, guest: 3 } as const;
 export function MembersPanel({ channel, onMore }: { channel: ChannelState; onMore: () => void }) {
   const online = new Set(channel.online);
   const roster = new Map(channel.members.map((m) => [m.user, m.role] as const));
-  // Someone present before the roster refresh still shows (as a member until we know better).
-  for (const u of channel.online) if (!roster.has(u)) roster.set(u, 'member');
+  // Someone present who is not on the loaded roster pages still shows, as presence describes them.
+  const guests = new Set(channel.onlineGuests);
+  for (const u of channel.online) if (!roster.has(u)) roster.set(u, guests.has(u) ? 'guest' : 'member');
   const people = [...roster].sort(([a, ra], [b, rb]) => RANK[ra] - RANK[rb] || a.localeCompare(b));
   const on = people.filter(([u]) => online.has(u));
   const off = people.filter(([u]) => !online.has(u));

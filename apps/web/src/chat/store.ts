@@ -33,6 +33,8 @@ export interface ChannelState {
   /** The channel's members, all pages (null until the first page arrived). */
   memberTotal: number | null;
   online: string[];
+  /** Those of `online` who are guests (from presence): their badge before the roster page naming them is loaded. */
+  onlineGuests: string[];
   typing: string[];
   /** ms since epoch; Infinity = until unmuted; null = not muted. */
   mutedUntil: number | null;
@@ -152,10 +154,14 @@ export class ChatStore {
     this.set({ status: 'connecting', connectError: null });
     client.on('message', (m) => this.onMessage(m));
     client.on('presence', (e) => {
-      if (e.type === 'state') this.setChannel(e.channel, { online: e.members.map((m) => m.user) });
+      if (e.type === 'state') this.setChannel(e.channel, { online: e.members.map((m) => m.user), onlineGuests: guestsOf(e.members) });
       else {
         this.setChannel(e.channel, (c) => ({
           online: [...c.online.filter((u) => !e.leaves.includes(u)), ...e.joins.map((j) => j.user).filter((u) => !c.online.includes(u))],
+          onlineGuests: [
+            ...c.onlineGuests.filter((u) => !e.leaves.includes(u)),
+            ...guestsOf(e.joins).filter((u) => !c.onlineGuests.includes(u)),
+          ],
         }));
         this.addNewMembers(e.channel, e.joins);
       }
@@ -264,6 +270,7 @@ export class ChatStore {
         membersMore: false,
         memberTotal: null,
         online: r.members.map((m) => m.user),
+        onlineGuests: guestsOf(r.members),
         typing: [],
         mutedUntil: null,
       };
@@ -598,5 +605,7 @@ export class ChatStore {
     }
   }
 }
+
+const guestsOf = (entries: readonly { user: string; guest: boolean }[]): string[] => entries.filter((e) => e.guest).map((e) => e.user);
 
 const toItem = (m: Message): MsgItem => ({ seq: m.seq, user: m.user, text: m.text, ts: m.ts, reactions: m.reactions ?? [] });
