@@ -154,6 +154,36 @@ describe.each(BACKENDS)('chat end to end on %s', (backend) => {
     for (const f of fans) f.close();
   });
 
+  it('a History page of long messages is cut well under the send-buffer cap; paging either way still reads each once', async () => {
+    const a = await world.user(gw, 'novelist');
+    await a.create('long');
+    await a.join('long');
+    const text = (i: number) => `${i} ${'語'.repeat(3990)}`; // ~12 KB of UTF-8 each: 100 are a 1.2 MB page
+    for (let i = 1; i <= 100; i++) await a.send('long', text(i));
+    const newest = await a.history('long', { limit: 100 });
+    expect(newest.more).toBe(true);
+    expect(newest.messages.length).toBeLessThan(100);
+    expect(newest.messages.reduce((n, m) => n + Buffer.byteLength(m.text), 0)).toBeLessThanOrEqual(256 * 1024);
+    expect(newest.messages.at(-1)?.text).toBe(text(100)); // reading back: the newest are kept
+    const back = [...newest.messages];
+    for (let more = newest.more; more; ) {
+      const page = await a.history('long', { before: back[0]!.seq, limit: 100 });
+      back.unshift(...page.messages);
+      more = page.more;
+    }
+    const forward: string[] = [];
+    let after = 0;
+    for (let more = true; more; ) {
+      const page = await a.history('long', { after, limit: 100 });
+      forward.push(...page.messages.map((m) => m.text));
+      after = page.messages.at(-1)?.seq ?? after;
+      more = page.more;
+    }
+    const all = Array.from({ length: 100 }, (_, i) => text(i + 1));
+    expect(back.map((m) => m.text)).toEqual(all);
+    expect(forward).toEqual(all);
+  });
+
   it('a retried send with the same client message id is stored once', async () => {
     const a = await world.user(gw, 'leo');
     await a.create('dedupe');

@@ -31,6 +31,7 @@ import { ChannelRoles } from './channel-roles.js';
 import type { Conn } from './conn.js';
 import { type CommitSink, GroupCommitter } from './group-commit.js';
 import { Groups } from './groups.js';
+import { fitPage } from './history-page.js';
 import type { Hub } from './hub.js';
 import type { Moderation } from './moderation.js';
 import { type Outbox, RequestError, userData } from './outbox.js';
@@ -365,7 +366,9 @@ export class Chat {
         this.member(c, r.cid);
         return this.costly(ws, r.op, async () => {
           const page = await this.d.messages.history(r.cid, { before: r.before, after: r.after, limit: r.limit, viewer: c.userId });
-          out.reply(ws, { op: r.op, rid: r.rid, cid: r.cid, ...page });
+          // A page well under the send-buffer cap, however long its messages (history-page.ts).
+          const fitted = fitPage(page, Math.max(64 * 1024, Math.floor(this.d.maxBackpressure / 4)), r.after !== null);
+          out.reply(ws, { op: r.op, rid: r.rid, cid: r.cid, ...fitted });
         });
       }
       case Op.Typing: {
