@@ -17,6 +17,7 @@ import {
 import { ErrorCode } from './codes.js';
 import type { ChatMessage, ErrorFrame, Event, Reply, Request, ServerFrame } from './frames.js';
 import { T } from './frames.js';
+import { readHotServerFrames } from './hot-frames.js';
 import { requestSchemas } from './schemas.js';
 import { Kind, Limits, ModAction, Op, Role } from './types.js';
 
@@ -647,6 +648,32 @@ describe('the server hot path agrees with the generic decoder', { timeout: 60_00
       expect(decodeServer(both)).toEqual({ ok: true, value: [e, a, e] });
       expect(decodeServerGeneric(both)).toEqual({ ok: true, value: [e, a, e] });
     }
+  });
+
+  it('a batch mixing hot frames with others: the hot ones read from their bytes, the rest the generic way, in order', () => {
+    const e = { kind: Kind.Event, op: Op.Message, cid: 7, seq: 9, user: 'ann', text: 'hi', ts: 1_700_000_000_000 };
+    const typing = { kind: Kind.Event, op: Op.Typing, cid: 7, users: ['bob'] };
+    const ev = packAny.encode([evType, e.cid, e.seq, e.user, e.text, e.ts]);
+    const ty = encodeEvent({ op: Op.Typing, cid: 7, users: ['bob'] });
+    const mixed = encodeBatch([ev, ev, ty, ev]);
+    const hot = readHotServerFrames(
+      mixed,
+      { batch: mixed[0] as number, event: evType, ack: ackType },
+      () => 'event',
+      () => 'ack',
+    );
+    expect(hot).toEqual({ frames: ['event', 'event'], rest: 1 + 2 * ev.length });
+    expect(decodeServer(mixed)).toEqual({ ok: true, value: [e, e, typing, e] });
+    // Nothing hot at the start: all of it the generic way; a bad tail fails the whole batch.
+    expect(
+      readHotServerFrames(
+        encodeBatch([ty, ev]),
+        { batch: mixed[0] as number, event: evType, ack: ackType },
+        () => 1,
+        () => 2,
+      ),
+    ).toBeNull();
+    expect(decodeServer(encodeBatch([ev, Uint8Array.of(0xc1)]))).toMatchObject({ ok: false });
   });
 });
 

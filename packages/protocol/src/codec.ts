@@ -318,22 +318,37 @@ const hotAck = (rid: number, seq: number, ts: number): ServerFrame => ({ kind: K
 export function decodeServer(bytes: Uint8Array): Result<ServerFrame[], string> {
   // The hot path: chat messages and send acks, read straight from their bytes (hot-frames.ts).
   const hot = readHotServerFrames(bytes, HOT_TYPES, hotEvent, hotAck);
-  return hot ? ok(hot) : decodeServerGeneric(bytes);
+  if (!hot) return decodeServerGeneric(bytes);
+  if (hot.rest === bytes.length) return ok(hot.frames);
+  // A batch whose first frames were hot: the rest the generic way, appended in order.
+  const tail = decodeBatchFrom(bytes, hot.rest, hot.frames);
+  return tail.ok ? ok(hot.frames) : tail;
 }
 
 /** decodeServer without its hot path: every frame through the pre-scan and the msgpack Decoder. */
 export function decodeServerGeneric(bytes: Uint8Array): Result<ServerFrame[], string> {
+  if (bytes[0] === BATCH_TYPE) {
+    const out: ServerFrame[] = [];
+    const r = decodeBatchFrom(bytes, 1, out);
+    return r.ok ? ok(out) : r;
+  }
   try {
     // Bounds what the Decoder may allocate (scan.ts): a hostile server cannot freeze the SDK either.
-    const batch = bytes[0] === BATCH_TYPE;
-    const bad = scanMsgpack(bytes, batch ? 1 : 0, MaxDepth.server, batch);
+    const bad = scanMsgpack(bytes, 0, MaxDepth.server, false);
     if (bad !== null) return { ok: false, error: `not a valid frame: ${bad}` };
-    if (batch) {
-      const out: ServerFrame[] = [];
-      for (const v of decoder.decodeMulti(bytes.subarray(1))) out.push(toServerFrame(v));
-      return ok(out);
-    }
     return ok([toServerFrame(decoder.decode(bytes))]);
+  } catch (e) {
+    return { ok: false, error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+/** The frames of a batch from byte `from` on (a frame boundary), appended to `out`. */
+function decodeBatchFrom(bytes: Uint8Array, from: number, out: ServerFrame[]): Result<true, string> {
+  try {
+    const bad = scanMsgpack(bytes, from, MaxDepth.server, true);
+    if (bad !== null) return { ok: false, error: `not a valid frame: ${bad}` };
+    for (const v of decoder.decodeMulti(bytes.subarray(from))) out.push(toServerFrame(v));
+    return ok(true);
   } catch (e) {
     return { ok: false, error: e instanceof Error ? e.message : String(e) };
   }

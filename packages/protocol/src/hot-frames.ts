@@ -227,43 +227,66 @@ export function readMessageRequest<R>(
 /**
  * The frames a client receives most — chat message events without reactions ([type, cid, seq,
  * user, text, ts]) and send acks ([type, rid, seq, ts]) — alone or as a batch (`batchType`, then
- * frames back to back), read straight from their bytes. `event` and `ack` build each frame; null
- * whenever anything in the message is something else, in any detail (a batch is read whole or not
- * at all) — the caller then decodes it the generic way. At a few hundred thousand deliveries per
- * second a receiver's decode is most of what a client costs (bench/README.md).
+ * frames back to back), read straight from their bytes. `event` and `ack` build each frame.
+ * `rest` is where the first frame that is something else (in any detail) starts: the caller
+ * decodes from there the generic way, so a batch that mixes a message with, say, a typing event
+ * is not read twice. Null when nothing could be read this way (not even the first frame). At a
+ * few hundred thousand deliveries per second a receiver's decode is most of what a client costs
+ * (bench/README.md).
  */
 export function readHotServerFrames<F>(
   bytes: Uint8Array,
   types: { batch: number; event: number; ack: number },
   event: (cid: number, seq: number, user: string, text: string, ts: number) => F,
   ack: (rid: number, seq: number, ts: number) => F,
-): F[] | null {
+): { frames: F[]; rest: number } | null {
   const out: F[] = [];
   const batch = bytes[0] === types.batch;
-  at = batch ? 1 : 0;
+  const first = batch ? 1 : 0;
+  at = first;
   do {
-    const h = bytes[at];
-    at += 1;
-    if (h === 0x96) {
-      if (readUint(bytes) !== types.event) return null;
-      const cid = readUint(bytes);
-      const seq = readUint(bytes);
-      if (cid === NOT || seq === NOT) return null;
-      const user = readStr(bytes);
-      if (user === undefined) return null;
-      const text = readStr(bytes);
-      if (text === undefined) return null;
-      const ts = readUint(bytes);
-      if (ts === NOT) return null;
-      out.push(event(cid, seq, user, text, ts));
-    } else if (h === 0x94) {
-      if (readUint(bytes) !== types.ack) return null;
-      const rid = readUint(bytes);
-      const seq = readUint(bytes);
-      const ts = readUint(bytes);
-      if (rid === NOT || seq === NOT || ts === NOT) return null;
-      out.push(ack(rid, seq, ts));
-    } else return null;
+    const start = at;
+    if (!readHotFrame(bytes, types, event, ack, out)) {
+      // Only whole frames are kept: the generic way takes over where this one starts.
+      return batch && start > first ? { frames: out, rest: start } : null;
+    }
   } while (batch && at < bytes.length);
-  return at === bytes.length ? out : null;
+  if (at === bytes.length) return { frames: out, rest: at };
+  return null;
+}
+
+/** One hot frame at `at` into `out`; false (nothing added) when it is anything else. */
+function readHotFrame<F>(
+  bytes: Uint8Array,
+  types: { event: number; ack: number },
+  event: (cid: number, seq: number, user: string, text: string, ts: number) => F,
+  ack: (rid: number, seq: number, ts: number) => F,
+  out: F[],
+): boolean {
+  const h = bytes[at];
+  at += 1;
+  if (h === 0x96) {
+    if (readUint(bytes) !== types.event) return false;
+    const cid = readUint(bytes);
+    const seq = readUint(bytes);
+    if (cid === NOT || seq === NOT) return false;
+    const user = readStr(bytes);
+    if (user === undefined) return false;
+    const text = readStr(bytes);
+    if (text === undefined) return false;
+    const ts = readUint(bytes);
+    if (ts === NOT) return false;
+    out.push(event(cid, seq, user, text, ts));
+    return true;
+  }
+  if (h === 0x94) {
+    if (readUint(bytes) !== types.ack) return false;
+    const rid = readUint(bytes);
+    const seq = readUint(bytes);
+    const ts = readUint(bytes);
+    if (rid === NOT || seq === NOT || ts === NOT) return false;
+    out.push(ack(rid, seq, ts));
+    return true;
+  }
+  return false;
 }
