@@ -152,6 +152,11 @@ const schema = z.object({
    * re-asserts every lease period, and a scan on each of that connection's requests.
    */
   PARLEY_MAX_JOINS_PER_CONN: int(100, 1),
+  /**
+   * Most people listed in a channel's presence (a Join reply, a PresenceState); beyond it the list
+   * is that many and the frame says how many are online in all. Diffs flow for everyone.
+   */
+  PARLEY_PRESENCE_LIST_MAX: int(1000, 1),
   /** Most different emojis on one message: a new emoji past it is refused with error 410 (more users may add an existing one). */
   PARLEY_MAX_REACTIONS_PER_MESSAGE: z.coerce.number().int().min(1).max(1000).default(20),
   /** Comma-separated allowed Origins for browser WebSocket upgrades; empty = allow all. */
@@ -215,6 +220,7 @@ export interface Config {
   maxChannelsPerUser: number;
   maxReactionsPerMessage: number;
   maxJoinsPerConn: number;
+  presenceListMax: number;
   allowedOrigins: string[];
   drainSpreadMs: number;
   logLevel: string;
@@ -300,6 +306,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     maxChannelsPerUser: e.PARLEY_MAX_CHANNELS_PER_USER,
     maxReactionsPerMessage: e.PARLEY_MAX_REACTIONS_PER_MESSAGE,
     maxJoinsPerConn: e.PARLEY_MAX_JOINS_PER_CONN,
+    presenceListMax: e.PARLEY_PRESENCE_LIST_MAX,
     allowedOrigins: e.PARLEY_ALLOWED_ORIGINS.split(',')
       .map((s) => s.trim())
       .filter(Boolean),

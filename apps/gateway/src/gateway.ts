@@ -1,4 +1,4 @@
-import { CloseCode, ErrorCode, Op, SUBPROTOCOL, SUBPROTOCOL_PREFIX } from '@parley/protocol';
+import { CloseCode, ErrorCode, encodeEvent, Op, SUBPROTOCOL, SUBPROTOCOL_PREFIX } from '@parley/protocol';
 import { MemoryAllowances } from './adapters/memory/memory-allowances.js';
 import type { Config } from './config.js';
 import { RequestBudget, StallClock } from './core/budget.js';
@@ -9,6 +9,7 @@ import { ensureDefaultChannels } from './core/default-channels.js';
 import { Hub } from './core/hub.js';
 import { Moderation } from './core/moderation.js';
 import { Outbox } from './core/outbox.js';
+import { boundPresence } from './core/presence-bound.js';
 import { LEASE_TTL_MS, PresenceLease } from './core/presence-lease.js';
 import { SanctionCache } from './core/sanctions.js';
 import { allowanceKey, canonicalAddress } from './http/address.js';
@@ -119,6 +120,7 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
       maxChannelsPerUser: config.maxChannelsPerUser,
       maxReactionsPerMessage: config.maxReactionsPerMessage,
       maxJoinsPerConn: config.maxJoinsPerConn,
+      presenceListMax: config.presenceListMax,
       limits: {
         ratePerS: config.ratePerS,
         rateBurst: config.rateBurst,
@@ -404,7 +406,9 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
   await lease.start({
     diff: (cid, joins, leaves) => chat.presenceDiff(cid, joins, leaves),
     state: (cid, members) => {
-      for (const ws of hub.localMembers(cid)) outbox.event(ws, { op: Op.PresenceState, cid, members });
+      // One encoding for every socket (it was one per socket: O(online²) work per channel).
+      const frame = encodeEvent({ op: Op.PresenceState, cid, ...boundPresence(members, config.presenceListMax) });
+      for (const ws of hub.localMembers(cid)) outbox.raw(ws, frame, 'event');
     },
   });
   let brokerWasUp = ports.broker.healthy();

@@ -184,6 +184,29 @@ describe.each(BACKENDS)('chat end to end on %s', (backend) => {
     expect(forward).toEqual(all);
   });
 
+  it('a crowded channel: a Join reply lists at most PARLEY_PRESENCE_LIST_MAX people, the joiner first, and says how many are online', async () => {
+    const capped = await world.start({ PARLEY_PRESENCE_LIST_MAX: '2' });
+    const host = await world.user(capped, 'crowdhost2');
+    await host.create('crowd2');
+    // Within the cap: the whole list, online = its length.
+    const first = await host.join('crowd2');
+    expect([first.members.length, first.online]).toEqual([1, 1]);
+    const early = await Promise.all([1, 2, 3].map((i) => world.client(capped, { guestName: `early${i}` })));
+    for (const c of early) await c.join('crowd2');
+    const late = await world.client(capped, { guestName: 'latecomer' });
+    const states: { members: number; online: number }[] = [];
+    late.on('presence', (p) => p.type === 'state' && states.push({ members: p.members.length, online: p.online }));
+    const joined = await late.join('crowd2');
+    expect(joined.online).toBe(5);
+    expect(joined.members).toHaveLength(2);
+    expect(joined.members[0]).toEqual({ user: 'latecomer', guest: true });
+    expect(states).toEqual([{ members: 2, online: 5 }]);
+    // Diffs still come for everyone.
+    const left = new Promise<string[]>((r) => late.on('presence', (p) => p.type === 'diff' && p.leaves.length > 0 && r(p.leaves)));
+    early[0]!.close();
+    expect(await left).toEqual(['early1']);
+  });
+
   it('a retried send with the same client message id is stored once', async () => {
     const a = await world.user(gw, 'leo');
     await a.create('dedupe');

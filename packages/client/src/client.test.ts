@@ -82,8 +82,8 @@ describe('requests', () => {
     await c.connect();
     await c.create('general');
     const joined = await c.join('general');
-    expect(joined).toEqual({ members: [{ user: 'alice', guest: true }], lastSeq: 0 });
-    expect(presence).toEqual([{ channel: 'general', type: 'state', members: [{ user: 'alice', guest: true }] }]);
+    expect(joined).toEqual({ members: [{ user: 'alice', guest: true }], online: 1, lastSeq: 0 });
+    expect(presence).toEqual([{ channel: 'general', type: 'state', members: [{ user: 'alice', guest: true }], online: 1 }]);
     expect(c.channels).toEqual(['general']);
     expect(await c.list()).toEqual([{ name: 'general', members: 1 }]);
     expect(await c.members('general')).toEqual([{ user: 'alice', role: 'member', online: true }]);

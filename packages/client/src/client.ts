@@ -148,7 +148,7 @@ export class ParleyClient {
     try {
       const r = await this.call(Op.Join, (rid) => ({ op: Op.Join, rid, name }));
       this.joinedOk(r);
-      return { members: r.members, lastSeq: r.lastSeq };
+      return { members: r.members, online: r.online ?? r.members.length, lastSeq: r.lastSeq };
     } finally {
       if (--this.joinsInFlight === 0) this.early.clear();
     }
@@ -332,7 +332,7 @@ export class ParleyClient {
       this.joined.set(r.name, ch);
     }
     ch.ready = true;
-    this.events.emit('presence', { channel: r.name, type: 'state', members: r.members });
+    this.events.emit('presence', { channel: r.name, type: 'state', members: r.members, online: r.online ?? r.members.length });
     const early = this.early.get(r.cid);
     this.early.delete(r.cid);
     for (const m of early ?? []) ch.ingest(m);

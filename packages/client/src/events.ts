@@ -10,7 +10,7 @@ export type AppEvent = { [E in Simple]: { name: E; value: ParleyEvents[E] } }[Si
 export function toAppEvent(f: EventFrame, channel: string): AppEvent | undefined {
   switch (f.op) {
     case Op.PresenceState:
-      return { name: 'presence', value: { channel, type: 'state', members: f.members } };
+      return { name: 'presence', value: { channel, type: 'state', members: f.members, online: f.online ?? f.members.length } };
     case Op.PresenceDiff:
       return { name: 'presence', value: { channel, type: 'diff', joins: f.joins, leaves: f.leaves } };
     case Op.Typing:

@@ -54,7 +54,8 @@ export interface Message {
 }
 
 export type PresenceEvent =
-  | { channel: string; type: 'state'; members: PresenceEntry[] }
+  /** `online`: how many in all (more than `members` lists in a crowded channel). */
+  | { channel: string; type: 'state'; members: PresenceEntry[]; online: number }
   | { channel: string; type: 'diff'; joins: PresenceEntry[]; leaves: string[] };
 
 export interface TypingEvent {
@@ -109,7 +110,10 @@ export interface ParleyEvents {
 }
 
 export interface JoinResult {
+  /** Who is online: all of them, or in a crowded channel the server's cap of them (1,000 by default). */
   members: PresenceEntry[];
+  /** How many are online in all (`members.length` unless the list was capped). */
+  online: number;
   lastSeq: number;
 }
 

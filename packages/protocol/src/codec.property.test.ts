@@ -139,7 +139,14 @@ const eventArb: fc.Arbitrary<Event> = fc.oneof(
   message(cid).map((m) => ({ op: Op.Message, ...m })),
   fc.record({ op: fc.constant(Op.Typing), cid, users: fc.array(userName, { maxLength: 5 }) }),
   fc.record({ op: fc.constant(Op.Reaction), cid, seq, emoji, user: userName, on: fc.boolean() }),
-  fc.record({ op: fc.constant(Op.PresenceState), cid, members: fc.array(presence, { maxLength: 8 }) }),
+  fc
+    .record({
+      op: fc.constant(Op.PresenceState),
+      cid,
+      members: fc.array(presence, { maxLength: 8 }),
+      more: fc.option(fc.integer({ min: 0, max: 1_000_000 }), { nil: undefined }),
+    })
+    .map(({ more, ...e }) => (more === undefined ? e : { ...e, online: e.members.length + 1 + more })),
   fc.record({
     op: fc.constant(Op.PresenceDiff),
     cid,
@@ -160,14 +167,17 @@ const eventArb: fc.Arbitrary<Event> = fc.oneof(
 
 const replyArb: fc.Arbitrary<Reply> = fc.oneof(
   fc.record({ op: fc.constant(Op.Create), rid, cid, name: channelName }),
-  fc.record({
-    op: fc.constant(Op.Join),
-    rid,
-    cid,
-    name: channelName,
-    lastSeq: nat,
-    members: fc.array(presence, { maxLength: 8 }),
-  }),
+  fc
+    .record({
+      op: fc.constant(Op.Join),
+      rid,
+      cid,
+      name: channelName,
+      lastSeq: nat,
+      members: fc.array(presence, { maxLength: 8 }),
+      online: fc.option(fc.integer({ min: 9, max: 1_000_000 }), { nil: undefined }),
+    })
+    .map(({ online, ...r }) => (online === undefined ? r : { ...r, online })),
   fc.record({ op: fc.constantFrom(Op.Leave, Op.React, Op.Unreact), rid }) as fc.Arbitrary<Reply>,
   fc.record({
     op: fc.constant(Op.List),

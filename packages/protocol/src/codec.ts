@@ -45,6 +45,10 @@ const tuplesToReactions = (r: unknown): ReactionSummary[] | undefined =>
     ? (r as ReactionTuple[]).map(([emoji, users, count]) => (typeof count === 'number' ? { emoji, users, count } : { emoji, users }))
     : undefined;
 
+/** A presence list's frame with the count of all appended, only when the list is a part of them. */
+const withCount = (frame: unknown[], count: number | undefined, listed: number): unknown[] =>
+  count !== undefined && count > listed ? [...frame, count] : frame;
+
 function messageToTuple(m: ChatMessage): MessageTuple {
   const r = reactionsToTuples(m.reactions);
   return r ? [m.seq, m.user, m.text, m.ts, r] : [m.seq, m.user, m.text, m.ts];
@@ -241,7 +245,7 @@ export function encodeEvent(e: Event): Uint8Array {
     case Op.Reaction:
       return pack([type, e.cid, e.seq, e.emoji, e.user, e.on ? 1 : 0]);
     case Op.PresenceState:
-      return pack([type, e.cid, e.members.map(presenceToTuple)]);
+      return pack(withCount([type, e.cid, e.members.map(presenceToTuple)], e.online, e.members.length));
     case Op.PresenceDiff:
       return pack([type, e.cid, e.joins.map(presenceToTuple), e.leaves]);
     case Op.Moderation:
@@ -257,7 +261,7 @@ export function encodeReply(r: Reply): Uint8Array {
     case Op.Create:
       return pack([type, r.rid, r.cid, r.name]);
     case Op.Join:
-      return pack([type, r.rid, r.cid, r.name, r.lastSeq, r.members.map(presenceToTuple)]);
+      return pack(withCount([type, r.rid, r.cid, r.name, r.lastSeq, r.members.map(presenceToTuple)], r.online, r.members.length));
     case Op.Leave:
     case Op.React:
     case Op.Unreact:
@@ -383,8 +387,10 @@ function toServerFrame(raw: unknown): ServerFrame {
         return { kind, op, cid: n(1), users: f[2] as string[] };
       case Op.Reaction:
         return { kind, op, cid: n(1), seq: n(2), emoji: s(3), user: s(4), on: f[5] === 1 };
-      case Op.PresenceState:
-        return { kind, op, cid: n(1), members: (f[2] as unknown[]).map(tupleToPresence) };
+      case Op.PresenceState: {
+        const members = (f[2] as unknown[]).map(tupleToPresence);
+        return typeof f[3] === 'number' ? { kind, op, cid: n(1), members, online: f[3] } : { kind, op, cid: n(1), members };
+      }
       case Op.PresenceDiff:
         return {
           kind,
@@ -422,6 +428,7 @@ function toServerFrame(raw: unknown): ServerFrame {
           name: s(3),
           lastSeq: n(4),
           members: (f[5] as unknown[]).map(tupleToPresence),
+          ...(typeof f[6] === 'number' ? { online: f[6] } : {}),
         };
       case Op.Leave:
       case Op.React:

@@ -78,7 +78,8 @@ export type Event =
   | ({ op: typeof Op.Message } & ChatMessage)
   | { op: typeof Op.Typing; cid: number; users: string[] }
   | { op: typeof Op.Reaction; cid: number; seq: number; emoji: string; user: string; on: boolean }
-  | { op: typeof Op.PresenceState; cid: number; members: PresenceEntry[] }
+  /** `online`: how many are online in all, when more than `members` lists (a crowded channel). */
+  | { op: typeof Op.PresenceState; cid: number; members: PresenceEntry[]; online?: number }
   | { op: typeof Op.PresenceDiff; cid: number; joins: PresenceEntry[]; leaves: string[] }
   | {
       op: typeof Op.Moderation;
@@ -94,7 +95,8 @@ export type Event =
 /** Replies, by op. */
 export interface ReplyBodies {
   [Op.Create]: { cid: number; name: string };
-  [Op.Join]: { cid: number; name: string; lastSeq: number; members: PresenceEntry[] };
+  /** `members`: who is online (at most the server's presence list cap); `online`: how many in all, when more. */
+  [Op.Join]: { cid: number; name: string; lastSeq: number; members: PresenceEntry[]; online?: number };
   [Op.Leave]: Record<never, never>;
   [Op.List]: { channels: ChannelInfo[]; more?: boolean };
   /** `total`: the channel's members, all pages; `more`: pages follow this one. */

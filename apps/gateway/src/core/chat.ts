@@ -35,6 +35,7 @@ import { fitPage } from './history-page.js';
 import type { Hub } from './hub.js';
 import type { Moderation } from './moderation.js';
 import { type Outbox, RequestError, userData } from './outbox.js';
+import { boundPresence } from './presence-bound.js';
 import { FrameLimits, type FramePolicy, waitText } from './rate-limit.js';
 import type { SanctionCache } from './sanctions.js';
 
@@ -76,6 +77,8 @@ export interface ChatDeps {
   maxReactionsPerMessage: number;
   /** Most channels one connection may be joined to (one more join is refused). */
   maxJoinsPerConn: number;
+  /** Most people a Join reply lists (presence-bound.ts). */
+  presenceListMax: number;
 }
 
 /** How long a client closed for flooding (4008) is told to stay away. */
@@ -454,7 +457,14 @@ export class Chat {
       if (refusal) throw refusal;
     } else members = await this.d.presence.list(ch.cid);
     // The reply (the presence state) goes out before the diff announcing this join.
-    this.d.outbox.reply(ws, { op: Op.Join, rid, cid: ch.cid, name: ch.name, lastSeq, members });
+    this.d.outbox.reply(ws, {
+      op: Op.Join,
+      rid,
+      cid: ch.cid,
+      name: ch.name,
+      lastSeq,
+      ...boundPresence(members, this.d.presenceListMax, c.user),
+    });
     if (first) this.presenceDiff(ch.cid, [{ user: c.user, guest: c.guest }], []);
   }
 

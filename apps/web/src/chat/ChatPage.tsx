@@ -122,7 +122,7 @@ export function ChatPage({ session, wanted, onEnded, onGuestName }: Props) {
             <div className="channel-head">
               <h1>#{ch.name}</h1>
               <span className="muted-text">
-                {ch.online.length} online · {ch.memberTotal !== null ? count(ch.memberTotal, 'member') : '… members'}
+                {ch.onlineCount} online · {ch.memberTotal !== null ? count(ch.memberTotal, 'member') : '… members'}
               </span>
             </div>
             {/* One list per channel: scroll state and row measurements are per channel. */}

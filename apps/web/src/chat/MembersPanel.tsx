@@ -16,7 +16,10 @@ export function MembersPanel({ channel, onMore }: { channel: ChannelState; onMor
   const on = people.filter(([u]) => online.has(u));
   const off = people.filter(([u]) => !online.has(u));
   // With pages not loaded yet, the offline count comes from the channel's total.
-  const offline = channel.membersMore && channel.memberTotal !== null ? Math.max(off.length, channel.memberTotal - on.length) : off.length;
+  // In a crowded channel the presence list is capped: the online count comes from the server's.
+  const onlineShown = Math.max(on.length, channel.onlineCount);
+  const offline =
+    channel.membersMore && channel.memberTotal !== null ? Math.max(off.length, channel.memberTotal - onlineShown) : off.length;
   const list = (title: string, rows: typeof people, isOnline: boolean, shown = rows.length) => (
     <section aria-label={`${title} ${shown}`}>
       <h3>
@@ -37,7 +40,7 @@ export function MembersPanel({ channel, onMore }: { channel: ChannelState; onMor
   return (
     <aside className="members" aria-label="Members">
       <h2>Members</h2>
-      {list('Online', on, true)}
+      {list('Online', on, true, onlineShown)}
       {list('Offline', off, false, offline)}
       {channel.membersMore && (
         <button type="button" className="more-members" onClick={onMore}>

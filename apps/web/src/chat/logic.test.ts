@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { completeCommand, suggestCommands, suggestUsers } from './autocomplete.ts';
 import { linkify, safeHref } from './links.ts';
 import { moderationLine, moderationNotice } from './moderation-text.ts';
+import { countAfterDiff } from './online-count.ts';
 import { lengthProblem, markFailed, markSending, removePending, sendErrorText } from './pending.ts';
 import type { PendingItem } from './timeline.ts';
 import { newSince, unreadCount, unreadLabel } from './unread.ts';
@@ -89,5 +90,16 @@ describe('words', () => {
     expect(moderationLine({ ...base, action: 'unmute', reason: null })).toBe('alice unmuted bob');
     expect(moderationNotice({ ...base, action: 'kick' })).toBe('You were removed from #general by alice. Reason: spam');
     expect(moderationNotice({ ...base, action: 'mute' })).toBeNull();
+  });
+});
+
+describe('countAfterDiff', () => {
+  it('counts joins and listed leaves; with a capped list every leave counts', () => {
+    const whole = { onlineCount: 2, online: ['a', 'b'] };
+    expect(countAfterDiff(whole, [{ user: 'c' }], ['a'])).toBe(2);
+    expect(countAfterDiff(whole, [{ user: 'a' }], ['zed'])).toBe(2); // already listed; not listed
+    const capped = { onlineCount: 1000, online: ['a', 'b'] };
+    expect(countAfterDiff(capped, [{ user: 'c' }], ['zed', 'a'])).toBe(999);
+    expect(countAfterDiff({ onlineCount: 0, online: [] }, [], ['x'])).toBe(0);
   });
 });

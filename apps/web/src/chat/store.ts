@@ -1,6 +1,7 @@
 import { type ChannelSummary, CloseCode, type Member, type Message, type ModerationEvent, ParleyClient, ParleyError } from '@parley/client';
 import { type Session, saveSession, userKey } from '../auth/session.ts';
 import { moderationLine, moderationNotice } from './moderation-text.ts';
+import { countAfterDiff } from './online-count.ts';
 import { lengthProblem, markFailed, markSending, removePending, sendErrorText } from './pending.ts';
 import { applyReaction, type MsgItem, mergeMessages, type PendingItem, type SystemItem } from './timeline.ts';
 
@@ -35,6 +36,8 @@ export interface ChannelState {
   online: string[];
   /** Those of `online` who are guests (from presence): their badge before the roster page naming them is loaded. */
   onlineGuests: string[];
+  /** How many are online: `online.length`, or more in a crowded channel whose presence list the server capped. */
+  onlineCount: number;
   typing: string[];
   /** ms since epoch; Infinity = until unmuted; null = not muted. */
   mutedUntil: number | null;
@@ -154,10 +157,12 @@ export class ChatStore {
     this.set({ status: 'connecting', connectError: null });
     client.on('message', (m) => this.onMessage(m));
     client.on('presence', (e) => {
-      if (e.type === 'state') this.setChannel(e.channel, { online: e.members.map((m) => m.user), onlineGuests: guestsOf(e.members) });
-      else {
+      if (e.type === 'state') {
+        this.setChannel(e.channel, { online: e.members.map((m) => m.user), onlineGuests: guestsOf(e.members), onlineCount: e.online });
+      } else {
         this.setChannel(e.channel, (c) => ({
           online: [...c.online.filter((u) => !e.leaves.includes(u)), ...e.joins.map((j) => j.user).filter((u) => !c.online.includes(u))],
+          onlineCount: countAfterDiff(c, e.joins, e.leaves),
           onlineGuests: [
             ...c.onlineGuests.filter((u) => !e.leaves.includes(u)),
             ...guestsOf(e.joins).filter((u) => !c.onlineGuests.includes(u)),
@@ -271,6 +276,7 @@ export class ChatStore {
         memberTotal: null,
         online: r.members.map((m) => m.user),
         onlineGuests: guestsOf(r.members),
+        onlineCount: r.online,
         typing: [],
         mutedUntil: null,
       };
