@@ -15,11 +15,13 @@ export function MembersPanel({ channel, onMore }: { channel: ChannelState; onMor
   const people = [...roster].sort(([a, ra], [b, rb]) => RANK[ra] - RANK[rb] || a.localeCompare(b));
   const on = people.filter(([u]) => online.has(u));
   const off = people.filter(([u]) => !online.has(u));
-  // With pages not loaded yet, the offline count comes from the channel's total.
-  // In a crowded channel the presence list is capped: the online count comes from the server's.
+  // In a crowded channel the server lists only some of who is online (`onlineCount` counts all):
+  // the rest cannot be told online from offline, so they are "Others", not "Offline".
+  const capped = channel.onlineCount > channel.online.length;
   const onlineShown = Math.max(on.length, channel.onlineCount);
-  const offline =
-    channel.membersMore && channel.memberTotal !== null ? Math.max(off.length, channel.memberTotal - onlineShown) : off.length;
+  // With roster pages not loaded yet, or a capped online list, the count comes from the channel's total.
+  const partial = (channel.membersMore || capped) && channel.memberTotal !== null;
+  const rest = partial ? Math.max(off.length, (channel.memberTotal ?? 0) - (capped ? on.length : onlineShown)) : off.length;
   const list = (title: string, rows: typeof people, isOnline: boolean, shown = rows.length) => (
     <section aria-label={`${title} ${shown}`}>
       <h3>
@@ -27,11 +29,11 @@ export function MembersPanel({ channel, onMore }: { channel: ChannelState; onMor
       </h3>
       <ul>
         {rows.map(([user, role]) => (
-          <li key={user} className={isOnline ? 'online' : 'offline'}>
+          <li key={user} className={isOnline ? 'online' : capped ? 'other' : 'offline'}>
             <span className="dot" aria-hidden="true" />
             <span className="name">{user}</span>
             {role !== 'member' && <span className={`badge role-${role}`}>{role}</span>}
-            <span className="sr-only">{isOnline ? ', online' : ', offline'}</span>
+            <span className="sr-only">{isOnline ? ', online' : capped ? '' : ', offline'}</span>
           </li>
         ))}
       </ul>
@@ -41,7 +43,7 @@ export function MembersPanel({ channel, onMore }: { channel: ChannelState; onMor
     <aside className="members" aria-label="Members">
       <h2>Members</h2>
       {list('Online', on, true, onlineShown)}
-      {list('Offline', off, false, offline)}
+      {list(capped ? 'Others' : 'Offline', off, false, rest)}
       {channel.membersMore && (
         <button type="button" className="more-members" onClick={onMore}>
           Show more members
