@@ -96,6 +96,8 @@ export class Chat {
   private readonly byUser = new Groups<number, WS>();
   /** New guests' first claims in flight (ensureUser), one per socket. */
   private readonly claiming = new Map<WS, Promise<void>>();
+  /** The most a History reply carries, about a quarter of the send-buffer cap (history-page.ts). */
+  private readonly historyPageBytes: number;
   /** Joins of channels a socket is not in yet, in flight: they count toward its joined-channel cap. */
   private readonly joining = new Map<WS, number>();
   private readonly typingTimers = new Map<number, NodeJS.Timeout>();
@@ -115,6 +117,7 @@ export class Chat {
     private readonly d: ChatDeps,
     readonly hub: Hub,
   ) {
+    this.historyPageBytes = Math.max(64 * 1024, Math.floor(d.maxBackpressure / 4));
     this.committer = new GroupCommitter(
       d.messages,
       d.commitBatch,
@@ -370,7 +373,7 @@ export class Chat {
         return this.costly(ws, r.op, async () => {
           const page = await this.d.messages.history(r.cid, { before: r.before, after: r.after, limit: r.limit, viewer: c.userId });
           // A page well under the send-buffer cap, however long its messages (history-page.ts).
-          const fitted = fitPage(page, Math.max(64 * 1024, Math.floor(this.d.maxBackpressure / 4)), r.after !== null);
+          const fitted = fitPage(page, this.historyPageBytes, r.after !== null);
           out.reply(ws, { op: r.op, rid: r.rid, cid: r.cid, ...fitted });
         });
       }

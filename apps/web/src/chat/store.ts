@@ -385,7 +385,7 @@ export class ChatStore {
       const p = await this.client?.membersPage(name, { after: last });
       if (p) {
         this.setChannel(name, (c) => ({
-          members: [...c.members, ...p.members.filter((m) => !c.members.some((k) => k.user === m.user))],
+          members: withNew(c.members, p.members),
           membersMore: p.more,
           memberTotal: p.total,
         }));
@@ -406,31 +406,33 @@ export class ChatStore {
   private addNewMembers(name: string, joins: readonly { user: string; guest: boolean }[]): void {
     const ch = this.snap.channels[name];
     if (!ch || ch.memberTotal === null || ch.membersMore) return;
-    const added = joins.filter((j) => !ch.members.some((m) => m.user === j.user));
-    if (added.length === 0) return;
-    this.setChannel(name, (c) => ({
-      members: [...c.members, ...added.map((j): Member => ({ user: j.user, role: j.guest ? 'guest' : 'member', online: true }))],
-      memberTotal: (c.memberTotal ?? 0) + added.length,
-    }));
+    const members = withNew(
+      ch.members,
+      joins.map((j): Member => ({ user: j.user, role: j.guest ? 'guest' : 'member', online: true })),
+    );
+    const added = members.length - ch.members.length;
+    if (added > 0) this.setChannel(name, (c) => ({ members, memberTotal: (c.memberTotal ?? 0) + added }));
   }
 
   /** Roles and removals from moderation events, on the loaded roster. */
   private applyToRoster(e: ModerationEvent): void {
-    const role = (user: string, r: Member['role']) => (c: ChannelState) => ({
-      members: c.members.map((m) => (m.user === user ? { ...m, role: r } : m)),
-    });
     if (e.action === 'kick' || e.action === 'ban') {
       this.setChannel(e.channel, (c) => {
         const members = c.members.filter((m) => m.user !== e.target);
         const gone = c.members.length - members.length;
         return { members, memberTotal: c.memberTotal === null ? null : Math.max(0, c.memberTotal - gone) };
       });
-    } else if (e.action === 'mod') this.setChannel(e.channel, role(e.target, 'moderator'));
-    else if (e.action === 'unmod') this.setChannel(e.channel, role(e.target, 'member'));
-    else if (e.action === 'transfer') {
-      this.setChannel(e.channel, role(e.target, 'owner'));
-      this.setChannel(e.channel, role(e.actor, 'moderator'));
+      return;
     }
+    // New roles by user (a Map: names are the users', and `__proto__` is a valid one).
+    const roles = new Map<string, Member['role']>();
+    if (e.action === 'mod') roles.set(e.target, 'moderator');
+    else if (e.action === 'unmod') roles.set(e.target, 'member');
+    else if (e.action === 'transfer') roles.set(e.actor, 'moderator').set(e.target, 'owner');
+    if (roles.size === 0) return;
+    this.setChannel(e.channel, (c) => ({
+      members: c.members.map((m) => (roles.has(m.user) ? { ...m, role: roles.get(m.user) as Member['role'] } : m)),
+    }));
   }
 
   markRead(name: string): void {
@@ -610,6 +612,18 @@ export class ChatStore {
       // Storage full or disabled: the page still works, it just forgets on reload.
     }
   }
+}
+
+/** `known` with those of `more` it does not name yet appended, in order. */
+function withNew(known: readonly Member[], more: readonly Member[]): Member[] {
+  const names = new Set(known.map((m) => m.user));
+  const out = [...known];
+  for (const m of more) {
+    if (names.has(m.user)) continue;
+    names.add(m.user);
+    out.push(m);
+  }
+  return out;
 }
 
 const guestsOf = (entries: readonly { user: string; guest: boolean }[]): string[] => entries.filter((e) => e.guest).map((e) => e.user);
