@@ -73,13 +73,14 @@ export async function pgcost(o: PgCostOptions): Promise<Record<string, unknown>>
           items.map(() => TEXT),
           items.map((i) => i.cmid),
           Date.now(),
+          items.map(() => 0), // the send fence: checked at generation 0, which no moderation here moves
         ],
         { prepare: true },
       );
     };
     const one = (statement: string) => {
       const i = item();
-      return sql.unsafe(statement, [i.cid, i.uid, 'u', TEXT, i.cmid, Date.now()], { prepare: true });
+      return sql.unsafe(statement, [i.cid, i.uid, 'u', TEXT, i.cmid, Date.now(), 0], { prepare: true });
     };
     // Session settings around a variant's calls (the connection is shared).
     const settings: Record<string, { before: string; after: string }> = {

@@ -103,6 +103,12 @@ export function createMetrics(
       labelNames: ['op'],
       registers: [registry],
     }),
+    fenceRechecks: new Counter({
+      name: 'parley_send_fence_rechecks_total',
+      help: 'Sends the send fence refused (a kick, mute or ban this node had not heard of yet) and that were checked again from the record, by outcome (sent, refused)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
     adminRequests: new Counter({
       name: 'parley_admin_requests_total',
       help: 'Admin API calls, by route and HTTP status (401/403 = refused)',

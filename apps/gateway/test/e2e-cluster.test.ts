@@ -78,6 +78,53 @@ describe('cluster over real Redis and Postgres (in-process nodes)', () => {
     expect(audit).toMatchObject({ actor: 's4-mod', reason: 'spamming', durationMs: 2000 });
   });
 
+  it("the send fence: once /mute, /kick or /ban is acknowledged, no node commits that user's next message, even before its control message arrives", async () => {
+    const mod = await world.user(nodes[0]!, 'fence-mod');
+    const muted = await world.user(nodes[1]!, 'fence-muted');
+    const kicked = await world.user(nodes[1]!, 'fence-kicked');
+    const banned = await world.user(nodes[1]!, 'fence-banned');
+    const bystander = await world.user(nodes[1]!, 'fence-by');
+    await mod.create('fence');
+    for (const c of [mod, muted, kicked, banned, bystander]) await c.join('fence');
+    for (const c of [muted, kicked, banned, bystander]) await c.send('fence', `${c.user!.user} before`);
+    // Node B hears no control message until released: as if the broker were slow to deliver.
+    const chat = nodes[1]!.chat as unknown as { applyControl: (bytes: Uint8Array) => void };
+    const apply = chat.applyControl;
+    const held: Uint8Array[] = [];
+    chat.applyControl = (bytes) => void held.push(bytes);
+    try {
+      await mod.command('fence', '/mute fence-muted 1m be quiet');
+      await mod.command('fence', '/kick fence-kicked');
+      await mod.command('fence', '/ban fence-banned 1m bye');
+      const [m, k, b, ok] = await Promise.all([
+        muted.send('fence', 'muted after').catch((e) => e),
+        kicked.send('fence', 'kicked after').catch((e) => e),
+        banned.send('fence', 'banned after').catch((e) => e),
+        bystander.send('fence', 'bystander after'),
+      ]);
+      expect(m).toMatchObject({ code: 203 });
+      expect(m.message).toContain('be quiet');
+      expect(k).toMatchObject({ code: 202 });
+      expect(b).toMatchObject({ code: 204 });
+      expect(b.message).toContain('bye');
+      expect(ok.seq).toBeGreaterThan(0);
+      expect(held.length).toBeGreaterThan(0); // node B had heard none of it
+    } finally {
+      chat.applyControl = apply;
+      for (const bytes of held) apply.call(chat, bytes);
+    }
+    const h = await mod.history('fence', { limit: 20 });
+    expect(h.messages.map((x) => x.text)).toEqual([
+      'fence-muted before',
+      'fence-kicked before',
+      'fence-banned before',
+      'fence-by before',
+      'bystander after',
+    ]);
+    const metrics = await (await fetch(`${nodes[1]!.url}/metrics`)).text();
+    expect(metrics).toMatch(/parley_send_fence_rechecks_total\{[^}]*\} [1-9]/);
+  });
+
   it('story 6: three users on three nodes react; everyone sees who reacted; history keeps it', async () => {
     const users = [await world.user(nodes[0]!, 's6-a'), await world.user(nodes[1]!, 's6-b'), await world.user(nodes[2]!, 's6-c')];
     await users[0]!.create('s6');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GroupCommitter } from '../src/core/group-commit.js';
-import { type Appended, type AppendInput, type MessageStore, UnknownChannelError } from '../src/ports/message-store.js';
+import { type Appended, type AppendInput, type MessageStore, StaleCheckError, UnknownChannelError } from '../src/ports/message-store.js';
 
 // The GroupCommitter is core logic between the send path and the MessageStore port; here it runs
 // against a port fake that answers after random delays (as a pool of Postgres connections would),
@@ -32,6 +32,55 @@ class SlowStore implements Pick<MessageStore, 'appendBatch'> {
 const item = (cid: number, n: number): AppendInput => ({ cid, userId: 1, user: 'u', text: String(n), cmid: null });
 
 describe('GroupCommitter', () => {
+  it('the send fence: stale sends are checked again, refused or sent again with the rest, in order, before the next batch', async () => {
+    // Channel 5's restriction generation is 2: items checked below it fail their batch whole.
+    const committed: string[] = [];
+    const store = {
+      async appendBatch(items: readonly AppendInput[]): Promise<Appended[]> {
+        await new Promise((r) => setTimeout(r, Math.random() * 3));
+        const stale = items.filter((i) => i.cid === 5 && (i.checked ?? 99) < 2).map((i) => i.cid);
+        if (stale.length) throw new StaleCheckError([...new Set(stale)]);
+        committed.push(items.map((i) => i.text).join(','));
+        return items.map(() => ({ seq: 1, ts: 0, duplicate: false }));
+      },
+    };
+    const rechecked: string[] = [];
+    const gc = new GroupCommitter(
+      store as unknown as MessageStore,
+      100,
+      () => {},
+      1,
+      0,
+      async (it) => {
+        rechecked.push(it.text);
+        if (it.userId === 66) throw new Error('muted');
+        it.checked = 2;
+      },
+    );
+    const send = (cid: number, text: string, userId = 1) =>
+      gc.append({ cid, userId, user: 'u', text, cmid: null, checked: 1 }).then(
+        () => `ok ${text}`,
+        (e: Error) => `refused ${text}: ${e.message}`,
+      );
+    const outcomes = await Promise.all([send(4, 'a'), send(5, 'b'), send(5, 'c', 66), send(4, 'd'), send(5, 'e')]);
+    expect(outcomes).toEqual(['ok a', 'ok b', 'refused c: muted', 'ok d', 'ok e']);
+    expect(rechecked).toEqual(['b', 'c', 'e']); // only channel 5's
+    expect(committed).toEqual(['a,b,d,e']);
+    // A recheck that cannot catch up (the generation keeps moving) refuses after a few rounds.
+    const stuck = new GroupCommitter(
+      store as unknown as MessageStore,
+      100,
+      () => {},
+      1,
+      0,
+      async () => {},
+    );
+    await expect(stuck.append({ cid: 5, userId: 1, user: 'u', text: 'x', cmid: null, checked: 0 })).rejects.toBeInstanceOf(StaleCheckError);
+    // Without a recheck, a stale send is refused.
+    const none = new GroupCommitter(store as unknown as MessageStore, 100, () => {}, 1, 0);
+    await expect(none.append({ cid: 5, userId: 1, user: 'u', text: 'y', cmid: null, checked: 0 })).rejects.toBeInstanceOf(StaleCheckError);
+  });
+
   it("sends the next batch to the store before settling the previous one's sends, and still in order", async () => {
     const events: string[] = [];
     let release = (): void => {};

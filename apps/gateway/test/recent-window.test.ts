@@ -235,6 +235,7 @@ describe('the Redis sanction cache never keeps an answer read before a change', 
           if (hold) await held;
           return answer;
         },
+        standing: (cid, userId, now) => record.standing(cid, userId, now),
         act: (i, authorize) => record.act(i, authorize),
         deleteChannel: (cid, actor) => record.deleteChannel(cid, actor),
         auditLog: (c, l, b) => record.auditLog(c, l, b),
@@ -262,9 +263,12 @@ describe('the Redis sanction cache never keeps an answer read before a change', 
     await moderator.act(mute, () => {});
     hold = false;
     release();
-    expect(await stale).toEqual([]); // A's own answer predates the mute
-    // Any node reading now must see the mute, not A's stale fill.
-    expect((await moderator.active(ch.cid, target.id, Date.now())).map((s) => s.kind)).toEqual(['mute']);
-    expect((await slowReader.active(ch.cid, target.id, Date.now())).map((s) => s.kind)).toEqual(['mute']);
+    const before = await stale;
+    expect(before.sanctions).toEqual([]); // A's own answer predates the mute
+    // Any node reading now must see the mute, not A's stale fill; and a later generation (the send fence).
+    const after = await moderator.active(ch.cid, target.id, Date.now());
+    expect(after.sanctions.map((s) => s.kind)).toEqual(['mute']);
+    expect(after.gen).toBeGreaterThan(before.gen);
+    expect((await slowReader.active(ch.cid, target.id, Date.now())).sanctions.map((s) => s.kind)).toEqual(['mute']);
   });
 });

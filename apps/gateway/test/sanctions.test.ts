@@ -16,7 +16,7 @@ describe('SanctionCache', () => {
         calls += 1;
         const a = answer;
         if (calls === 1) await new Promise<void>((r) => (release = r)); // read done, reply slow
-        return a;
+        return { sanctions: a, gen: 0 };
       },
     } as unknown as ModerationStore;
     const cache = new SanctionCache(store);
@@ -25,10 +25,10 @@ describe('SanctionCache', () => {
     answer = [mute];
     cache.invalidate(1, 7); // the control message for the mute arrives while the read is in flight
     release();
-    expect(await first).toEqual([]);
-    expect(await cache.active(1, 7)).toEqual([mute]); // read again, not served the stale []
+    expect((await first).sanctions).toEqual([]);
+    expect((await cache.active(1, 7)).sanctions).toEqual([mute]); // read again, not served the stale []
     expect(calls).toBe(2);
-    expect(await cache.active(1, 7)).toEqual([mute]); // and this one is cached
+    expect((await cache.active(1, 7)).sanctions).toEqual([mute]); // and this one is cached
     expect(calls).toBe(2);
   });
 
@@ -37,7 +37,7 @@ describe('SanctionCache', () => {
     const store = {
       active: async () => {
         calls += 1;
-        return [mute];
+        return { sanctions: [mute], gen: 0 };
       },
     } as unknown as ModerationStore;
     const cache = new SanctionCache(store);
@@ -55,6 +55,42 @@ describe('SanctionCache', () => {
   });
 });
 
+describe('SanctionCache and the send fence', () => {
+  it("fences sends with the lowest generation among the channel's reads; a recheck reads the record and resets it", async () => {
+    const gens = new Map<number, number>([
+      [7, 3],
+      [8, 5],
+    ]);
+    const reads: string[] = [];
+    const store = {
+      active: async (_: number, uid: number) => {
+        reads.push(`cache ${uid}`);
+        return { sanctions: [], gen: gens.get(uid) ?? 5 };
+      },
+      standing: async (_: number, uid: number) => {
+        reads.push(`record ${uid}`);
+        return { sanctions: [], gen: 6, member: true };
+      },
+    } as unknown as ModerationStore;
+    const cache = new SanctionCache(store);
+    expect(cache.gen(1)).toBe(0); // nothing read: fenced with 0 (any change since the start refuses)
+    expect((await cache.active(1, 8)).gen).toBe(5);
+    expect((await cache.active(1, 7)).gen).toBe(3);
+    expect(cache.gen(1)).toBe(3); // the lowest: a change after user 7's read must still refuse
+    expect(cache.cached(1, 8, 'mute')).toBeUndefined();
+    // The fence refused a send: the channel's entries go, the sender is read from the record.
+    expect(await cache.recheck(1, 8)).toEqual({ sanctions: [], gen: 6, member: true });
+    expect(cache.gen(1)).toBe(6);
+    expect(cache.cached(1, 7, 'mute')).toBeNull();
+    // A read older than one seen (a cache filled before the change) is taken from the record instead.
+    reads.length = 0;
+    expect((await cache.active(1, 7)).gen).toBe(6);
+    expect(reads).toEqual(['cache 7', 'record 7']);
+    expect(cache.gen(1)).toBe(6);
+    expect(cache.gen(2)).toBe(0);
+  });
+});
+
 describe('SanctionCache memory (issue 11)', () => {
   it('sweeps expired entries, so members seen once do not keep an entry each', async () => {
     let t = 0;
@@ -62,7 +98,7 @@ describe('SanctionCache memory (issue 11)', () => {
     const store = {
       active: async () => {
         calls += 1;
-        return [];
+        return { sanctions: [], gen: 0 };
       },
     } as unknown as ModerationStore;
     const cache = new SanctionCache(store, () => t);
@@ -84,7 +120,7 @@ describe('SanctionCache memory (issue 11)', () => {
     const store = {
       active: async () => {
         calls += 1;
-        return [{ kind: 'mute', until: 1500, reason: null, actor: 'mod' }];
+        return { sanctions: [{ kind: 'mute', until: 1500, reason: null, actor: 'mod' }], gen: 0 };
       },
     } as unknown as ModerationStore;
     const cache = new SanctionCache(store, () => t);

@@ -32,6 +32,7 @@ const ALL_MIGRATIONS = [
   '008_channel_owner.sql',
   '009_append_small_batches.sql',
   '010_optimistic_append.sql',
+  '011_send_fence.sql',
 ];
 
 async function exerciseSqlDb(db: SqlDb): Promise<void> {

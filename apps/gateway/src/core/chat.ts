@@ -124,6 +124,7 @@ export class Chat {
       (n) => d.metrics.commitBatch.observe(n),
       d.commitLanes,
       d.commitMaxWaitMs,
+      (item) => this.recheckSend(item as PendingSend),
     );
     d.broker.onMessage((topic, bytes) => this.onBroker(topic, bytes));
     this.controlReady = d.broker.subscribe(CONTROL_TOPIC).catch((e) => d.logger.error({ err: e }, 'control subscribe failed'));
@@ -518,10 +519,41 @@ export class Chat {
   private send(ws: WS, r: Extract<Request, { op: typeof Op.Message }>): Promise<void> | undefined {
     const c = ws.getUserData();
     this.member(c, r.cid);
-    const muteCheck = this.notMuted(c, r.cid);
     const p = new PendingSend(ws, r.rid, r.cid, c.userId, c.user, r.text, r.cmid);
-    if (!muteCheck && !c.sendGate) return this.commit(p);
-    return this.inOrder(c, muteCheck).then(() => this.commit(p));
+    const checked = this.notMuted(c, r.cid);
+    if (typeof checked === 'number') {
+      p.checked = checked;
+      if (!c.sendGate) return this.commit(p);
+      return this.inOrder(c, undefined).then(() => this.commit(p));
+    }
+    return this.inOrder(
+      c,
+      checked.then((gen) => {
+        p.checked = gen;
+      }),
+    ).then(() => this.commit(p));
+  }
+
+  /**
+   * The send fence refused `p` (a kick, mute or ban landed in its channel that this node has not
+   * heard of yet): its sender's standing, from the record, refuses it or sends it again.
+   */
+  private async recheckSend(p: PendingSend): Promise<void> {
+    const standing = await this.d.sanctions.recheck(p.cid, p.userId);
+    const ban = standing.sanctions.find((s) => s.kind === 'ban');
+    let refusal: RequestError | null = null;
+    if (ban) refusal = new RequestError(ErrorCode.Banned, banMessage(ban.until, ban.reason));
+    else if (!standing.member) refusal = new RequestError(ErrorCode.NotMember, 'you are no longer a member of this channel');
+    else {
+      try {
+        throwIfMuted(standing.sanctions.find((s) => s.kind === 'mute'));
+      } catch (err) {
+        refusal = err as RequestError;
+      }
+    }
+    this.d.metrics.fenceRechecks.inc({ outcome: refusal ? 'refused' : 'sent' });
+    if (refusal) throw refusal;
+    p.checked = standing.gen;
   }
 
   private commit(p: PendingSend): undefined {
@@ -673,12 +705,20 @@ export class Chat {
     return mine;
   }
 
-  /** Throws Muted if the user is muted in the channel; answers from the cache without a promise when it can. */
-  private notMuted(c: Conn, cid: number): Promise<void> | undefined {
+  /**
+   * Throws Muted if the user is muted in the channel, else gives the restriction generation the
+   * check read (what the send is fenced with); from the cache without a promise when it can.
+   */
+  private notMuted(c: Conn, cid: number): Promise<number> | number {
     const cached = this.d.sanctions.cached(cid, c.userId, 'mute');
-    if (cached === null) return this.d.sanctions.find(cid, c.userId, 'mute').then(throwIfMuted);
+    if (cached === null) {
+      return this.d.sanctions.active(cid, c.userId).then((standing) => {
+        throwIfMuted(standing.sanctions.find((s) => s.kind === 'mute'));
+        return standing.gen;
+      });
+    }
     throwIfMuted(cached);
-    return undefined;
+    return this.d.sanctions.gen(cid);
   }
 }
 
@@ -720,6 +760,8 @@ function ignore(): void {}
 class PendingSend implements AppendInput {
   /** performance.now() when it was queued: the ack latency counts from here. */
   started = 0;
+  /** The send fence: the restriction generation its mute check read (AppendInput). */
+  checked = 0;
   constructor(
     readonly ws: WS,
     readonly rid: number,

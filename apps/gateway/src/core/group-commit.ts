@@ -1,4 +1,4 @@
-import { type Appended, type AppendInput, type MessageStore, UnknownChannelError } from '../ports/message-store.js';
+import { type Appended, type AppendInput, type MessageStore, StaleCheckError, UnknownChannelError } from '../ports/message-store.js';
 
 const RATE_WINDOW_MS = 100;
 /**
@@ -8,6 +8,18 @@ const RATE_WINDOW_MS = 100;
  */
 const LINGER_GAPS = 4;
 const NOTHING = (): void => {};
+/** Rounds of rechecks for one batch before its stale items are refused (each round reads the record afresh). */
+const MAX_RECHECKS = 3;
+
+/**
+ * The send fence refused `item` (StaleCheckError): check its sender again from the record and set
+ * `item.checked` to what that read, or reject with the refusal the sender gets (muted, removed).
+ */
+export type Recheck = (item: AppendInput) => Promise<void>;
+
+const NO_RECHECK: Recheck = async (item) => {
+  throw new StaleCheckError([item.cid]);
+};
 
 /**
  * Where a send's outcome goes. The send path passes one sink for all its sends and the item
@@ -56,9 +68,17 @@ export class GroupCommitter {
 
   /**
    * @param maxWaitMs the most a commit may wait for company (see Lane.run); 0 = never wait.
+   * @param recheck what a send the fence refused goes through before it goes again (default: refused).
    */
-  constructor(store: MessageStore, maxBatch: number, onBatch: (size: number) => void = () => {}, lanes = 1, maxWaitMs = 0) {
-    this.lanes = Array.from({ length: lanes }, () => new Lane(store, maxBatch, onBatch, maxWaitMs));
+  constructor(
+    store: MessageStore,
+    maxBatch: number,
+    onBatch: (size: number) => void = () => {},
+    lanes = 1,
+    maxWaitMs = 0,
+    recheck: Recheck = NO_RECHECK,
+  ) {
+    this.lanes = Array.from({ length: lanes }, () => new Lane(store, maxBatch, onBatch, maxWaitMs, recheck));
   }
 
   /** Queues `item`; `sink` hears once it is committed or refused. */
@@ -89,6 +109,7 @@ class Lane {
     private readonly maxBatch: number,
     private readonly onBatch: (size: number) => void,
     private readonly maxWaitMs: number,
+    private readonly recheck: Recheck,
   ) {}
 
   enqueue(item: AppendInput, sink: CommitSink<AppendInput>): void {
@@ -165,16 +186,35 @@ class Lane {
    * Commits one batch; resolves with what settles its sends (run calls it once the next batch is
    * on its way), or, when it failed, after settling them itself. One bad item (its channel was just
    * deleted) must not fail everyone else's: the store names the unknown channels, their sends are
-   * refused, and the rest go again as one batch. Any other failure is retried send by send, so only the bad ones
+   * refused, and the rest go again as one batch. Sends the fence refused (StaleCheckError: a kick,
+   * mute or ban this node has not heard of yet) are checked again from the record (`recheck`) and
+   * go again with the rest, or are refused. Any other failure is retried send by send, so only the bad ones
    * are refused. Either way in order and before the next batch, so each channel's seqs still
    * follow arrival order.
    */
-  private async commit(batch: Waiting[]): Promise<() => void> {
+  private async commit(batch: Waiting[], rechecks = 0): Promise<() => void> {
     let results: Appended[];
     try {
       results = await this.store.appendBatch(batch.map((w) => w.item));
     } catch (e) {
-      if (batch.length === 1) refuse(batch[0] as Waiting, e);
+      if (e instanceof StaleCheckError && rechecks < MAX_RECHECKS) {
+        const verdicts = await Promise.all(
+          batch.map((w) =>
+            e.cids.includes(w.item.cid)
+              ? this.recheck(w.item).then(
+                  () => null,
+                  (err: unknown) => err ?? e,
+                )
+              : null,
+          ),
+        );
+        const rest = batch.filter((w, i) => {
+          const refusal = verdicts[i];
+          if (refusal !== null) refuse(w, refusal);
+          return refusal === null;
+        });
+        if (rest.length) (await this.commit(rest, rechecks + 1))();
+      } else if (batch.length === 1) refuse(batch[0] as Waiting, e);
       else if (e instanceof UnknownChannelError && batch.some((w) => e.cids.includes(w.item.cid))) {
         const rest: Waiting[] = [];
         for (const w of batch) {

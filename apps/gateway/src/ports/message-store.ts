@@ -7,6 +7,11 @@ export interface AppendInput {
   text: string;
   /** Client message id: a retried send with the same (user, channel, cmid) is stored once. */
   cmid: string | null;
+  /**
+   * The send fence: the channel's restriction generation (ModerationStore `Standing.gen`) the
+   * sender's right to send was checked against. Absent: not fenced (tools, tests).
+   */
+  checked?: number;
 }
 export interface Appended {
   seq: number;
@@ -29,6 +34,17 @@ export class UnknownChannelError extends Error {
   constructor(readonly cids: number[]) {
     super(`unknown channel(s): ${cids.join(', ')}`);
     this.name = 'UnknownChannelError';
+  }
+}
+
+/**
+ * appendBatch was given items checked against a restriction generation their channel has moved
+ * past (someone was kicked, muted or banned there since): check those senders again, from the record.
+ */
+export class StaleCheckError extends Error {
+  constructor(readonly cids: number[]) {
+    super(`stale sender checks in channel(s): ${cids.join(', ')}`);
+    this.name = 'StaleCheckError';
   }
 }
 

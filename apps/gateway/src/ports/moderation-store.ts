@@ -42,6 +42,16 @@ export interface Sanction {
   reason: string | null;
   actor: string;
 }
+/**
+ * A user's standing in a channel as of one snapshot of the record. `gen`: the channel's
+ * restriction generation, which every kick, mute and ban bumps (0 when there is no such channel);
+ * a check made on this answer is good for sends fenced with it (MessageStore `checked`).
+ */
+export interface Standing {
+  sanctions: Sanction[];
+  gen: number;
+}
+
 export interface AuditEntry {
   id: number;
   cid: number;
@@ -65,7 +75,8 @@ export interface AuditEntry {
  *   the database refuses), nothing changed and the error is rethrown. Nothing outside the database
  *   happens here: callers publish events only after `act` resolved (= committed).
  *   - kick: removes the membership. mute/ban: writes the sanction (replacing an earlier one of the
- *     same kind); a ban also removes the membership. unmute/unban: ends the sanction of that kind
+ *     same kind); a ban also removes the membership. Kick, mute and ban bump the channel's
+ *     restriction generation. unmute/unban: ends the sanction of that kind
  *     if any (audited either way). mod/unmod: the membership's role becomes Moderator/Member.
  *     transfer: the target owns the channel; the previous owner's membership (if any) becomes
  *     Moderator.
@@ -75,12 +86,18 @@ export interface AuditEntry {
  *   AND writes its audit row (target = the channel's name), in one transaction, under the row
  *   lock appenders take. Returns the deleted channel's name, or null when there was none.
  * - `active` returns the sanctions in force at `now` (expired ones are ignored; expiry needs no
- *   actor).
+ *   actor) with the channel's restriction generation, read in one snapshot: a kick, mute or ban
+ *   commits a larger `gen` than any read before it returned. A cache in front of the record may
+ *   answer from an earlier read (with that read's `gen`).
+ * - `standing` is `active` read from the record itself (through no cache), in the same snapshot as
+ *   whether the user has a membership row.
  */
 export interface ModerationStore {
   act(input: ModInput, authorize: (ctx: ModContext) => void): Promise<{ changed: boolean }>;
   deleteChannel(cid: number, actor: string): Promise<string | null>;
-  active(cid: number, userId: number, now: number): Promise<Sanction[]>;
+  active(cid: number, userId: number, now: number): Promise<Standing>;
+  /** The record's answer, never a cache's, with whether the user is a member: a send refused by the fence is checked again with it. */
+  standing(cid: number, userId: number, now: number): Promise<Standing & { member: boolean }>;
   /** Newest first; `before`: only entries with a smaller id (the previous page's last id). */
   auditLog(cid: number | null, limit: number, before?: number | null): Promise<AuditEntry[]>;
 }

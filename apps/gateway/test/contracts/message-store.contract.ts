@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QuotaExceededError } from '../../src/ports/limits.js';
-import { type AppendInput, UnknownChannelError } from '../../src/ports/message-store.js';
+import { type AppendInput, StaleCheckError, UnknownChannelError } from '../../src/ports/message-store.js';
 import type { User } from '../../src/ports/user-store.js';
 import { type StoreFactory, type StoreSet, uniq } from './store-set.js';
 
@@ -42,6 +42,59 @@ export function describeMessageStoreContract(name: string, factory: StoreFactory
       const h = await s.messages.history(a.cid, { before: null, after: null, limit: 10 });
       expect(h.messages.map((m) => m.text)).toEqual(['a1', 'a2', 'a3', 'a4']);
       expect(h.messages[0]).toMatchObject({ cid: a.cid, seq: 1, user: a.us[0]!.name, ts: r[0]!.ts });
+    });
+
+    it('the send fence: an item checked before a kick, mute or ban in its channel fails its batch whole, whatever the size', async () => {
+      const { us, cid, msg } = await setup(2);
+      const other = await setup();
+      const [owner, target] = us as [User, User];
+      const g0 = (await s.moderation.active(cid, target.id, Date.now())).gen;
+      let k = 0;
+      const at = (checked: number | undefined, c = cid): AppendInput => {
+        k += 1;
+        const m = c === cid ? msg(`m${k}`, `c${k}`, target) : other.msg(`o${k}`, `c${k}`);
+        return checked === undefined ? m : { ...m, checked };
+      };
+      expect(await s.messages.appendBatch([at(g0)])).toMatchObject([{ seq: 1, duplicate: false }]);
+      await s.moderation.act(
+        {
+          cid,
+          actorId: owner.id,
+          actor: owner.name,
+          targetId: target.id,
+          target: target.name,
+          change: { kind: 'mute', until: null, durationMs: null, reason: null },
+        },
+        () => {},
+      );
+      const g1 = (await s.moderation.active(cid, target.id, Date.now())).gen;
+      expect(g1).toBeGreaterThan(g0);
+      const run = async (label: string) => {
+        for (const n of [1, 3, 6]) {
+          // The stale item last, after items of another channel (the loop and the set-based path).
+          const batch = [...Array.from({ length: n - 1 }, () => at(0, other.cid)), at(g0)];
+          const err = await s.messages.appendBatch(batch).catch((e: unknown) => e);
+          expect(err, `${label} ${n}`).toBeInstanceOf(StaleCheckError);
+          expect((err as StaleCheckError).cids).toEqual([cid]);
+        }
+      };
+      const seqs = async () => [await s.messages.lastSeq(cid), await s.messages.lastSeq(other.cid)];
+      const before = await seqs();
+      await run('fresh');
+      // A repeated cmid turns the store to the statements that look for copies: fenced the same.
+      const repeat = other.msg('again', 'rep');
+      await s.messages.appendBatch([repeat]);
+      expect(await s.messages.appendBatch([repeat])).toMatchObject([{ duplicate: true }]);
+      const afterRepeat = await seqs();
+      expect(afterRepeat).toEqual([before[0], before[1]! + 1]);
+      await run('lookup');
+      expect(await seqs()).toEqual(afterRepeat); // nothing of a refused batch was stored
+      // Checked again at the new generation (or not fenced at all): stored.
+      expect(await s.messages.appendBatch([at(g1), at(undefined), at(0, other.cid)])).toMatchObject([{ seq: 2 }, { seq: 3 }, {}]);
+      expect(await s.messages.appendBatch([at(g1)])).toMatchObject([{ seq: 4 }]);
+      // A missing channel is still that, checked or not.
+      const missing = await s.messages.appendBatch([{ ...at(0), cid: cid + 1_000_000 }]).catch((e: unknown) => e);
+      expect(missing).toBeInstanceOf(UnknownChannelError);
     });
 
     it('accepts an empty batch', async () => {

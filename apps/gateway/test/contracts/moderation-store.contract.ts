@@ -17,6 +17,7 @@ export function describeModerationStoreContract(name: string, factory: StoreFact
     afterAll(async () => {
       await s?.close();
     });
+    const sanctionsOf = async (cid: number, userId: number, now: number) => (await s.moderation.active(cid, userId, now)).sanctions;
     async function setup() {
       const mod = (await s.users.createAccount(uniq('mod'), 'h'))!;
       const target = (await s.users.createAccount(uniq('t'), 'h'))!;
@@ -38,11 +39,9 @@ export function describeModerationStoreContract(name: string, factory: StoreFact
       const { mod, target, cid, input } = await setup();
       const now = Date.now();
       await s.moderation.act(input({ kind: 'mute', until: now + 2000, durationMs: 2000, reason: 'spam' }), allow);
-      expect(await s.moderation.active(cid, target.id, now)).toEqual([
-        { kind: 'mute', until: now + 2000, reason: 'spam', actor: mod.name },
-      ]);
-      expect(await s.moderation.active(cid, target.id, now + 2000)).toEqual([]);
-      expect(await s.moderation.active(cid, mod.id, now)).toEqual([]);
+      expect(await sanctionsOf(cid, target.id, now)).toEqual([{ kind: 'mute', until: now + 2000, reason: 'spam', actor: mod.name }]);
+      expect(await sanctionsOf(cid, target.id, now + 2000)).toEqual([]);
+      expect(await sanctionsOf(cid, mod.id, now)).toEqual([]);
     });
 
     it('replaces an earlier sanction of the same kind and keeps kinds apart; a ban also ends the membership', async () => {
@@ -52,7 +51,7 @@ export function describeModerationStoreContract(name: string, factory: StoreFact
       expect(await s.channels.role(cid, target.id)).toBe(Role.Member);
       await s.moderation.act(input({ kind: 'ban', until: 5_000, durationMs: 5000, reason: 'b' }), allow);
       expect(await s.channels.role(cid, target.id)).toBeNull();
-      const active = await s.moderation.active(cid, target.id, 2_000);
+      const active = await sanctionsOf(cid, target.id, 2_000);
       expect(active).toHaveLength(2);
       expect(active).toEqual(
         expect.arrayContaining([
@@ -66,7 +65,7 @@ export function describeModerationStoreContract(name: string, factory: StoreFact
       const { target, cid, input } = await setup();
       await s.moderation.act(input({ kind: 'ban', until: null, durationMs: null, reason: 'troll' }), allow);
       expect(await s.moderation.act(input({ kind: 'unban' }), allow)).toEqual({ changed: true });
-      expect(await s.moderation.active(cid, target.id, Date.now())).toEqual([]);
+      expect(await sanctionsOf(cid, target.id, Date.now())).toEqual([]);
       expect(await s.moderation.act(input({ kind: 'unban' }), allow)).toEqual({ changed: false });
       const log = await s.moderation.auditLog(cid, 10);
       expect(log.map((e) => e.action)).toEqual(['unban', 'unban', 'ban']);
@@ -147,7 +146,7 @@ export function describeModerationStoreContract(name: string, factory: StoreFact
         ).rejects.toBe(refused);
       }
       expect(await s.channels.role(cid, target.id)).toBe(Role.Member);
-      expect(await s.moderation.active(cid, target.id, Date.now())).toEqual([]);
+      expect(await sanctionsOf(cid, target.id, Date.now())).toEqual([]);
       expect(await s.moderation.auditLog(cid, 10)).toEqual([]);
     });
 
@@ -172,9 +171,7 @@ export function describeModerationStoreContract(name: string, factory: StoreFact
       expect(await s.channels.role(cid, target.id)).toBe(Role.Member);
       expect(await s.channels.role(cid, mod.id)).toBe(Role.Owner);
       expect((await s.channels.byId(cid))?.ownerId).toBe(mod.id);
-      expect(await s.moderation.active(cid, target.id, Date.now())).toEqual([
-        { kind: 'mute', until: null, reason: 'before', actor: mod.name },
-      ]);
+      expect(await sanctionsOf(cid, target.id, Date.now())).toEqual([{ kind: 'mute', until: null, reason: 'before', actor: mod.name }]);
       expect(await s.moderation.auditLog(cid, 10)).toEqual(logBefore);
     });
 
@@ -221,6 +218,32 @@ export function describeModerationStoreContract(name: string, factory: StoreFact
       expect((await s.channels.byId(cid))?.ownerId).toBe(owner.id);
       await s.moderation.act(input({ kind: 'transfer', maxOwned: 2 }), allow);
       expect((await s.channels.byId(cid))?.ownerId).toBe(target.id);
+    });
+
+    it('kick, mute and ban bump the restriction generation (one snapshot with the sanctions); the rest do not', async () => {
+      const { mod, target, cid, input } = await setup();
+      const gen = async () => (await s.moderation.active(cid, target.id, Date.now())).gen;
+      const g0 = await gen();
+      await s.moderation.act(input({ kind: 'mod' }), allow);
+      await s.moderation.act(input({ kind: 'unmod' }), allow);
+      await s.moderation.act(input({ kind: 'unmute' }), allow);
+      expect(await gen()).toBe(g0);
+      await s.moderation.act(input({ kind: 'mute', until: null, durationMs: null, reason: null }), allow);
+      const muted = await s.moderation.active(cid, target.id, Date.now());
+      expect(muted.gen).toBe(g0 + 1);
+      expect(muted.sanctions.map((x) => x.kind)).toEqual(['mute']);
+      await s.moderation.act(input({ kind: 'kick', reason: null }), allow);
+      expect(await gen()).toBe(g0 + 2);
+      // A refused action bumps nothing.
+      await expect(
+        s.moderation.act(input({ kind: 'ban', until: null, durationMs: null, reason: null }), () => {
+          throw new Error('no');
+        }),
+      ).rejects.toThrow('no');
+      expect(await gen()).toBe(g0 + 2);
+      expect(await s.moderation.standing(cid, target.id, Date.now())).toEqual({ gen: g0 + 2, sanctions: muted.sanctions, member: false });
+      expect(await s.moderation.standing(cid, mod.id, Date.now())).toEqual({ gen: g0 + 2, sanctions: [], member: true });
+      expect(await s.moderation.standing(cid + 1_000_000, mod.id, Date.now())).toEqual({ gen: 0, sanctions: [], member: false });
     });
 
     it('rejects an action on a deleted channel with UnknownChannelError and writes nothing', async () => {

@@ -1,4 +1,4 @@
-import type { AuditEntry, ModContext, ModerationStore, ModInput, Sanction } from '../../ports/moderation-store.js';
+import type { AuditEntry, ModContext, ModerationStore, ModInput, Sanction, Standing } from '../../ports/moderation-store.js';
 import type { RedisClient } from './connect.js';
 import type { RedisKeys } from './keys.js';
 
@@ -20,6 +20,10 @@ const SANCTION_KINDS = new Set(['mute', 'ban', 'unmute', 'unban']);
  * the change cannot store that stale answer after it (a DEL would let it, for up to 30 s). Until
  * the marker lapses that user's sanctions in that channel are read from Postgres. A failed write
  * of the marker is bounded by the TTL.
+ *
+ * An entry is `[gen, ...sanctions]`: the read's restriction generation first, so the send fence
+ * still catches an entry read before a change (a previous release wrote `[...sanctions]`: read
+ * as generation 0, which the fence sends back to the record; and it skips the number).
  */
 export class RedisSanctionCache implements ModerationStore {
   constructor(
@@ -29,21 +33,30 @@ export class RedisSanctionCache implements ModerationStore {
     private readonly onError: (err: unknown) => void = () => {},
   ) {}
 
-  async active(cid: number, userId: number, now: number): Promise<Sanction[]> {
+  async active(cid: number, userId: number, now: number): Promise<Standing> {
     const key = this.keys.sanctions(cid, userId);
     const cached = await this.redis.get(key).catch((err) => {
       this.onError(err);
       return null;
     });
     if (cached !== null && cached !== CHANGED) {
-      return (JSON.parse(cached) as Sanction[]).filter((s) => s.until === null || s.until > now);
+      const entry = JSON.parse(cached) as (number | Sanction)[];
+      const gen = typeof entry[0] === 'number' ? entry[0] : 0;
+      const sanctions = entry.filter((s): s is Sanction => typeof s === 'object' && (s.until === null || s.until > now));
+      return { gen, sanctions };
     }
-    const sanctions = await this.inner.active(cid, userId, now);
-    if (cached === CHANGED) return sanctions;
+    const standing = await this.inner.active(cid, userId, now);
+    if (cached === CHANGED) return standing;
     let ttl = MAX_TTL_MS;
-    for (const s of sanctions) if (s.until !== null) ttl = Math.min(ttl, s.until - now);
-    if (ttl > 0) await this.redis.set(key, JSON.stringify(sanctions), 'PX', Math.ceil(ttl), 'NX').catch(this.onError);
-    return sanctions;
+    for (const s of standing.sanctions) if (s.until !== null) ttl = Math.min(ttl, s.until - now);
+    if (ttl > 0) {
+      await this.redis.set(key, JSON.stringify([standing.gen, ...standing.sanctions]), 'PX', Math.ceil(ttl), 'NX').catch(this.onError);
+    }
+    return standing;
+  }
+
+  standing(cid: number, userId: number, now: number): Promise<Standing & { member: boolean }> {
+    return this.inner.standing(cid, userId, now);
   }
 
   async act(input: ModInput, authorize: (ctx: ModContext) => void): Promise<{ changed: boolean }> {

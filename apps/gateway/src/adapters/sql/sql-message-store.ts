@@ -1,16 +1,26 @@
 import { type ChatMessage, Limits, type ReactionSummary } from '@parley/protocol';
 import { QuotaExceededError } from '../../ports/limits.js';
-import { type Appended, type AppendInput, type HistoryQuery, type MessageStore, UnknownChannelError } from '../../ports/message-store.js';
+import {
+  type Appended,
+  type AppendInput,
+  type HistoryQuery,
+  type MessageStore,
+  StaleCheckError,
+  UnknownChannelError,
+} from '../../ports/message-store.js';
 import type { SqlDb } from './db.js';
 
 export const HISTORY_MAX_LIMIT = 100;
 
 // Fixed statement texts: prepared once per connection by the Postgres driver.
 export const APPEND =
-  'SELECT idx, seq, ts, duplicate FROM parley_append($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint)';
+  'SELECT idx, seq, ts, duplicate FROM parley_append($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint, $7::bigint[])';
 /** APPEND without looking for earlier copies of the cmids: infra/migrations/010_optimistic_append.sql. */
 export const APPEND_FRESH =
-  'SELECT idx, seq, ts, duplicate FROM parley_append_fresh($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint)';
+  'SELECT idx, seq, ts, duplicate FROM parley_append_fresh($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint, $7::bigint[])';
+
+/** An item without `checked` passes the send fence (infra/migrations/011_send_fence.sql). */
+const UNFENCED = Number.MAX_SAFE_INTEGER;
 
 /**
  * One message, one statement, no PL/pgSQL: the commonest commit below a few hundred sends/s per
@@ -22,13 +32,15 @@ export const APPEND_FRESH =
  * then re-reading the row); the retry lookup reads the statement's snapshot, taken before that
  * wait, so a copy committed meanwhile is caught by the unique cmid index instead (23505) and the
  * item goes through parley_append, which looks after the lock. No row back and no earlier copy:
- * the channel does not exist.
+ * the channel does not exist, or its restriction generation moved past `$7` (the send fence:
+ * infra/migrations/011_send_fence.sql).
  */
 export const APPEND_ONE = `WITH earlier AS (
     SELECT m.seq, m.ts FROM messages m WHERE m.cid = $1 AND m.user_id = $2 AND m.cmid = $5
   ),
   bumped AS (
-    UPDATE channels SET last_seq = last_seq + 1 WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM earlier) RETURNING last_seq
+    UPDATE channels SET last_seq = last_seq + 1 WHERE id = $1 AND restrict_gen <= $7 AND NOT EXISTS (SELECT 1 FROM earlier)
+    RETURNING last_seq
   ),
   ins AS (
     INSERT INTO messages (cid, seq, user_id, author, text, ts, cmid)
@@ -38,7 +50,7 @@ export const APPEND_ONE = `WITH earlier AS (
 
 /** APPEND_ONE without the lookup: a stored copy of the cmid fails it on the unique cmid index (23505). */
 export const APPEND_ONE_FRESH = `WITH bumped AS (
-    UPDATE channels SET last_seq = last_seq + 1 WHERE id = $1::bigint RETURNING last_seq
+    UPDATE channels SET last_seq = last_seq + 1 WHERE id = $1::bigint AND restrict_gen <= $7::bigint RETURNING last_seq
   )
   INSERT INTO messages (cid, seq, user_id, author, text, ts, cmid)
   SELECT $1::bigint, b.last_seq, $2::bigint, $3::text, $4::text, $6::bigint, $5::text FROM bumped b
@@ -155,10 +167,14 @@ export class SqlMessageStore implements MessageStore {
         col((i) => i.text),
         col((i) => i.cmid),
         this.now(),
+        col((i) => i.checked ?? UNFENCED),
       ]);
     } catch (err) {
-      const unknown = /parley: unknown channel\(s\) ([\d,]+)/.exec(String((err as Error).message));
+      const message = String((err as Error).message);
+      const unknown = /parley: unknown channel\(s\) ([\d,]+)/.exec(message);
       if (unknown?.[1]) throw new UnknownChannelError(unknown[1].split(',').map(Number));
+      const stale = /parley: stale check\(s\) ([\d,]+)/.exec(message);
+      if (stale?.[1]) throw new StaleCheckError(stale[1].split(',').map(Number));
       throw err;
     }
     const out: (Appended | undefined)[] = new Array(sent.length);
@@ -177,6 +193,7 @@ export class SqlMessageStore implements MessageStore {
         it.text,
         it.cmid,
         this.now(),
+        it.checked ?? UNFENCED,
       ]);
     } catch (err) {
       if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
@@ -188,7 +205,10 @@ export class SqlMessageStore implements MessageStore {
       return again;
     }
     const r = rows[0];
-    if (!r) throw new UnknownChannelError([it.cid]);
+    if (!r) {
+      const exists = await this.appendDb.query('SELECT 1 FROM channels WHERE id = $1', [it.cid]);
+      throw exists.length ? new StaleCheckError([it.cid]) : new UnknownChannelError([it.cid]);
+    }
     if (r.duplicate) this.lookForCopies();
     return { seq: r.seq, ts: r.ts, duplicate: r.duplicate };
   }

@@ -1,10 +1,20 @@
 import { Role } from '@parley/protocol';
 import { UnknownChannelError } from '../../ports/message-store.js';
-import type { AuditEntry, ModContext, ModerationStore, ModInput, ModKind, Sanction } from '../../ports/moderation-store.js';
+import type { AuditEntry, ModContext, ModerationStore, ModInput, ModKind, Sanction, Standing } from '../../ports/moderation-store.js';
 import type { SqlDb, SqlQueryable } from './db.js';
 import { checkOwnedQuota, deleteChannelRows, effectiveRole } from './sql-channel-store.js';
 
 export const AUDIT_MAX_LIMIT = 1000;
+
+/** The actions that take someone's right to send: each bumps the channel's restriction generation. */
+const RESTRICTING = new Set<ModKind>(['kick', 'mute', 'ban']);
+
+const SANCTIONS_JSON = `COALESCE((SELECT json_agg(json_build_object('kind', s.kind, 'until', s.until, 'reason', s.reason, 'actor', s.actor) ORDER BY s.kind)
+    FROM sanctions s WHERE s.cid = $1 AND s.user_id = $2 AND (s.until IS NULL OR s.until > $3)), '[]'::json)`;
+const STANDING = `SELECT c.restrict_gen AS gen, ${SANCTIONS_JSON} AS sanctions FROM channels c WHERE c.id = $1`;
+const STANDING_MEMBER = `SELECT c.restrict_gen AS gen, ${SANCTIONS_JSON} AS sanctions,
+    EXISTS (SELECT 1 FROM memberships m WHERE m.cid = $1 AND m.user_id = $2) AS member
+  FROM channels c WHERE c.id = $1`;
 
 const AUDIT_COLUMNS = `id, cid, action, actor, target, reason, duration_ms AS "durationMs", at`;
 
@@ -89,6 +99,8 @@ export class SqlModerationStore implements ModerationStore {
           }
           break;
       }
+      // The send fence (infra/migrations/011_send_fence.sql): appends checked before this commit fail.
+      if (RESTRICTING.has(change.kind)) await q.query('UPDATE channels SET restrict_gen = restrict_gen + 1 WHERE id = $1', [cid]);
       // Last, in the same transaction: a row the database refuses (a text it cannot store) undoes the change.
       await audit(q, { cid, action: change.kind, actor: input.actor, target: input.target, reason, durationMs });
       return { changed };
@@ -104,13 +116,18 @@ export class SqlModerationStore implements ModerationStore {
     });
   }
 
-  /** Expired rows are simply ignored here; nothing needs to delete them for expiry to work. */
-  active(cid: number, userId: number, now: number): Promise<Sanction[]> {
-    return this.db.query<Sanction>(
-      `SELECT kind, until, reason, actor FROM sanctions
-       WHERE cid = $1 AND user_id = $2 AND (until IS NULL OR until > $3) ORDER BY kind`,
-      [cid, userId, now],
-    );
+  /**
+   * Expired rows are simply ignored here; nothing needs to delete them for expiry to work. One
+   * statement, so the generation and the sanctions come from one snapshot.
+   */
+  async active(cid: number, userId: number, now: number): Promise<Standing> {
+    const [row] = await this.db.query<{ gen: number; sanctions: Sanction[] }>(STANDING, [cid, userId, now]);
+    return { gen: row?.gen ?? 0, sanctions: row?.sanctions ?? [] };
+  }
+
+  async standing(cid: number, userId: number, now: number): Promise<Standing & { member: boolean }> {
+    const [row] = await this.db.query<{ gen: number; sanctions: Sanction[]; member: boolean }>(STANDING_MEMBER, [cid, userId, now]);
+    return { gen: row?.gen ?? 0, sanctions: row?.sanctions ?? [], member: row?.member ?? false };
   }
 
   /** Newest first; `cid` null = every channel. */
