@@ -19,6 +19,8 @@ import { flag } from './report.js';
  *                   (APPEND_ONE_FRESH, parley_append_fresh: what the gateway sends until a cmid repeats)
  *   parley_appendN, parley_freshN  with `--big=N`: N items over 200 channels (a busy node's commit),
  *                   also reported per item
+ *   unfenced_one_fresh, unfenced_fresh3 (and unfenced_freshN)  the same statements without the send
+ *                   fence (migration 011's restriction generation): what the fence costs
  *   parley_one_fresh_nosync  parley_one_fresh under `synchronous_commit = off`: what the WAL flush
  *                   adds to a commit's time and CPU (Parley never runs this way: acked = committed)
  * Besides CPU, each call's wall time (p50 / p90): what a commit adds to a message's latency.
@@ -43,6 +45,16 @@ export function parsePgCostArgs(args: readonly string[]): PgCostOptions {
 }
 
 const TEXT = 'a sixty-character chat message body, as the other benches use';
+
+/** APPEND_ONE_FRESH and APPEND_FRESH as they were before the send fence (migration 011). */
+const UNFENCED_ONE_FRESH = `WITH bumped AS (
+    UPDATE channels SET last_seq = last_seq + 1 WHERE id = $1::bigint RETURNING last_seq
+  )
+  INSERT INTO messages (cid, seq, user_id, author, text, ts, cmid)
+  SELECT $1::bigint, b.last_seq, $2::bigint, $3::text, $4::text, $6::bigint, $5::text FROM bumped b
+  RETURNING seq, ts, false AS duplicate`;
+const UNFENCED_FRESH =
+  'SELECT idx, seq, ts, duplicate FROM parley_append_fresh($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint)';
 const CHANNELS = 400;
 
 export async function pgcost(o: PgCostOptions): Promise<Record<string, unknown>> {
@@ -73,14 +85,16 @@ export async function pgcost(o: PgCostOptions): Promise<Record<string, unknown>>
           items.map(() => TEXT),
           items.map((i) => i.cmid),
           Date.now(),
-          items.map(() => 0), // the send fence: checked at generation 0, which no moderation here moves
+          // The send fence: checked at generation 0, which no moderation here moves.
+          ...(statement === UNFENCED_FRESH ? [] : [items.map(() => 0)]),
         ],
         { prepare: true },
       );
     };
     const one = (statement: string) => {
       const i = item();
-      return sql.unsafe(statement, [i.cid, i.uid, 'u', TEXT, i.cmid, Date.now(), 0], { prepare: true });
+      const fence = statement === UNFENCED_ONE_FRESH ? [] : [0];
+      return sql.unsafe(statement, [i.cid, i.uid, 'u', TEXT, i.cmid, Date.now(), ...fence], { prepare: true });
     };
     // Session settings around a variant's calls (the connection is shared).
     const settings: Record<string, { before: string; after: string }> = {
@@ -94,11 +108,14 @@ export async function pgcost(o: PgCostOptions): Promise<Record<string, unknown>>
       parley_append1: () => append(1),
       parley_append3: () => append(3),
       parley_fresh3: () => append(3, APPEND_FRESH),
+      unfenced_one_fresh: () => one(UNFENCED_ONE_FRESH),
+      unfenced_fresh3: () => append(3, UNFENCED_FRESH),
       parley_one_fresh_nosync: () => one(APPEND_ONE_FRESH),
     };
     if (o.big > 0) {
       variants[`parley_append${o.big}`] = () => append(o.big, APPEND, 200);
       variants[`parley_fresh${o.big}`] = () => append(o.big, APPEND_FRESH, 200);
+      variants[`unfenced_fresh${o.big}`] = () => append(o.big, UNFENCED_FRESH, 200);
     }
 
     const samples: Record<string, { backend: number[]; client: number[]; p50: number[]; p90: number[] }> = {};

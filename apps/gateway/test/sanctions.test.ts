@@ -74,8 +74,8 @@ describe('SanctionCache and the send fence', () => {
     } as unknown as ModerationStore;
     const cache = new SanctionCache(store);
     expect(cache.gen(1)).toBe(0); // nothing read: fenced with 0 (any change since the start refuses)
-    expect((await cache.active(1, 8)).gen).toBe(5);
     expect((await cache.active(1, 7)).gen).toBe(3);
+    expect((await cache.active(1, 8)).gen).toBe(5);
     expect(cache.gen(1)).toBe(3); // the lowest: a change after user 7's read must still refuse
     expect(cache.cached(1, 8, 'mute')).toBeUndefined();
     // The fence refused a send: the channel's entries go, the sender is read from the record.
