@@ -64,9 +64,12 @@ describe('bench pgcost (smoke)', () => {
       'parley_append1',
       'parley_append3',
       'parley_fresh3',
+      'unfenced_one_fresh',
+      'unfenced_fresh3',
       'parley_one_fresh_nosync',
       'parley_append20',
       'parley_fresh20',
+      'unfenced_fresh20',
     ]);
     for (const v of Object.values(json.perCall)) {
       expect(v.backendUs).toBeGreaterThan(0);
