@@ -97,7 +97,7 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
     protections.warn(event, c, c.addr || addressOf(ws), detail);
   };
   // This process's presence lease (core/presence-lease.ts): the chat's presence calls go through it.
-  const lease = new PresenceLease({ store: ports.presence, nodeId: config.nodeId, logger });
+  const lease = new PresenceLease({ store: ports.presence, nodeId: config.nodeId, logger, listMax: config.presenceListMax });
   const chat = new Chat(
     {
       nodeId: config.nodeId,
@@ -405,9 +405,9 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
   // the entries of a node that stopped (kill -9) and broadcast one leave per user.
   await lease.start({
     diff: (cid, joins, leaves) => chat.presenceDiff(cid, joins, leaves),
-    state: (cid, members) => {
+    state: (cid, page) => {
       // One encoding for every socket (it was one per socket: O(online²) work per channel).
-      const frame = encodeEvent({ op: Op.PresenceState, cid, ...boundPresence(members, config.presenceListMax) });
+      const frame = encodeEvent({ op: Op.PresenceState, cid, ...boundPresence(page, config.presenceListMax) });
       for (const ws of hub.localMembers(cid)) outbox.raw(ws, frame, 'event');
     },
   });

@@ -61,7 +61,7 @@ function announcer(): PresenceAnnouncer & { said: Said } {
       said.joins.push(...joins.map((j) => j.user));
       said.leaves.push(...leaves);
     },
-    state: (_cid, members) => void said.states.push(members),
+    state: (_cid, page) => void said.states.push(page.members),
   };
 }
 const conn = (connId: string, user: string): PresenceConn => ({ connId, nodeId: 'ignored', user, guest: false });

@@ -24,7 +24,7 @@ import type { Channel, ChannelStore } from '../ports/channel-store.js';
 import { QuotaExceededError } from '../ports/limits.js';
 import { type AppendInput, type MessageStore, UnknownChannelError } from '../ports/message-store.js';
 import type { Sanction } from '../ports/moderation-store.js';
-import type { PresenceConn, PresenceStore } from '../ports/presence-store.js';
+import type { PresenceConn, PresencePage, PresenceStore } from '../ports/presence-store.js';
 import type { UserStore } from '../ports/user-store.js';
 import type { RequestBudget, StallClock } from './budget.js';
 import { ChannelRoles } from './channel-roles.js';
@@ -353,15 +353,16 @@ export class Chat {
       case Op.Members: {
         this.member(c, r.cid);
         return this.costly(ws, r.op, async () => {
-          const [page, online] = await Promise.all([
-            this.d.channels.members(r.cid, { after: r.after ?? null, limit: r.limit ?? Limits.membersPage }),
-            this.d.presence.list(r.cid),
-          ]);
-          const on = new Set(online.map((p) => p.user));
+          const page = await this.d.channels.members(r.cid, { after: r.after ?? null, limit: r.limit ?? Limits.membersPage });
+          // Who of this page is online: O(page), however many are online in the channel.
+          const on = await this.d.presence.online(
+            r.cid,
+            page.members.map((m) => m.user),
+          );
           out.reply(ws, {
             op: r.op,
             rid: r.rid,
-            members: page.members.map((m) => ({ user: m.user, role: m.role, online: on.has(m.user) })),
+            members: page.members.map((m, i) => ({ user: m.user, role: m.role, online: on[i] ?? false })),
             more: page.more,
             total: page.total,
           });
@@ -451,15 +452,15 @@ export class Chat {
     const already = c.channels.has(ch.cid);
     c.channels.set(ch.cid, role);
     let first = false;
-    let members: PresenceEntry[];
+    let present: PresencePage;
     if (!already) {
       this.hub.join(ch.cid, ws);
       const conn = this.presenceConn(c);
-      ({ first, members } = await this.d.presence.join(ch.cid, conn));
+      ({ first, ...present } = await this.d.presence.join(ch.cid, conn, this.d.presenceListMax));
       const refusal = await this.removedWhileJoining(ws, ch.cid, name, conn, sanctionsSeen, joinStarted);
       if (refusal === 'closed') return;
       if (refusal) throw refusal;
-    } else members = await this.d.presence.list(ch.cid);
+    } else present = await this.d.presence.page(ch.cid, this.d.presenceListMax);
     // The reply (the presence state) goes out before the diff announcing this join.
     this.d.outbox.reply(ws, {
       op: Op.Join,
@@ -467,7 +468,7 @@ export class Chat {
       cid: ch.cid,
       name: ch.name,
       lastSeq,
-      ...boundPresence(members, this.d.presenceListMax, c.user),
+      ...boundPresence(present, this.d.presenceListMax, { user: c.user, guest: c.guest }),
     });
     if (first) this.presenceDiff(ch.cid, [{ user: c.user, guest: c.guest }], []);
   }

@@ -1,7 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import type { PresenceEntry } from '@parley/protocol';
 import type { Logger } from '../logger.js';
-import { type LeaseState, leaseOwner, ownedByNode, type PresenceConn, type PresenceStore, type Release } from '../ports/presence-store.js';
+import {
+  type LeaseState,
+  leaseOwner,
+  ownedByNode,
+  type PresenceConn,
+  type PresencePage,
+  type PresenceStore,
+  type Release,
+} from '../ports/presence-store.js';
 
 /** A lease lapses this long after its last renewal; survivors then reap the owner's connections. */
 export const LEASE_TTL_MS = 10_000;
@@ -10,8 +18,8 @@ export const LEASE_TTL_MS = 10_000;
 export interface PresenceAnnouncer {
   /** A presence change in a channel, to every node (Chat.presenceDiff). */
   diff(cid: number, joins: PresenceEntry[], leaves: string[]): void;
-  /** The channel's whole presence, to this node's sockets in it (after a loss settled). */
-  state(cid: number, members: PresenceEntry[]): void;
+  /** The channel's presence (at most `listMax` of it), to this node's sockets in it (after a loss settled). */
+  state(cid: number, page: PresencePage): void;
 }
 
 export interface PresenceLeaseOptions {
@@ -23,6 +31,8 @@ export interface PresenceLeaseOptions {
   retryMs?: number;
   /** The incarnation (random by default; tests pin it). */
   incarnation?: string;
+  /** The most users a presence state after a loss lists (PARLEY_PRESENCE_LIST_MAX; default all). */
+  listMax?: number;
   /**
    * A healthy lease re-asserts its entries every this many heartbeats (default 3: once per TTL);
    * any sign of a loss re-asserts on the next one.
@@ -243,7 +253,8 @@ export class PresenceLease {
     }
     if (!this.stateDue) return;
     this.stateDue = false;
-    await Promise.all([...this.held.keys()].map(async (cid) => this.announcer.state(cid, await this.inner.list(cid))));
+    const max = this.opts.listMax ?? Number.POSITIVE_INFINITY;
+    await Promise.all([...this.held.keys()].map(async (cid) => this.announcer.state(cid, await this.inner.page(cid, max))));
   }
 
   private async reap(owner: string, what: string): Promise<void> {
@@ -325,8 +336,8 @@ class LeasedStore implements PresenceStore {
   add(cid: number, conn: PresenceConn): Promise<boolean> {
     return this.tracked(cid, conn, (c) => this.s.add(cid, c));
   }
-  join(cid: number, conn: PresenceConn): Promise<{ first: boolean; members: PresenceEntry[] }> {
-    return this.tracked(cid, conn, (c) => this.s.join(cid, c));
+  join(cid: number, conn: PresenceConn, max?: number): Promise<{ first: boolean } & PresencePage> {
+    return this.tracked(cid, conn, (c) => this.s.join(cid, c, max));
   }
   private async tracked<T>(cid: number, conn: PresenceConn, op: (c: PresenceConn) => Promise<T>): Promise<T> {
     const c = this.lease.own(conn);
@@ -354,6 +365,12 @@ class LeasedStore implements PresenceStore {
   }
   list(cid: number) {
     return this.s.list(cid);
+  }
+  page(cid: number, max: number) {
+    return this.s.page(cid, max);
+  }
+  online(cid: number, users: readonly string[]) {
+    return this.s.online(cid, users);
   }
   setTyping(cid: number, user: string, ttlMs: number) {
     return this.s.setTyping(cid, user, ttlMs);

@@ -196,7 +196,7 @@ export function mountAdmin(app: uWS.TemplatedApp, d: AdminDeps): void {
     const active = flag('active', query.get('active'));
     const page = await d.admin.channels({ after: int('after', query.get('after'), 0, 0), limit: n });
     // Online = distinct users with a live connection in the channel, cluster-wide (presence).
-    const online = await Promise.all(page.map((c) => d.presence.list(c.cid).then((l) => new Set(l.map((e) => e.user)).size)));
+    const online = await Promise.all(page.map((c) => d.presence.page(c.cid, 0).then((p) => p.online)));
     const channels = page.map((c, i) => ({ ...c, online: online[i] ?? 0 })).filter((c) => active === null || c.online > 0 === active);
     return { status: 200, body: { channels, next: page.length === n ? (page.at(-1)?.cid ?? null) : null } };
   });

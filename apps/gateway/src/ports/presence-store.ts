@@ -30,6 +30,16 @@ export function ownedByNode(owner: string, nodeId: string): boolean {
  */
 export type LeaseState = 'held' | 'new' | 'reaped';
 
+/**
+ * Part of a channel's presence: at most the `max` users asked for (each once, in no promised
+ * order) and how many users are online there in all. What a join reply or a presence state shows
+ * of a crowded channel, read in O(max) rather than O(online).
+ */
+export interface PresencePage {
+  members: PresenceEntry[];
+  online: number;
+}
+
 /** What `release` found: the user's last connection in the channel, another one remains, or the connection was not there. */
 export type Release = 'last' | 'more' | 'missing';
 
@@ -54,8 +64,8 @@ export type Release = 'last' | 'more' | 'missing';
  */
 export interface PresenceStore {
   add(cid: number, conn: PresenceConn): Promise<boolean>;
-  /** `add`, then the channel's presence as `list` returns it: a join's state, in one round trip where the store can. */
-  join(cid: number, conn: PresenceConn): Promise<{ first: boolean; members: PresenceEntry[] }>;
+  /** `add`, then the channel's presence as `page(cid, max)` returns it (all of it without `max`): a join's state, in one round trip where the store can. */
+  join(cid: number, conn: PresenceConn, max?: number): Promise<{ first: boolean } & PresencePage>;
   remove(cid: number, conn: PresenceConn): Promise<boolean>;
   /** `remove` that also tells a missing connection (the store lost it, or it was reaped) from a remaining tab. */
   release(cid: number, conn: PresenceConn): Promise<Release>;
@@ -65,7 +75,12 @@ export interface PresenceStore {
    * had no connection in the channel before (they became present again).
    */
   reassert(cid: number, conns: readonly PresenceConn[]): Promise<{ restored: string[]; joined: PresenceEntry[] }>;
+  /** Everyone online in `cid`, each user once: O(online) — tests and small channels; the gateway reads `page`. */
   list(cid: number): Promise<PresenceEntry[]>;
+  /** At most `max` of the users online in `cid` (all when that many or fewer) and how many are online. */
+  page(cid: number, max: number): Promise<PresencePage>;
+  /** Whether each of `users` is online in `cid` (in their order). */
+  online(cid: number, users: readonly string[]): Promise<boolean[]>;
   /** Users currently typing in `cid` after marking `user` typing until now + ttlMs. */
   setTyping(cid: number, user: string, ttlMs: number): Promise<string[]>;
   /** Stop typing (e.g. the user sent a message); returns the remaining typers. */

@@ -54,7 +54,7 @@ export function describePresenceStoreContract(name: string, factory: PresenceFac
       const [n1, n2] = [id('node'), id('node')];
       await s.add(cid, conn('bob', n1, true));
       const tab1 = conn('alice', n1);
-      expect(await s.join(cid, tab1)).toEqual({ first: true, members: expect.any(Array) });
+      expect(await s.join(cid, tab1)).toEqual({ first: true, members: expect.any(Array), online: 2 });
       const second = await s.join(cid, conn('alice', n2));
       expect(second.first).toBe(false);
       expect(byUser(second.members)).toEqual([
@@ -66,6 +66,46 @@ export function describePresenceStoreContract(name: string, factory: PresenceFac
       // Joined connections leave like added ones.
       expect(await s.remove(cid, tab1)).toBe(false);
       expect(byUser((await s.join(cid + 1, conn('carol', n2))).members)).toEqual([{ user: 'carol', guest: false }]);
+    });
+
+    it('pages a crowded channel in O(page): at most max users, each once with their guest flag, and how many are online', async () => {
+      const cid = cidBase();
+      const node = id('node');
+      const guest = (i: number) => i % 3 === 0;
+      // Past 512 entries Redis keeps a real hash table (HSCAN pages it); some users have two tabs.
+      for (let i = 0; i < 700; i++) {
+        await s.add(cid, conn(`u${i}`, node, guest(i)));
+        if (i % 7 === 0) await s.add(cid, conn(`u${i}`, node, guest(i)));
+      }
+      const check = (members: { user: string; guest: boolean }[], n: number) => {
+        expect(members).toHaveLength(n);
+        expect(new Set(members.map((m) => m.user)).size).toBe(n);
+        for (const m of members) expect(m.guest).toBe(guest(Number(m.user.slice(1))));
+      };
+      for (const max of [1, 10, 300]) {
+        const page = await s.page(cid, max);
+        expect(page.online).toBe(700);
+        check(page.members, max);
+      }
+      expect(await s.page(cid, 0)).toEqual({ members: [], online: 700 });
+      const all = await s.page(cid, 1000);
+      check(all.members, 700);
+      expect(all.online).toBe(700);
+      const joined = await s.join(cid, conn('newcomer', node), 5);
+      expect(joined.first).toBe(true);
+      expect(joined.online).toBe(701);
+      check(
+        joined.members.filter((m) => m.user !== 'newcomer'),
+        joined.members.filter((m) => m.user !== 'newcomer').length,
+      );
+      expect(joined.members.length).toBeLessThanOrEqual(5);
+      expect(await s.online(cid, ['u0', 'u699', 'newcomer', 'nobody'])).toEqual([true, true, true, false]);
+      expect(await s.online(cid, [])).toEqual([]);
+      // A small channel: everyone.
+      await s.add(cid + 1, conn('solo', node));
+      expect(await s.page(cid + 1, 10)).toEqual({ members: [{ user: 'solo', guest: false }], online: 1 });
+      expect(await s.page(cid + 2, 10)).toEqual({ members: [], online: 0 });
+      expect(await s.online(cid + 2, ['solo'])).toEqual([false]);
     });
 
     it('lists users once each with their guest flag, per channel', async () => {

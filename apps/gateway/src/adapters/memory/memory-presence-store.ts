@@ -1,5 +1,5 @@
 import type { PresenceEntry } from '@parley/protocol';
-import type { LeaseState, PresenceConn, PresenceStore, Release } from '../../ports/presence-store.js';
+import type { LeaseState, PresenceConn, PresencePage, PresenceStore, Release } from '../../ports/presence-store.js';
 
 /** How long a reaped owner is remembered (its `heartbeat` answers `reaped` within this time). */
 const REAPED_MEMORY_MS = 24 * 3600_000;
@@ -42,9 +42,9 @@ export class MemoryPresenceStore implements PresenceStore {
     return cur === undefined;
   }
 
-  async join(cid: number, conn: PresenceConn): Promise<{ first: boolean; members: PresenceEntry[] }> {
+  async join(cid: number, conn: PresenceConn, max = Number.POSITIVE_INFINITY): Promise<{ first: boolean } & PresencePage> {
     const first = await this.add(cid, conn);
-    return { first, members: await this.list(cid) };
+    return { first, ...(await this.page(cid, max)) };
   }
 
   async remove(cid: number, conn: PresenceConn): Promise<boolean> {
@@ -80,14 +80,24 @@ export class MemoryPresenceStore implements PresenceStore {
   }
 
   async list(cid: number): Promise<PresenceEntry[]> {
+    return (await this.page(cid, Number.POSITIVE_INFINITY)).members;
+  }
+
+  async page(cid: number, max: number): Promise<PresencePage> {
     const users = this.channels.get(cid);
-    if (!users) return [];
-    const out: PresenceEntry[] = [];
+    if (!users) return { members: [], online: 0 };
+    const members: PresenceEntry[] = [];
     for (const [user, conns] of users) {
+      if (members.length >= max) break;
       const first = conns instanceof Map ? conns.values().next().value : conns;
-      out.push({ user, guest: first?.guest ?? false });
+      members.push({ user, guest: first?.guest ?? false });
     }
-    return out;
+    return { members, online: users.size };
+  }
+
+  async online(cid: number, users: readonly string[]): Promise<boolean[]> {
+    const here = this.channels.get(cid);
+    return users.map((u) => here?.has(u) ?? false);
   }
 
   async setTyping(cid: number, user: string, ttlMs: number): Promise<string[]> {

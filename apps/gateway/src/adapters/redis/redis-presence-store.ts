@@ -1,15 +1,16 @@
 import { readFileSync } from 'node:fs';
 import type { PresenceEntry } from '@parley/protocol';
 import { gatewayFile } from '../../paths.js';
-import type { LeaseState, PresenceConn, PresenceStore, Release } from '../../ports/presence-store.js';
+import type { LeaseState, PresenceConn, PresencePage, PresenceStore, Release } from '../../ports/presence-store.js';
 import type { RedisClient } from './connect.js';
 import { RedisKeys } from './keys.js';
 
 const lua = (name: string) => readFileSync(gatewayFile('src', 'adapters', 'redis', 'lua', `${name}.lua`), 'utf8');
 
-/** Scripts as ioredis commands (EVALSHA, EVAL on NOSCRIPT); name → number of KEYS. */
-const SCRIPTS = {
-  parleyPresenceAdd: { file: 'presence-add', keys: 2 },
+/** Scripts as ioredis commands (EVALSHA, EVAL on NOSCRIPT); name → number of KEYS (and a Lua file they start with). */
+const SCRIPTS: Record<string, { file: string; keys: number; after?: string }> = {
+  parleyPresenceAdd: { file: 'presence-add', keys: 2, after: 'presence-sample' },
+  parleyPresencePage: { file: 'presence-page', keys: 2, after: 'presence-sample' },
   parleyPresenceRemove: { file: 'presence-remove', keys: 2 },
   parleyPresenceReap: { file: 'presence-reap', keys: 2 },
   parleyPresenceAssert: { file: 'presence-assert', keys: 2 },
@@ -17,8 +18,17 @@ const SCRIPTS = {
   parleyNodeHeartbeat: { file: 'node-heartbeat', keys: 2 },
   parleyNodeDead: { file: 'node-dead', keys: 1 },
   parleyNodeReaped: { file: 'node-reaped', keys: 2 },
-} as const;
-type ScriptName = keyof typeof SCRIPTS;
+};
+type ScriptName =
+  | 'parleyPresenceAdd'
+  | 'parleyPresencePage'
+  | 'parleyPresenceRemove'
+  | 'parleyPresenceReap'
+  | 'parleyPresenceAssert'
+  | 'parleyTyping'
+  | 'parleyNodeHeartbeat'
+  | 'parleyNodeDead'
+  | 'parleyNodeReaped';
 type Scripts = Record<ScriptName, (...args: (string | number)[]) => Promise<unknown>>;
 
 /** A channel's users, once each, from its conns hash values ("owner|guest|user"). */
@@ -31,6 +41,9 @@ function members(values: readonly string[]): PresenceEntry[] {
   }
   return [...users].map(([user, guest]) => ({ user, guest }));
 }
+
+/** A page size as the scripts take it: a whole number, 0 or more (Infinity: "all"). */
+const asLimit = (max: number): number => (Number.isFinite(max) ? Math.max(0, Math.floor(max)) : 1_000_000_000);
 
 /** Connections per reap (or re-assert) script call: keeps one script run short on a node with a huge channel. */
 const REAP_CHUNK = 500;
@@ -76,33 +89,27 @@ export class RedisPresenceStore implements PresenceStore {
     const commands = this.redis as unknown as Partial<Scripts>;
     for (const [name, s] of Object.entries(SCRIPTS)) {
       if (typeof commands[name as ScriptName] !== 'function') {
-        this.redis.defineCommand(name, { numberOfKeys: s.keys, lua: lua(s.file) });
+        this.redis.defineCommand(name, { numberOfKeys: s.keys, lua: (s.after ? `${lua(s.after)}\n` : '') + lua(s.file) });
       }
     }
     this.scripts = commands as Scripts;
   }
 
   async add(cid: number, conn: PresenceConn): Promise<boolean> {
-    return (await this.addConn(cid, conn, false)) === 1;
+    return (await this.addConn(cid, conn)) === 1;
   }
 
-  async join(cid: number, conn: PresenceConn): Promise<{ first: boolean; members: PresenceEntry[] }> {
-    const [first, values] = (await this.addConn(cid, conn, true)) as [number, string[]];
-    return { first: first === 1, members: members(values) };
+  async join(cid: number, conn: PresenceConn, max = Number.POSITIVE_INFINITY): Promise<{ first: boolean } & PresencePage> {
+    const [first, values, online] = (await this.addConn(cid, conn, asLimit(max))) as [number, string[], number];
+    return { first: first === 1, members: members(values).slice(0, max), online: Number(online) };
   }
 
-  private async addConn(cid: number, conn: PresenceConn, withList: boolean): Promise<unknown> {
+  /** `list` the channel's presence with it (at most that many users), or -1. */
+  private async addConn(cid: number, conn: PresenceConn, list = -1): Promise<unknown> {
     if (conn.nodeId.includes('|')) throw new Error(`node id must not contain '|': ${conn.nodeId}`);
     await this.redis.sadd(this.keys.nodeConns(conn.nodeId), `${cid}|${conn.connId}`);
     const value = `${conn.nodeId}|${conn.guest ? 1 : 0}|${conn.user}`;
-    return this.scripts.parleyPresenceAdd(
-      this.keys.presenceConns(cid),
-      this.keys.presenceUsers(cid),
-      conn.connId,
-      value,
-      conn.user,
-      withList ? '1' : '0',
-    );
+    return this.scripts.parleyPresenceAdd(this.keys.presenceConns(cid), this.keys.presenceUsers(cid), conn.connId, value, conn.user, list);
   }
 
   async remove(cid: number, conn: PresenceConn): Promise<boolean> {
@@ -145,6 +152,21 @@ export class RedisPresenceStore implements PresenceStore {
 
   async list(cid: number): Promise<PresenceEntry[]> {
     return members(await this.redis.hvals(this.keys.presenceConns(cid)));
+  }
+
+  async page(cid: number, max: number): Promise<PresencePage> {
+    const [values, online] = (await this.scripts.parleyPresencePage(
+      this.keys.presenceConns(cid),
+      this.keys.presenceUsers(cid),
+      asLimit(max),
+    )) as [string[], number];
+    return { members: members(values).slice(0, max), online: Number(online) };
+  }
+
+  async online(cid: number, users: readonly string[]): Promise<boolean[]> {
+    if (users.length === 0) return [];
+    const counts = await this.redis.hmget(this.keys.presenceUsers(cid), ...users);
+    return counts.map((n) => n !== null && Number(n) > 0);
   }
 
   async setTyping(cid: number, user: string, ttlMs: number): Promise<string[]> {
