@@ -192,6 +192,13 @@ describe.each(BACKENDS)('story 5, bad input never hurts, on %s', (backend) => {
     expect((await post('/auth/signup', { username: 'neo', password: 'follow the white rabbit' })).status).toBe(201);
     expect((await post('/auth/signup', { username: 'neo', password: 'another password' })).status).toBe(409);
     expect((await post('/auth/login', { username: 'neo', password: 'wrong password!' })).status).toBe(401);
+    // Not a login at all: told so (400, as sign-up does), not "wrong username or password".
+    for (const body of [{ username: 7, password: 'x' }, { username: 'neo' }, { username: 'neo', password: ['follow'] }]) {
+      const r = await post('/auth/login', body);
+      expect(r.status, JSON.stringify(body)).toBe(400);
+      expect(await r.json()).toEqual({ error: 'username and password (strings) are required' });
+    }
+    expect((await post('/auth/login', [1, 2])).status).toBe(400); // 'expected a JSON object'
     const ok = await post('/auth/login', { username: 'neo', password: 'follow the white rabbit' });
     expect(ok.status).toBe(200);
     const { accessToken } = (await ok.json()) as { accessToken: string };

@@ -153,6 +153,11 @@ export class AuthService {
    * guesses cannot all start before the first failure is counted.
    */
   async login(rawName: unknown, password: unknown, addr = ''): Promise<{ accessToken: string; user: User }> {
+    // A body that is not a login at all is the client's mistake, told as such (as sign-up does);
+    // it says nothing about any account, so it costs no hash and takes no allowance.
+    if (typeof rawName !== 'string' || typeof password !== 'string') {
+      throw new AuthError(400, 'username and password (strings) are required');
+    }
     const name = normalizeName(rawName);
     const userKey = name ? nameKey(name) : '';
     const addrKey = allowanceKey(addr);
@@ -162,11 +167,10 @@ export class AuthService {
     const userWait = name ? await this.allowances.take(this.perUser, userKey) : 0;
     if (userWait > 0) await this.allowances.give(this.perAddr, addrKey);
     AuthService.refuseIfThrottled(userWait, 'too many failed logins');
-    const pw = typeof password === 'string' ? password : '';
     const found = name ? await this.users.byName(name) : null;
     // Same answer, and the same argon2 cost, whether the user is missing, a guest, or the password wrong.
     const stored = found?.passwordHash ?? (await this.dummyHash);
-    const ok = await this.hashing(() => verify(stored, pw).catch(() => false), giveBack);
+    const ok = await this.hashing(() => verify(stored, password).catch(() => false), giveBack);
     if (!found?.passwordHash || !ok) throw new AuthError(401, 'wrong username or password');
     await giveBack();
     return { accessToken: await this.issue(found), user: found };
