@@ -9,7 +9,9 @@ import { asGuest, composer, log } from './world.ts';
  * Story 3: two gateway processes + Redis + Postgres behind the repo's HAProxy config. The
  * gateway serving the browser is killed (SIGKILL); the page shows the banner, reconnects
  * through the load balancer to the survivor, shows what the other person sent meanwhile (no
- * gap, no duplicate) and delivers the message typed during the outage exactly once.
+ * gap, no duplicate) and delivers the message typed during the outage exactly once. The page is
+ * kept offline until then, so what happens meanwhile is missed live: its members panel is read
+ * again once the channel is rejoined.
  */
 describe('story 3: reconnect across a gateway crash, behind HAProxy', () => {
   let cluster: ProcCluster | undefined;
@@ -83,9 +85,18 @@ describe('story 3: reconnect across a gateway crash, behind HAProxy', () => {
           timeout: 60_000,
         })
         .toBe(true);
+    // Offline first, so the page cannot reconnect until we say: what happens meanwhile is missed.
+    await ctx.setOffline(true);
     await victim.stop('SIGKILL');
     await bannerSeen('Connection lost');
     for (let i = 1; i <= 5; i++) await ben.send('general', `while you were away ${i}`);
+    // Someone new joins and leaves again meanwhile: the presence events are missed, the roster
+    // (read again once the channel is rejoined) lists her.
+    const cleo = new ParleyClient({ url: survivor.url, guestName: 'cleo' });
+    await cleo.connect();
+    await cleo.join('general');
+    cleo.close();
+    await ctx.setOffline(false);
     await composer(page, 'general').fill('typed during the outage');
     await composer(page, 'general').press('Enter');
     // Shown at once, as pending.
@@ -101,6 +112,7 @@ describe('story 3: reconnect across a gateway crash, behind HAProxy', () => {
     const expected = ['before the crash', ...Array.from({ length: 5 }, (_, i) => `while you were away ${i + 1}`)];
     expect(texts.filter((t) => expected.includes(t))).toEqual(expected);
     expect(texts.filter((t) => t === 'typed during the outage')).toHaveLength(1);
+    await page.getByRole('complementary', { name: 'Members' }).getByText('cleo', { exact: true }).waitFor({ timeout: 15_000 });
 
     // Exactly once for the other person and in the record, too.
     await expect.poll(() => benSaw.filter((m) => m.text === 'typed during the outage').length, { timeout: 10_000 }).toBe(1);

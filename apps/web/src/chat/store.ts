@@ -99,6 +99,11 @@ export class ChatStore {
   private readonly storage: Storage;
   private readonly url: string;
   private rosterTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  /**
+   * Channels whose roster may have changed while the connection was down (members who joined,
+   * roles given or taken: events missed): read again once the channel is rejoined.
+   */
+  private rosterStale = new Set<string>();
   private readonly loadingMembers = new Set<string>();
   /** Channels whose list is scrolled to the bottom (the reader follows live messages). */
   private readonly following = new Map<string, boolean>();
@@ -159,6 +164,8 @@ export class ChatStore {
     client.on('presence', (e) => {
       if (e.type === 'state') {
         this.setChannel(e.channel, { online: e.members.map((m) => m.user), onlineGuests: guestsOf(e.members), onlineCount: e.online });
+        // Rejoined after a reconnect: every page a node held comes back at once, so spread the reads.
+        if (this.rosterStale.delete(e.channel)) this.refreshRoster(e.channel, 300 + Math.random() * 2700);
       } else {
         this.setChannel(e.channel, (c) => ({
           online: [...c.online.filter((u) => !e.leaves.includes(u)), ...e.joins.map((j) => j.user).filter((u) => !c.online.includes(u))],
@@ -196,6 +203,7 @@ export class ChatStore {
       clearTimeout(this.backTimer ?? undefined);
       this.backTimer = null;
       if (d.willReconnect) {
+        for (const name of Object.keys(this.snap.channels)) this.rosterStale.add(name);
         this.lostAt = Date.now();
         this.set({ status: 'reconnecting', backAt: null });
       } else if (d.code === CloseCode.Unauthorized) {
