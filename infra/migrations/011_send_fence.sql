@@ -13,6 +13,43 @@
 -- these are their overloads with p_checked.
 ALTER TABLE channels ADD COLUMN restrict_gen bigint NOT NULL DEFAULT 0;
 
+-- A one-item step found no channel row it may append to: says why (stale check, or no channel).
+CREATE FUNCTION parley_append_refuse(p_cid bigint) RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM channels c WHERE c.id = p_cid) THEN
+    RAISE EXCEPTION 'parley: stale check(s) %', p_cid USING ERRCODE = 'PA001';
+  END IF;
+  RAISE EXCEPTION 'parley: unknown channel(s) %', p_cid USING ERRCODE = 'P0002';
+END
+$$;
+
+-- The set-based path's first step: lock the batch's channel rows in id order (a locked row reads
+-- as its newest version), then refuse the batch if a channel is missing or has moved past what an
+-- item was checked against.
+CREATE FUNCTION parley_append_lock(p_cid bigint[], p_checked bigint[]) RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  locked bigint;
+  missing bigint[];
+  stale bigint[];
+BEGIN
+  SELECT count(*), array_agg(l.id ORDER BY l.id) FILTER (WHERE l.restrict_gen > q.chk) INTO locked, stale
+    FROM (SELECT c.id, c.restrict_gen FROM channels c WHERE c.id = ANY(p_cid) ORDER BY c.id FOR UPDATE) l
+    JOIN (SELECT x.cid, min(x.chk) AS chk FROM unnest(p_cid, p_checked) AS x(cid, chk) GROUP BY x.cid) q ON q.cid = l.id;
+  IF locked < (SELECT count(DISTINCT x) FROM unnest(p_cid) AS x) THEN
+    SELECT array_agg(DISTINCT x ORDER BY x) INTO missing
+      FROM unnest(p_cid) AS x WHERE NOT EXISTS (SELECT 1 FROM channels c WHERE c.id = x);
+    RAISE EXCEPTION 'parley: unknown channel(s) %', array_to_string(missing, ',') USING ERRCODE = 'P0002';
+  END IF;
+  IF stale IS NOT NULL THEN
+    RAISE EXCEPTION 'parley: stale check(s) %', array_to_string(stale, ',') USING ERRCODE = 'PA001';
+  END IF;
+END
+$$;
+
 CREATE FUNCTION parley_append(
   p_cid bigint[], p_uid bigint[], p_author text[], p_text text[], p_cmid text[], p_ts bigint, p_checked bigint[]
 ) RETURNS TABLE (idx int, seq bigint, ts bigint, duplicate boolean)
@@ -21,9 +58,6 @@ SET plan_cache_mode = force_generic_plan
 AS $$
 #variable_conflict use_column
 DECLARE
-  locked bigint;
-  missing bigint[];
-  stale bigint[];
   k int;
   s bigint;
   e bigint;
@@ -34,10 +68,7 @@ BEGIN
       UPDATE channels c SET last_seq = c.last_seq + 1 WHERE c.id = p_cid[k] AND c.restrict_gen <= p_checked[k]
         RETURNING c.last_seq INTO s;
       IF NOT FOUND THEN
-        IF EXISTS (SELECT 1 FROM channels c WHERE c.id = p_cid[k]) THEN
-          RAISE EXCEPTION 'parley: stale check(s) %', p_cid[k] USING ERRCODE = 'PA001';
-        END IF;
-        RAISE EXCEPTION 'parley: unknown channel(s) %', p_cid[k] USING ERRCODE = 'P0002';
+        PERFORM parley_append_refuse(p_cid[k]);
       END IF;
       IF p_cmid[k] IS NOT NULL THEN
         SELECT m.seq, m.ts INTO e, t FROM messages m
@@ -57,18 +88,7 @@ BEGIN
     RETURN;
   END IF;
 
-  -- Lock in id order (a locked row reads as its newest version), then the fence on what was locked.
-  SELECT count(*), array_agg(l.id ORDER BY l.id) FILTER (WHERE l.restrict_gen > q.chk) INTO locked, stale
-    FROM (SELECT c.id, c.restrict_gen FROM channels c WHERE c.id = ANY(p_cid) ORDER BY c.id FOR UPDATE) l
-    JOIN (SELECT x.cid, min(x.chk) AS chk FROM unnest(p_cid, p_checked) AS x(cid, chk) GROUP BY x.cid) q ON q.cid = l.id;
-  IF locked < (SELECT count(DISTINCT x) FROM unnest(p_cid) AS x) THEN
-    SELECT array_agg(DISTINCT x ORDER BY x) INTO missing
-      FROM unnest(p_cid) AS x WHERE NOT EXISTS (SELECT 1 FROM channels c WHERE c.id = x);
-    RAISE EXCEPTION 'parley: unknown channel(s) %', array_to_string(missing, ',') USING ERRCODE = 'P0002';
-  END IF;
-  IF stale IS NOT NULL THEN
-    RAISE EXCEPTION 'parley: stale check(s) %', array_to_string(stale, ',') USING ERRCODE = 'PA001';
-  END IF;
+  PERFORM parley_append_lock(p_cid, p_checked);
 
   RETURN QUERY
   WITH input AS (
@@ -112,9 +132,6 @@ SET plan_cache_mode = force_generic_plan
 AS $$
 #variable_conflict use_column
 DECLARE
-  locked bigint;
-  missing bigint[];
-  stale bigint[];
   k int;
   s bigint;
 BEGIN
@@ -123,10 +140,7 @@ BEGIN
       UPDATE channels c SET last_seq = c.last_seq + 1 WHERE c.id = p_cid[k] AND c.restrict_gen <= p_checked[k]
         RETURNING c.last_seq INTO s;
       IF NOT FOUND THEN
-        IF EXISTS (SELECT 1 FROM channels c WHERE c.id = p_cid[k]) THEN
-          RAISE EXCEPTION 'parley: stale check(s) %', p_cid[k] USING ERRCODE = 'PA001';
-        END IF;
-        RAISE EXCEPTION 'parley: unknown channel(s) %', p_cid[k] USING ERRCODE = 'P0002';
+        PERFORM parley_append_refuse(p_cid[k]);
       END IF;
       INSERT INTO messages (cid, seq, user_id, author, text, ts, cmid)
         VALUES (p_cid[k], s, p_uid[k], p_author[k], p_text[k], p_ts, p_cmid[k]);
@@ -136,17 +150,7 @@ BEGIN
     RETURN;
   END IF;
 
-  SELECT count(*), array_agg(l.id ORDER BY l.id) FILTER (WHERE l.restrict_gen > q.chk) INTO locked, stale
-    FROM (SELECT c.id, c.restrict_gen FROM channels c WHERE c.id = ANY(p_cid) ORDER BY c.id FOR UPDATE) l
-    JOIN (SELECT x.cid, min(x.chk) AS chk FROM unnest(p_cid, p_checked) AS x(cid, chk) GROUP BY x.cid) q ON q.cid = l.id;
-  IF locked < (SELECT count(DISTINCT x) FROM unnest(p_cid) AS x) THEN
-    SELECT array_agg(DISTINCT x ORDER BY x) INTO missing
-      FROM unnest(p_cid) AS x WHERE NOT EXISTS (SELECT 1 FROM channels c WHERE c.id = x);
-    RAISE EXCEPTION 'parley: unknown channel(s) %', array_to_string(missing, ',') USING ERRCODE = 'P0002';
-  END IF;
-  IF stale IS NOT NULL THEN
-    RAISE EXCEPTION 'parley: stale check(s) %', array_to_string(stale, ',') USING ERRCODE = 'PA001';
-  END IF;
+  PERFORM parley_append_lock(p_cid, p_checked);
 
   RETURN QUERY
   WITH numbered AS (
