@@ -92,6 +92,8 @@ const OP_NAMES: Record<number, string> = Object.fromEntries(Object.entries(Op).m
  */
 export class Chat {
   readonly committer: GroupCommitter;
+  /** Fence rechecks in flight, by "cid:userId": a sender's refused sends share one record read. */
+  private readonly rechecks = new Map<string, Promise<{ refusal: RequestError | null; gen: number }>>();
   /** userId → this node's sockets of that user (moderation and control messages). */
   private readonly byUser = new Groups<number, WS>();
   /** New guests' first claims in flight (ensureUser), one per socket. */
@@ -540,21 +542,27 @@ export class Chat {
    * heard of yet): its sender's standing, from the record, refuses it or sends it again.
    */
   private async recheckSend(p: PendingSend): Promise<void> {
-    const standing = await this.d.sanctions.recheck(p.cid, p.userId);
-    const ban = standing.sanctions.find((s) => s.kind === 'ban');
-    let refusal: RequestError | null = null;
-    if (ban) refusal = new RequestError(ErrorCode.Banned, banMessage(ban.until, ban.reason));
-    else if (!standing.member) refusal = new RequestError(ErrorCode.NotMember, 'you are no longer a member of this channel');
-    else {
-      try {
-        throwIfMuted(standing.sanctions.find((s) => s.kind === 'mute'));
-      } catch (err) {
-        refusal = err as RequestError;
-      }
+    // One record read per sender and channel, however many of their sends the refused batch held.
+    const key = `${p.cid}:${p.userId}`;
+    let verdict = this.rechecks.get(key);
+    if (!verdict) {
+      verdict = this.d.sanctions.recheck(p.cid, p.userId).then((standing) => {
+        const ban = standing.sanctions.find((s) => s.kind === 'ban');
+        const refusal = ban
+          ? new RequestError(ErrorCode.Banned, banMessage(ban.until, ban.reason))
+          : !standing.member
+            ? new RequestError(ErrorCode.NotMember, 'you are no longer a member of this channel')
+            : muteRefusal(standing.sanctions.find((s) => s.kind === 'mute'));
+        this.d.metrics.fenceRechecks.inc({ outcome: refusal ? 'refused' : 'sent' });
+        return { refusal, gen: standing.gen };
+      });
+      this.rechecks.set(key, verdict);
+      const forget = () => this.rechecks.delete(key);
+      verdict.then(forget, forget);
     }
-    this.d.metrics.fenceRechecks.inc({ outcome: refusal ? 'refused' : 'sent' });
+    const { refusal, gen } = await verdict;
     if (refusal) throw refusal;
-    p.checked = standing.gen;
+    p.checked = gen;
   }
 
   private commit(p: PendingSend): undefined {
@@ -747,12 +755,18 @@ function stampRecent<K>(m: Map<K, number>, key: K): void {
   m.set(key, now);
 }
 
-function throwIfMuted(mute: Sanction | undefined): void {
-  if (!mute) return;
+/** The Muted refusal a send gets under `mute`, or null when there is none. */
+function muteRefusal(mute: Sanction | undefined): RequestError | null {
+  if (!mute) return null;
   const left = mute.until === null ? undefined : Math.max(0, mute.until - Date.now());
   const why = mute.reason ? `: ${mute.reason}` : '';
   const until = mute.until === null ? 'until unmuted' : `for ${Math.ceil((left ?? 0) / 1000)} s more`;
-  throw new RequestError(ErrorCode.Muted, `you are muted ${until}${why}`, left);
+  return new RequestError(ErrorCode.Muted, `you are muted ${until}${why}`, left);
+}
+
+function throwIfMuted(mute: Sanction | undefined): void {
+  const refusal = muteRefusal(mute);
+  if (refusal) throw refusal;
 }
 
 function ignore(): void {}

@@ -8,7 +8,7 @@ import { RedisKeys } from './keys.js';
 const lua = (name: string) => readFileSync(gatewayFile('src', 'adapters', 'redis', 'lua', `${name}.lua`), 'utf8');
 
 /** Scripts as ioredis commands (EVALSHA, EVAL on NOSCRIPT); name → number of KEYS (and a Lua file they start with). */
-const SCRIPTS: Record<string, { file: string; keys: number; after?: string }> = {
+const SCRIPTS = {
   parleyPresenceAdd: { file: 'presence-add', keys: 2, after: 'presence-sample' },
   parleyPresencePage: { file: 'presence-page', keys: 2, after: 'presence-sample' },
   parleyPresenceRemove: { file: 'presence-remove', keys: 2 },
@@ -18,17 +18,8 @@ const SCRIPTS: Record<string, { file: string; keys: number; after?: string }> = 
   parleyNodeHeartbeat: { file: 'node-heartbeat', keys: 2 },
   parleyNodeDead: { file: 'node-dead', keys: 1 },
   parleyNodeReaped: { file: 'node-reaped', keys: 2 },
-};
-type ScriptName =
-  | 'parleyPresenceAdd'
-  | 'parleyPresencePage'
-  | 'parleyPresenceRemove'
-  | 'parleyPresenceReap'
-  | 'parleyPresenceAssert'
-  | 'parleyTyping'
-  | 'parleyNodeHeartbeat'
-  | 'parleyNodeDead'
-  | 'parleyNodeReaped';
+} satisfies Record<string, { file: string; keys: number; after?: string }>;
+type ScriptName = keyof typeof SCRIPTS;
 type Scripts = Record<ScriptName, (...args: (string | number)[]) => Promise<unknown>>;
 
 /** A channel's users, once each, from its conns hash values ("owner|guest|user"). */
@@ -87,7 +78,7 @@ export class RedisPresenceStore implements PresenceStore {
     this.redis = opts.redis;
     this.keys = new RedisKeys(opts.prefix);
     const commands = this.redis as unknown as Partial<Scripts>;
-    for (const [name, s] of Object.entries(SCRIPTS)) {
+    for (const [name, s] of Object.entries(SCRIPTS) as [ScriptName, { file: string; keys: number; after?: string }][]) {
       if (typeof commands[name as ScriptName] !== 'function') {
         this.redis.defineCommand(name, { numberOfKeys: s.keys, lua: (s.after ? `${lua(s.after)}\n` : '') + lua(s.file) });
       }

@@ -11,8 +11,8 @@ const RESTRICTING = new Set<ModKind>(['kick', 'mute', 'ban']);
 
 const SANCTIONS_JSON = `COALESCE((SELECT json_agg(json_build_object('kind', s.kind, 'until', s.until, 'reason', s.reason, 'actor', s.actor) ORDER BY s.kind)
     FROM sanctions s WHERE s.cid = $1 AND s.user_id = $2 AND (s.until IS NULL OR s.until > $3)), '[]'::json)`;
-const STANDING = `SELECT c.restrict_gen AS gen, ${SANCTIONS_JSON} AS sanctions FROM channels c WHERE c.id = $1`;
-const STANDING_MEMBER = `SELECT c.restrict_gen AS gen, ${SANCTIONS_JSON} AS sanctions,
+/** A user's standing in one snapshot: the channel's restriction generation, the sanctions in force, the membership. */
+const STANDING = `SELECT c.restrict_gen AS gen, ${SANCTIONS_JSON} AS sanctions,
     EXISTS (SELECT 1 FROM memberships m WHERE m.cid = $1 AND m.user_id = $2) AS member
   FROM channels c WHERE c.id = $1`;
 
@@ -121,12 +121,12 @@ export class SqlModerationStore implements ModerationStore {
    * statement, so the generation and the sanctions come from one snapshot.
    */
   async active(cid: number, userId: number, now: number): Promise<Standing> {
-    const [row] = await this.db.query<{ gen: number; sanctions: Sanction[] }>(STANDING, [cid, userId, now]);
-    return { gen: row?.gen ?? 0, sanctions: row?.sanctions ?? [] };
+    const { gen, sanctions } = await this.standing(cid, userId, now);
+    return { gen, sanctions };
   }
 
   async standing(cid: number, userId: number, now: number): Promise<Standing & { member: boolean }> {
-    const [row] = await this.db.query<{ gen: number; sanctions: Sanction[]; member: boolean }>(STANDING_MEMBER, [cid, userId, now]);
+    const [row] = await this.db.query<{ gen: number; sanctions: Sanction[]; member: boolean }>(STANDING, [cid, userId, now]);
     return { gen: row?.gen ?? 0, sanctions: row?.sanctions ?? [], member: row?.member ?? false };
   }
 
