@@ -51,7 +51,9 @@ export function UsersPanel({ api }: { api: AdminApi }) {
           </select>
         </label>
         <span className="muted-text">
-          {counts ? `${counts.registered} registered ${counts.registered === 1 ? 'user' : 'users'}, ${counts.guests} ${counts.guests === 1 ? 'guest' : 'guests'} in all; ` : ''}
+          {counts
+            ? `${counts.registered} registered ${counts.registered === 1 ? 'user' : 'users'}, ${counts.guests} ${counts.guests === 1 ? 'guest' : 'guests'} in all; `
+            : ''}
           {users.length} shown
         </span>
       </div>
