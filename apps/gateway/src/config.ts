@@ -144,6 +144,12 @@ const schema = z.object({
    * messages instead of 1 (group-commit.ts). 0 = never wait (commit on the next tick).
    */
   PARLEY_COMMIT_MAX_WAIT_MS: z.coerce.number().min(0).max(50).default(8),
+  /**
+   * How many mean gaps between sends a busy node's batch waits for company (capped at
+   * PARLEY_COMMIT_MAX_WAIT_MS): more messages per commit — less CPU per message for Postgres and
+   * the gateway — for that much more latency. What each setting buys is measured in bench/README.md.
+   */
+  PARLEY_COMMIT_LINGER_GAPS: z.coerce.number().min(1).max(64).default(4),
   /** Most channels one user may own: creating (or being handed) one more is refused with error 410. */
   PARLEY_MAX_CHANNELS_PER_USER: int(50, 1),
   /**
@@ -217,6 +223,7 @@ export interface Config {
   commitBatch: number;
   commitLanes: number;
   commitMaxWaitMs: number;
+  commitLingerGaps: number;
   maxChannelsPerUser: number;
   maxReactionsPerMessage: number;
   maxJoinsPerConn: number;
@@ -303,6 +310,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     commitBatch: e.PARLEY_COMMIT_BATCH,
     commitLanes: e.PARLEY_COMMIT_LANES,
     commitMaxWaitMs: e.PARLEY_COMMIT_MAX_WAIT_MS,
+    commitLingerGaps: e.PARLEY_COMMIT_LINGER_GAPS,
     maxChannelsPerUser: e.PARLEY_MAX_CHANNELS_PER_USER,
     maxReactionsPerMessage: e.PARLEY_MAX_REACTIONS_PER_MESSAGE,
     maxJoinsPerConn: e.PARLEY_MAX_JOINS_PER_CONN,

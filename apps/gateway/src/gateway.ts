@@ -117,6 +117,7 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
       commitBatch: config.commitBatch,
       commitLanes: config.commitLanes,
       commitMaxWaitMs: config.commitMaxWaitMs,
+      commitLingerGaps: config.commitLingerGaps,
       maxChannelsPerUser: config.maxChannelsPerUser,
       maxReactionsPerMessage: config.maxReactionsPerMessage,
       maxJoinsPerConn: config.maxJoinsPerConn,

@@ -45,18 +45,14 @@ describe('GroupCommitter', () => {
       },
     };
     const rechecked: string[] = [];
-    const gc = new GroupCommitter(
-      store as unknown as MessageStore,
-      100,
-      () => {},
-      1,
-      0,
-      async (it) => {
+    const gc = new GroupCommitter(store as unknown as MessageStore, {
+      maxBatch: 100,
+      recheck: async (it) => {
         rechecked.push(it.text);
         if (it.userId === 66) throw new Error('muted');
         it.checked = 2;
       },
-    );
+    });
     const send = (cid: number, text: string, userId = 1) =>
       gc.append({ cid, userId, user: 'u', text, cmid: null, checked: 1 }).then(
         () => `ok ${text}`,
@@ -67,17 +63,10 @@ describe('GroupCommitter', () => {
     expect(rechecked).toEqual(['b', 'c', 'e']); // only channel 5's
     expect(committed).toEqual(['a,b,d,e']);
     // A recheck that cannot catch up (the generation keeps moving) refuses after a few rounds.
-    const stuck = new GroupCommitter(
-      store as unknown as MessageStore,
-      100,
-      () => {},
-      1,
-      0,
-      async () => {},
-    );
+    const stuck = new GroupCommitter(store as unknown as MessageStore, { maxBatch: 100, recheck: async () => {} });
     await expect(stuck.append({ cid: 5, userId: 1, user: 'u', text: 'x', cmid: null, checked: 0 })).rejects.toBeInstanceOf(StaleCheckError);
     // Without a recheck, a stale send is refused.
-    const none = new GroupCommitter(store as unknown as MessageStore, 100, () => {}, 1, 0);
+    const none = new GroupCommitter(store as unknown as MessageStore, { maxBatch: 100 });
     await expect(none.append({ cid: 5, userId: 1, user: 'u', text: 'y', cmid: null, checked: 0 })).rejects.toBeInstanceOf(StaleCheckError);
   });
 
@@ -92,7 +81,7 @@ describe('GroupCommitter', () => {
         return items.map(() => ({ seq: ++seq, ts: 0, duplicate: false }));
       },
     };
-    const gc = new GroupCommitter(store as unknown as MessageStore, 100, () => {}, 1, 0);
+    const gc = new GroupCommitter(store as unknown as MessageStore, { maxBatch: 100 });
     const settled = (p: Promise<Appended>) => p.then((a) => events.push(`settled seq ${a.seq}`));
     const first = settled(gc.append(item(1, 0)));
     while (events.length === 0) await new Promise((r) => setImmediate(r));
@@ -104,7 +93,7 @@ describe('GroupCommitter', () => {
 
   it('tells one sink about every send once: the refused one at once, the rest in order after their commit', async () => {
     const store = new SlowStore(7, true);
-    const gc = new GroupCommitter(store as unknown as MessageStore, 100, () => {}, 1, 0);
+    const gc = new GroupCommitter(store as unknown as MessageStore, { maxBatch: 100 });
     const heard: string[] = [];
     const sink = {
       committed: (it: AppendInput, a: Appended) => heard.push(`${it.text}:${a.seq}`),
@@ -118,7 +107,7 @@ describe('GroupCommitter', () => {
 
   it("commits one tick's sends together, and each channel's seqs follow arrival order", async () => {
     const store = new SlowStore(-1);
-    const gc = new GroupCommitter(store as unknown as MessageStore, 50, () => {}, 4);
+    const gc = new GroupCommitter(store as unknown as MessageStore, { maxBatch: 50, lanes: 4 });
     const got = new Map<number, number[]>();
     const sends: Promise<void>[] = [];
     for (let round = 0; round < 20; round++) {
@@ -137,7 +126,7 @@ describe('GroupCommitter', () => {
   it('refuses only the bad item of a failed batch; the others commit, still in arrival order', async () => {
     const BAD = 13; // on the same lane as channel 1 (13 % 4 === 1)
     const store = new SlowStore(BAD);
-    const gc = new GroupCommitter(store as unknown as MessageStore, 100, () => {}, 4);
+    const gc = new GroupCommitter(store as unknown as MessageStore, { maxBatch: 100, lanes: 4 });
     const order: number[] = [];
     const results = await Promise.allSettled(
       Array.from({ length: 40 }, (_, n) => {
@@ -161,7 +150,7 @@ describe('GroupCommitter', () => {
   it('a batch that failed on a deleted channel goes again as one batch without its sends, not send by send', async () => {
     const BAD = 5;
     const store = new SlowStore(BAD, true);
-    const gc = new GroupCommitter(store as unknown as MessageStore, 100, () => {}, 1);
+    const gc = new GroupCommitter(store as unknown as MessageStore, { maxBatch: 100 });
     const results = await Promise.allSettled(Array.from({ length: 40 }, (_, n) => gc.append(item(n % 10 === 3 ? BAD : 1 + (n % 3), n))));
     // One failed commit of all 40, then one of the 36 others: a deleted channel costs the node one
     // extra round trip, not one per send (a batch holds up to PARLEY_COMMIT_BATCH = 2000 sends).
@@ -188,9 +177,9 @@ describe('GroupCommitter: waiting for company', () => {
       return items.map(() => ({ seq: ++this.seq, ts: 0, duplicate: false }));
     }
   }
-  async function steady(maxWaitMs: number, gapMs: number, n: number): Promise<number[]> {
+  async function steady(maxWaitMs: number, gapMs: number, n: number, lingerGaps?: number): Promise<number[]> {
     const store = new QuickStore();
-    const gc = new GroupCommitter(store as unknown as MessageStore, 100, () => {}, 1, maxWaitMs);
+    const gc = new GroupCommitter(store as unknown as MessageStore, { maxBatch: 100, maxWaitMs, lingerGaps });
     const sends: Promise<Appended>[] = [];
     for (let i = 0; i < n; i++) {
       sends.push(gc.append(item(1, i)));
@@ -210,12 +199,21 @@ describe('GroupCommitter: waiting for company', () => {
     expect(60 / alone.length).toBeLessThan(1.2);
   });
 
+  it('a longer linger (in mean gaps) puts more sends in each commit', async () => {
+    // The last commits, once the rate is known (before, nothing waits): ~4 against ~10 per commit
+    // (12 gaps of 4–5 ms, capped at 48 ms); loose bounds for a loaded CI machine.
+    const settled = (batches: number[]) => batches.slice(-5).reduce((a, b) => a + b, 0) / 5;
+    const four = settled(await steady(48, 4, 200));
+    const twelve = settled(await steady(48, 4, 200, 12));
+    expect(twelve).toBeGreaterThan(1.5 * four);
+  });
+
   it('sends further apart than the wait are not held back', async () => {
     const store = new QuickStore();
     // A 50 ms wait, sends 40 ms apart: two gaps do not fit in the wait, so none is held back. A
     // held-back send would take the whole 50 ms; the bound leaves room for a loaded CI machine
     // (a sub-millisecond bound here failed under the full suite).
-    const gc = new GroupCommitter(store as unknown as MessageStore, 100, () => {}, 1, 50);
+    const gc = new GroupCommitter(store as unknown as MessageStore, { maxBatch: 100, maxWaitMs: 50 });
     for (let i = 0; i < 6; i++) {
       const t0 = performance.now();
       await gc.append(item(1, i));

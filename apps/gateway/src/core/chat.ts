@@ -62,6 +62,7 @@ export interface ChatDeps {
   commitBatch: number;
   commitLanes: number;
   commitMaxWaitMs: number;
+  commitLingerGaps: number;
   limits: FramePolicy;
   /** Costly requests (history, members, list, join, create): per-connection and node-wide caps. */
   budget: RequestBudget;
@@ -120,14 +121,14 @@ export class Chat {
     readonly hub: Hub,
   ) {
     this.historyPageBytes = Math.max(64 * 1024, Math.floor(d.maxBackpressure / 4));
-    this.committer = new GroupCommitter(
-      d.messages,
-      d.commitBatch,
-      (n) => d.metrics.commitBatch.observe(n),
-      d.commitLanes,
-      d.commitMaxWaitMs,
-      (item) => this.recheckSend(item as PendingSend),
-    );
+    this.committer = new GroupCommitter(d.messages, {
+      maxBatch: d.commitBatch,
+      onBatch: (n) => d.metrics.commitBatch.observe(n),
+      lanes: d.commitLanes,
+      maxWaitMs: d.commitMaxWaitMs,
+      lingerGaps: d.commitLingerGaps,
+      recheck: (item) => this.recheckSend(item as PendingSend),
+    });
     d.broker.onMessage((topic, bytes) => this.onBroker(topic, bytes));
     this.controlReady = d.broker.subscribe(CONTROL_TOPIC).catch((e) => d.logger.error({ err: e }, 'control subscribe failed'));
   }

@@ -1,12 +1,6 @@
 import { type Appended, type AppendInput, type MessageStore, StaleCheckError, UnknownChannelError } from '../ports/message-store.js';
 
 const RATE_WINDOW_MS = 100;
-/**
- * On a busy node a batch waits until its oldest send has waited this many mean gaps (capped at
- * `maxWaitMs`): ~4 more messages per commit. Measured in small rooms at 1,000 msg/s (bench/README.md):
- * a commit costs the gateway a Postgres round trip, a wakeup and a broker call whatever it holds.
- */
-const LINGER_GAPS = 4;
 const NOTHING = (): void => {};
 /** Rounds of rechecks for one batch before its stale items are refused (each round reads the record afresh). */
 const MAX_RECHECKS = 3;
@@ -53,6 +47,26 @@ class Deferred implements CommitSink<AppendInput> {
   }
 }
 
+export interface CommitOptions {
+  /** Most sends in one transaction. */
+  maxBatch: number;
+  /** Hears each batch's size as it leaves (a metric). */
+  onBatch?: (size: number) => void;
+  /** Transactions in flight at once (channels are spread over them by cid); default 1. */
+  lanes?: number;
+  /** The most a commit may wait for company (see Lane.run); 0 (the default) = never wait. */
+  maxWaitMs?: number;
+  /**
+   * On a busy node a batch waits until its oldest send has waited this many mean gaps between
+   * sends (capped at `maxWaitMs`): about that many more messages per commit. Default 4, measured in
+   * small rooms at 1,000 msg/s (bench/README.md): a commit costs the gateway a Postgres round trip,
+   * a wakeup and a broker call whatever it holds.
+   */
+  lingerGaps?: number;
+  /** What a send the fence refused goes through before it goes again (default: refused). */
+  recheck?: Recheck;
+}
+
 /**
  * Group commit: sends that arrive while a transaction is in flight are queued and committed
  * together in the next one (at most `maxBatch` per transaction).
@@ -66,19 +80,15 @@ class Deferred implements CommitSink<AppendInput> {
 export class GroupCommitter {
   private readonly lanes: Lane[];
 
-  /**
-   * @param maxWaitMs the most a commit may wait for company (see Lane.run); 0 = never wait.
-   * @param recheck what a send the fence refused goes through before it goes again (default: refused).
-   */
-  constructor(
-    store: MessageStore,
-    maxBatch: number,
-    onBatch: (size: number) => void = () => {},
-    lanes = 1,
-    maxWaitMs = 0,
-    recheck: Recheck = NO_RECHECK,
-  ) {
-    this.lanes = Array.from({ length: lanes }, () => new Lane(store, maxBatch, onBatch, maxWaitMs, recheck));
+  constructor(store: MessageStore, o: CommitOptions) {
+    const lane: LaneOptions = {
+      maxBatch: o.maxBatch,
+      onBatch: o.onBatch ?? NOTHING,
+      maxWaitMs: o.maxWaitMs ?? 0,
+      lingerGaps: o.lingerGaps ?? 4,
+      recheck: o.recheck ?? NO_RECHECK,
+    };
+    this.lanes = Array.from({ length: o.lanes ?? 1 }, () => new Lane(store, lane));
   }
 
   /** Queues `item`; `sink` hears once it is committed or refused. */
@@ -96,6 +106,8 @@ export class GroupCommitter {
   }
 }
 
+type LaneOptions = Required<Omit<CommitOptions, 'lanes'>>;
+
 class Lane {
   private queue: Waiting[] = [];
   private inFlight: Promise<void> | null = null;
@@ -106,10 +118,7 @@ class Lane {
 
   constructor(
     private readonly store: MessageStore,
-    private readonly maxBatch: number,
-    private readonly onBatch: (size: number) => void,
-    private readonly maxWaitMs: number,
-    private readonly recheck: Recheck,
+    private readonly o: LaneOptions,
   ) {}
 
   enqueue(item: AppendInput, sink: CommitSink<AppendInput>): void {
@@ -125,11 +134,12 @@ class Lane {
 
   /**
    * How long a batch may wait for company now: on a busy node (two mean gaps fit in `maxWaitMs`),
-   * LINGER_GAPS mean gaps, at most `maxWaitMs`; else 0 (a quiet node never waits).
+   * `lingerGaps` mean gaps, at most `maxWaitMs`; else 0 (a quiet node never waits).
    */
   private waitMs(): number {
     const gap = this.rate > 0 ? 1 / this.rate : Number.POSITIVE_INFINITY;
-    return 2 * gap <= this.maxWaitMs ? Math.min(this.maxWaitMs, LINGER_GAPS * gap) : 0;
+    const { maxWaitMs, lingerGaps } = this.o;
+    return 2 * gap <= maxWaitMs ? Math.min(maxWaitMs, lingerGaps * gap) : 0;
   }
 
   /**
@@ -157,17 +167,17 @@ class Lane {
       // A commit costs about the same for one message as for several: a round trip, a wakeup and a
       // WAL flush for Postgres, a wakeup and a broker call for the gateway (bench/README.md). So on
       // a busy node — two mean gaps between sends fit in `maxWaitMs` — a batch waits for company
-      // until its oldest send has waited LINGER_GAPS mean gaps (at most `maxWaitMs`): about that
+      // until its oldest send has waited `lingerGaps` mean gaps (at most `maxWaitMs`): about that
       // many more join it. Sends that queued behind a commit in flight have waited already and go
       // at once; on a quieter node nothing waits.
       const left = (this.queue[0] as Waiting).at + this.waitMs() - performance.now();
-      if (left >= 0.5 && this.queue.length < this.maxBatch) {
+      if (left >= 0.5 && this.queue.length < this.o.maxBatch) {
         settle();
         settle = NOTHING;
         await new Promise((r) => setTimeout(r, left));
       }
-      const batch = this.queue.splice(0, this.maxBatch);
-      this.onBatch(batch.length);
+      const batch = this.queue.splice(0, this.o.maxBatch);
+      this.o.onBatch(batch.length);
       // The next batch is on its way to Postgres before the previous one's sends are settled (acked,
       // encoded, published): the database works on it while this node does that, instead of each
       // waiting for the other. Still one transaction in flight, so seqs follow arrival order; and
@@ -201,7 +211,7 @@ class Lane {
         const verdicts = await Promise.all(
           batch.map((w) =>
             e.cids.includes(w.item.cid)
-              ? this.recheck(w.item).then(
+              ? this.o.recheck(w.item).then(
                   () => null,
                   (err: unknown) => err ?? e,
                 )
