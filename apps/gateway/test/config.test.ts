@@ -41,6 +41,19 @@ describe('config: per-user channel and per-message reaction caps', () => {
   });
 });
 
+describe("config: the group commit's wait for company", () => {
+  it('waits at most 8 ms for 4 mean gaps by default; both are settings, out-of-range values refused, named', () => {
+    expect(parseConfig({})).toMatchObject({ commitMaxWaitMs: 8, commitLingerGaps: 4 });
+    expect(parseConfig({ PARLEY_COMMIT_MAX_WAIT_MS: '40', PARLEY_COMMIT_LINGER_GAPS: '16' })).toMatchObject({
+      commitMaxWaitMs: 40,
+      commitLingerGaps: 16,
+    });
+    expect(() => parseConfig({ PARLEY_COMMIT_LINGER_GAPS: '0' })).toThrow('PARLEY_COMMIT_LINGER_GAPS');
+    expect(() => parseConfig({ PARLEY_COMMIT_LINGER_GAPS: '65' })).toThrow('PARLEY_COMMIT_LINGER_GAPS');
+    expect(() => parseConfig({ PARLEY_COMMIT_MAX_WAIT_MS: '51' })).toThrow('PARLEY_COMMIT_MAX_WAIT_MS');
+  });
+});
+
 describe('config: PARLEY_JWT_SECRET (issue 10, item 8)', () => {
   it('is required with DATABASE_URL; embedded mode may leave it unset (generated: jwt-secret.ts)', () => {
     expect(() => parseConfig({ DATABASE_URL: 'postgres://h/db' })).toThrow('PARLEY_JWT_SECRET: required with DATABASE_URL');
