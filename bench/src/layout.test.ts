@@ -10,7 +10,7 @@ describe('bench topology layout', () => {
       // A round-robin over the publishers alternates the nodes (each node a steady half of the load).
       for (let p = 1; p < pubs.length; p++) expect(pubs[p]?.node).not.toBe(pubs[p - 1]?.node);
       // Publish index p walks the rooms first.
-      pubs.forEach((s, p) => expect(s.room).toBe(p % 7));
+      expect(pubs.map((s) => s.room)).toEqual(pubs.map((_, p) => p % 7));
       for (let r = 0; r < 7; r++) {
         const inRoom = specs.filter((s) => s.room === r && s.publishes);
         expect(new Set(inRoom.map((s) => s.node))).toEqual(new Set([0, 1]));
