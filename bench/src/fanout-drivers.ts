@@ -56,10 +56,12 @@ export interface ConnSpec {
  */
 export function layoutOf(topo: Topology, nodes: number): ConnSpec[] {
   const { rooms, receiversPerRoom: per } = topo;
+  /** The node of the j-th sender of room r, for publish index p = j × rooms + r. */
+  const senderNode = (p: number) => (Math.floor(p / rooms) + (p % rooms)) % nodes;
   if (topo.layout === 'members') {
     // Member k of room r is connection k × rooms + r: publish index p → room p mod rooms.
     return Array.from({ length: rooms * per }, (_, i) => ({
-      node: (Math.floor(i / rooms) + (i % rooms)) % nodes,
+      node: senderNode(i),
       room: i % rooms,
       receives: true,
       publishes: true,
@@ -72,7 +74,7 @@ export function layoutOf(topo: Topology, nodes: number): ConnSpec[] {
     publishes: false,
   }));
   const pubs = Array.from({ length: rooms * topo.publishersPerRoom }, (_, p) => ({
-    node: (Math.floor(p / rooms) + (p % rooms)) % nodes,
+    node: senderNode(p),
     room: p % rooms,
     receives: false,
     publishes: true,

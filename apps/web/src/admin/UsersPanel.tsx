@@ -1,4 +1,5 @@
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
+import { count } from '../chat/words.ts';
 import { type AdminApi, type AdminMessage, type AdminUser, type UserCounts, when } from './api.ts';
 import { Confirm } from './Confirm.tsx';
 
@@ -51,9 +52,7 @@ export function UsersPanel({ api }: { api: AdminApi }) {
           </select>
         </label>
         <span className="muted-text">
-          {counts
-            ? `${counts.registered} registered ${counts.registered === 1 ? 'user' : 'users'}, ${counts.guests} ${counts.guests === 1 ? 'guest' : 'guests'} in all; `
-            : ''}
+          {counts ? `${count(counts.registered, 'registered user')}, ${count(counts.guests, 'guest')} in all; ` : ''}
           {users.length} shown
         </span>
       </div>

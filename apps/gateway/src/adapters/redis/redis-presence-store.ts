@@ -7,7 +7,13 @@ import { RedisKeys } from './keys.js';
 
 const lua = (name: string) => readFileSync(gatewayFile('src', 'adapters', 'redis', 'lua', `${name}.lua`), 'utf8');
 
-/** Scripts as ioredis commands (EVALSHA, EVAL on NOSCRIPT); name → number of KEYS (and a Lua file they start with). */
+/** A script: its Lua file, its number of KEYS, and a Lua file it starts with. */
+interface ScriptSpec {
+  file: string;
+  keys: number;
+  after?: string;
+}
+/** Scripts as ioredis commands (EVALSHA, EVAL on NOSCRIPT). */
 const SCRIPTS = {
   parleyPresenceAdd: { file: 'presence-add', keys: 2, after: 'presence-sample' },
   parleyPresencePage: { file: 'presence-page', keys: 2, after: 'presence-sample' },
@@ -18,7 +24,7 @@ const SCRIPTS = {
   parleyNodeHeartbeat: { file: 'node-heartbeat', keys: 2 },
   parleyNodeDead: { file: 'node-dead', keys: 1 },
   parleyNodeReaped: { file: 'node-reaped', keys: 2 },
-} satisfies Record<string, { file: string; keys: number; after?: string }>;
+} satisfies Record<string, ScriptSpec>;
 type ScriptName = keyof typeof SCRIPTS;
 type Scripts = Record<ScriptName, (...args: (string | number)[]) => Promise<unknown>>;
 
@@ -78,8 +84,8 @@ export class RedisPresenceStore implements PresenceStore {
     this.redis = opts.redis;
     this.keys = new RedisKeys(opts.prefix);
     const commands = this.redis as unknown as Partial<Scripts>;
-    for (const [name, s] of Object.entries(SCRIPTS) as [ScriptName, { file: string; keys: number; after?: string }][]) {
-      if (typeof commands[name as ScriptName] !== 'function') {
+    for (const [name, s] of Object.entries(SCRIPTS) as [ScriptName, ScriptSpec][]) {
+      if (typeof commands[name] !== 'function') {
         this.redis.defineCommand(name, { numberOfKeys: s.keys, lua: (s.after ? `${lua(s.after)}\n` : '') + lua(s.file) });
       }
     }
