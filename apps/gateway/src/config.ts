@@ -138,10 +138,10 @@ const schema = z.object({
    */
   PARLEY_COMMIT_LANES: int(1, 1),
   /**
-   * The most a group commit waits for more sends, in ms (fractions allowed), and only while two
-   * mean gaps between sends fit in it (≥ 250 sends/s per node at 8): a batch then waits until its
-   * oldest send has waited four mean gaps or this, whichever is less, and a commit carries ~4 more
-   * messages instead of 1 (group-commit.ts). 0 = never wait (commit on the next tick).
+   * The most a group commit waits for more sends, in ms (fractions allowed), and only on a busy
+   * node (PARLEY_COMMIT_BUSY_RATE): a batch then waits until its oldest send has waited
+   * PARLEY_COMMIT_LINGER_GAPS mean gaps or this, whichever is less, and a commit carries about that
+   * many more messages instead of 1 (group-commit.ts). 0 = never wait (commit on the next tick).
    */
   PARLEY_COMMIT_MAX_WAIT_MS: z.coerce.number().min(0).max(50).default(8),
   /**
@@ -150,6 +150,11 @@ const schema = z.object({
    * the gateway — for that much more latency. What each setting buys is measured in bench/README.md.
    */
   PARLEY_COMMIT_LINGER_GAPS: z.coerce.number().min(1).max(64).default(4),
+  /**
+   * Sends per second per node (per commit lane) from which the group commit waits for company;
+   * a quieter node commits each send on the next tick, whatever the cap. 0 = at any rate.
+   */
+  PARLEY_COMMIT_BUSY_RATE: int(250, 0),
   /** Most channels one user may own: creating (or being handed) one more is refused with error 410. */
   PARLEY_MAX_CHANNELS_PER_USER: int(50, 1),
   /**
@@ -224,6 +229,7 @@ export interface Config {
   commitLanes: number;
   commitMaxWaitMs: number;
   commitLingerGaps: number;
+  commitBusyRate: number;
   maxChannelsPerUser: number;
   maxReactionsPerMessage: number;
   maxJoinsPerConn: number;
@@ -311,6 +317,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     commitLanes: e.PARLEY_COMMIT_LANES,
     commitMaxWaitMs: e.PARLEY_COMMIT_MAX_WAIT_MS,
     commitLingerGaps: e.PARLEY_COMMIT_LINGER_GAPS,
+    commitBusyRate: e.PARLEY_COMMIT_BUSY_RATE,
     maxChannelsPerUser: e.PARLEY_MAX_CHANNELS_PER_USER,
     maxReactionsPerMessage: e.PARLEY_MAX_REACTIONS_PER_MESSAGE,
     maxJoinsPerConn: e.PARLEY_MAX_JOINS_PER_CONN,

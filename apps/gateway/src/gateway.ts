@@ -118,6 +118,7 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
       commitLanes: config.commitLanes,
       commitMaxWaitMs: config.commitMaxWaitMs,
       commitLingerGaps: config.commitLingerGaps,
+      commitBusyRate: config.commitBusyRate,
       maxChannelsPerUser: config.maxChannelsPerUser,
       maxReactionsPerMessage: config.maxReactionsPerMessage,
       maxJoinsPerConn: config.maxJoinsPerConn,

@@ -177,9 +177,10 @@ describe('GroupCommitter: waiting for company', () => {
       return items.map(() => ({ seq: ++this.seq, ts: 0, duplicate: false }));
     }
   }
-  async function steady(maxWaitMs: number, gapMs: number, n: number, lingerGaps?: number): Promise<number[]> {
+  /** `n` sends `gapMs` apart; the batch sizes the store saw. Busy from 100 sends/s unless `o` says otherwise. */
+  async function steady(gapMs: number, n: number, o: { maxWaitMs: number; lingerGaps?: number; busyRate?: number }): Promise<number[]> {
     const store = new QuickStore();
-    const gc = new GroupCommitter(store as unknown as MessageStore, { maxBatch: 100, maxWaitMs, lingerGaps });
+    const gc = new GroupCommitter(store as unknown as MessageStore, { maxBatch: 100, busyRate: 100, ...o });
     const sends: Promise<Appended>[] = [];
     for (let i = 0; i < n; i++) {
       sends.push(gc.append(item(1, i)));
@@ -193,8 +194,8 @@ describe('GroupCommitter: waiting for company', () => {
   it('sends closer together than the wait share commits; without the wait each is alone', async () => {
     // Timers, not a busy loop: on a loaded machine the gaps stretch, but stay well under the 20 ms.
     // 150 sends: the first ~100 ms measure the rate (nothing waits until then).
-    const waited = await steady(20, 4, 150);
-    const alone = await steady(0, 4, 60);
+    const waited = await steady(4, 150, { maxWaitMs: 20 });
+    const alone = await steady(4, 60, { maxWaitMs: 0 });
     expect(150 / waited.length).toBeGreaterThan(2.5); // then it waits ~4 gaps: ~4 sends per commit
     expect(60 / alone.length).toBeLessThan(1.2);
   });
@@ -203,23 +204,26 @@ describe('GroupCommitter: waiting for company', () => {
     // The last commits, once the rate is known (before, nothing waits): ~4 against ~10 per commit
     // (12 gaps of 4–5 ms, capped at 48 ms); loose bounds for a loaded CI machine.
     const settled = (batches: number[]) => batches.slice(-5).reduce((a, b) => a + b, 0) / 5;
-    const four = settled(await steady(48, 4, 200));
-    const twelve = settled(await steady(48, 4, 200, 12));
+    const four = settled(await steady(4, 200, { maxWaitMs: 48 }));
+    const twelve = settled(await steady(4, 200, { maxWaitMs: 48, lingerGaps: 12 }));
     expect(twelve).toBeGreaterThan(1.5 * four);
   });
 
-  it('sends further apart than the wait are not held back', async () => {
+  it('a node below the busy rate is not held back, however long the cap', async () => {
     const store = new QuickStore();
-    // A 50 ms wait, sends 40 ms apart: two gaps do not fit in the wait, so none is held back. A
-    // held-back send would take the whole 50 ms; the bound leaves room for a loaded CI machine
-    // (a sub-millisecond bound here failed under the full suite).
-    const gc = new GroupCommitter(store as unknown as MessageStore, { maxBatch: 100, maxWaitMs: 50 });
-    for (let i = 0; i < 6; i++) {
+    // A 50 ms cap, sends 10 ms apart (~100 sends/s) under the default busy rate (250/s): none is
+    // held back. A held-back send would take ~16 gaps here; the bound leaves room for a loaded CI
+    // machine (a sub-millisecond bound here failed under the full suite).
+    const gc = new GroupCommitter(store as unknown as MessageStore, { maxBatch: 100, maxWaitMs: 50, lingerGaps: 16 });
+    for (let i = 0; i < 40; i++) {
       const t0 = performance.now();
       await gc.append(item(1, i));
       expect(performance.now() - t0).toBeLessThan(25);
-      await new Promise((r) => setTimeout(r, 40));
+      await new Promise((r) => setTimeout(r, 10));
     }
-    expect(store.batches).toEqual([1, 1, 1, 1, 1, 1]);
+    expect(store.batches.every((b) => b === 1)).toBe(true);
+    // The same stream with the busy rate under it waits for company.
+    const busy = await steady(10, 40, { maxWaitMs: 50, lingerGaps: 4, busyRate: 50 });
+    expect(Math.max(...busy)).toBeGreaterThan(1);
   });
 });

@@ -63,6 +63,7 @@ export interface ChatDeps {
   commitLanes: number;
   commitMaxWaitMs: number;
   commitLingerGaps: number;
+  commitBusyRate: number;
   limits: FramePolicy;
   /** Costly requests (history, members, list, join, create): per-connection and node-wide caps. */
   budget: RequestBudget;
@@ -127,6 +128,7 @@ export class Chat {
       lanes: d.commitLanes,
       maxWaitMs: d.commitMaxWaitMs,
       lingerGaps: d.commitLingerGaps,
+      busyRate: d.commitBusyRate,
       recheck: (item) => this.recheckSend(item as PendingSend),
     });
     d.broker.onMessage((topic, bytes) => this.onBroker(topic, bytes));

@@ -63,6 +63,13 @@ export interface CommitOptions {
    * a wakeup and a broker call whatever it holds.
    */
   lingerGaps?: number;
+  /**
+   * Sends per second (per lane) from which the node counts as busy and a batch waits for company;
+   * below it a send commits on the next tick. Default 250. Apart from `maxWaitMs`, so a longer cap
+   * does not make a quiet node wait: at a few sends per second per node a commit is a small share
+   * of the node's CPU, and the wait would be pure latency.
+   */
+  busyRate?: number;
   /** What a send the fence refused goes through before it goes again (default: refused). */
   recheck?: Recheck;
 }
@@ -86,6 +93,7 @@ export class GroupCommitter {
       onBatch: o.onBatch ?? NOTHING,
       maxWaitMs: o.maxWaitMs ?? 0,
       lingerGaps: o.lingerGaps ?? 4,
+      busyRate: o.busyRate ?? 250,
       recheck: o.recheck ?? NO_RECHECK,
     };
     this.lanes = Array.from({ length: o.lanes ?? 1 }, () => new Lane(store, lane));
@@ -133,13 +141,12 @@ class Lane {
   }
 
   /**
-   * How long a batch may wait for company now: on a busy node (two mean gaps fit in `maxWaitMs`),
+   * How long a batch may wait for company now: on a busy node (at least `busyRate` sends/s),
    * `lingerGaps` mean gaps, at most `maxWaitMs`; else 0 (a quiet node never waits).
    */
   private waitMs(): number {
-    const gap = this.rate > 0 ? 1 / this.rate : Number.POSITIVE_INFINITY;
-    const { maxWaitMs, lingerGaps } = this.o;
-    return 2 * gap <= maxWaitMs ? Math.min(maxWaitMs, lingerGaps * gap) : 0;
+    const { maxWaitMs, lingerGaps, busyRate } = this.o;
+    return this.rate > 0 && this.rate * 1000 >= busyRate ? Math.min(maxWaitMs, lingerGaps / this.rate) : 0;
   }
 
   /**
@@ -166,7 +173,7 @@ class Lane {
     while (this.queue.length) {
       // A commit costs about the same for one message as for several: a round trip, a wakeup and a
       // WAL flush for Postgres, a wakeup and a broker call for the gateway (bench/README.md). So on
-      // a busy node — two mean gaps between sends fit in `maxWaitMs` — a batch waits for company
+      // a busy node — at least `busyRate` sends/s — a batch waits for company
       // until its oldest send has waited `lingerGaps` mean gaps (at most `maxWaitMs`): about that
       // many more join it. Sends that queued behind a commit in flight have waited already and go
       // at once; on a quieter node nothing waits.
