@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import { COMMIT_WAIT_DEFAULTS } from './core/group-commit.js';
 
 /**
  * Configuration, parsed ONCE from PARLEY_* environment variables (plus the conventional
@@ -143,18 +144,18 @@ const schema = z.object({
    * PARLEY_COMMIT_LINGER_GAPS mean gaps or this, whichever is less, and a commit carries about that
    * many more messages instead of 1 (group-commit.ts). 0 = never wait (commit on the next tick).
    */
-  PARLEY_COMMIT_MAX_WAIT_MS: z.coerce.number().min(0).max(50).default(8),
+  PARLEY_COMMIT_MAX_WAIT_MS: z.coerce.number().min(0).max(50).default(COMMIT_WAIT_DEFAULTS.maxWaitMs),
   /**
    * How many mean gaps between sends a busy node's batch waits for company (capped at
    * PARLEY_COMMIT_MAX_WAIT_MS): more messages per commit — less CPU per message for Postgres and
    * the gateway — for that much more latency. What each setting buys is measured in bench/README.md.
    */
-  PARLEY_COMMIT_LINGER_GAPS: z.coerce.number().min(1).max(64).default(4),
+  PARLEY_COMMIT_LINGER_GAPS: z.coerce.number().min(1).max(64).default(COMMIT_WAIT_DEFAULTS.lingerGaps),
   /**
    * Sends per second per node (per commit lane) from which the group commit waits for company;
    * a quieter node commits each send on the next tick, whatever the cap. 0 = at any rate.
    */
-  PARLEY_COMMIT_BUSY_RATE: int(250, 0),
+  PARLEY_COMMIT_BUSY_RATE: int(COMMIT_WAIT_DEFAULTS.busyRate, 0),
   /** Most channels one user may own: creating (or being handed) one more is refused with error 410. */
   PARLEY_MAX_CHANNELS_PER_USER: int(50, 1),
   /**

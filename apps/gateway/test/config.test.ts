@@ -42,11 +42,11 @@ describe('config: per-user channel and per-message reaction caps', () => {
 });
 
 describe("config: the group commit's wait for company", () => {
-  it('waits at most 8 ms for 4 mean gaps from 250 sends/s by default; all are settings, out-of-range values refused, named', () => {
-    expect(parseConfig({})).toMatchObject({ commitMaxWaitMs: 8, commitLingerGaps: 4, commitBusyRate: 250 });
-    expect(parseConfig({ PARLEY_COMMIT_MAX_WAIT_MS: '40', PARLEY_COMMIT_LINGER_GAPS: '16', PARLEY_COMMIT_BUSY_RATE: '0' })).toMatchObject({
-      commitMaxWaitMs: 40,
-      commitLingerGaps: 16,
+  it('waits at most 40 ms for 16 mean gaps from 200 sends/s by default; all are settings, out-of-range values refused, named', () => {
+    expect(parseConfig({})).toMatchObject({ commitMaxWaitMs: 40, commitLingerGaps: 16, commitBusyRate: 200 });
+    expect(parseConfig({ PARLEY_COMMIT_MAX_WAIT_MS: '8', PARLEY_COMMIT_LINGER_GAPS: '4', PARLEY_COMMIT_BUSY_RATE: '0' })).toMatchObject({
+      commitMaxWaitMs: 8,
+      commitLingerGaps: 4,
       commitBusyRate: 0,
     });
     expect(() => parseConfig({ PARLEY_COMMIT_BUSY_RATE: '-1' })).toThrow('PARLEY_COMMIT_BUSY_RATE');

@@ -194,7 +194,7 @@ describe('GroupCommitter: waiting for company', () => {
   it('sends closer together than the wait share commits; without the wait each is alone', async () => {
     // Timers, not a busy loop: on a loaded machine the gaps stretch, but stay well under the 20 ms.
     // 150 sends: the first ~100 ms measure the rate (nothing waits until then).
-    const waited = await steady(4, 150, { maxWaitMs: 20 });
+    const waited = await steady(4, 150, { maxWaitMs: 20, lingerGaps: 4 });
     const alone = await steady(4, 60, { maxWaitMs: 0 });
     expect(150 / waited.length).toBeGreaterThan(2.5); // then it waits ~4 gaps: ~4 sends per commit
     expect(60 / alone.length).toBeLessThan(1.2);
@@ -204,14 +204,14 @@ describe('GroupCommitter: waiting for company', () => {
     // The last commits, once the rate is known (before, nothing waits): ~4 against ~10 per commit
     // (12 gaps of 4–5 ms, capped at 48 ms); loose bounds for a loaded CI machine.
     const settled = (batches: number[]) => batches.slice(-5).reduce((a, b) => a + b, 0) / 5;
-    const four = settled(await steady(4, 200, { maxWaitMs: 48 }));
+    const four = settled(await steady(4, 200, { maxWaitMs: 48, lingerGaps: 4 }));
     const twelve = settled(await steady(4, 200, { maxWaitMs: 48, lingerGaps: 12 }));
     expect(twelve).toBeGreaterThan(1.5 * four);
   });
 
   it('a node below the busy rate is not held back, however long the cap', async () => {
     const store = new QuickStore();
-    // A 50 ms cap, sends 10 ms apart (~100 sends/s) under the default busy rate (250/s): none is
+    // A 50 ms cap, sends 10 ms apart (~100 sends/s) under the default busy rate (200/s): none is
     // held back. A held-back send would take ~16 gaps here; the bound leaves room for a loaded CI
     // machine (a sub-millisecond bound here failed under the full suite).
     const gc = new GroupCommitter(store as unknown as MessageStore, { maxBatch: 100, maxWaitMs: 50, lingerGaps: 16 });
