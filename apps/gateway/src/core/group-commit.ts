@@ -6,7 +6,7 @@ const RATE_WINDOW_MS = 100;
  * How a busy node's commit waits for company, by default (config.ts takes these too): from 200
  * sends/s per lane, until the oldest send has waited 16 mean gaps, at most 40 ms. Measured against
  * 250 / 4 / 8 in one run each (bench/README.md, twelfth session): small rooms at 500–2,000 msg/s
- * 8–17 messages per commit instead of 2–5, machine CPU per message −25 to −48 %, p50 14–24 ms
+ * 8–17 messages per commit instead of 2–5, machine CPU per message −26 to −48 %, p50 14–24 ms
  * instead of 5–7; fan-out (10 × 100) passed 250k deliveries/s where the old values failed 200k; at
  * 100 sends/s per node nothing waits either way.
  */
@@ -75,9 +75,9 @@ export interface CommitOptions {
   lingerGaps?: number;
   /**
    * Sends per second (per lane) from which the node counts as busy and a batch waits for company;
-   * below it a send commits on the next tick. Default COMMIT_WAIT_DEFAULTS.busyRate. Apart from `maxWaitMs`, so a longer cap
-   * does not make a quiet node wait: at a few sends per second per node a commit is a small share
-   * of the node's CPU, and the wait would be pure latency.
+   * below it a send commits on the next tick. Default COMMIT_WAIT_DEFAULTS.busyRate. Apart from
+   * `maxWaitMs`, so a longer cap does not make a quiet node wait: at a few sends per second per
+   * node a commit is a small share of the node's CPU, and the wait would be pure latency.
    */
   busyRate?: number;
   /** What a send the fence refused goes through before it goes again (default: refused). */
