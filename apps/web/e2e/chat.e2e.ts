@@ -86,6 +86,9 @@ describe('story 1: two people chat in the browser', () => {
     await composer(phone, 'general').waitFor();
     await say(phone, 'general', 'from my phone');
     await log(gina, 'general').getByText('from my phone').waitFor();
+    // The picture is of the settled page: the phone's own line loses "Sending…" once its ack is in
+    // (it can land a frame after gina's copy).
+    await log(phone, 'general').getByText('Sending…').waitFor({ state: 'detached' });
     await screenshot(phone, 'chat-phone');
     // No hover on a touch screen: a message's add-reaction button shows once its message is tapped,
     // not on every line (and until then a tap there is a tap on the message).
