@@ -3,7 +3,8 @@ import { type Appended, type AppendInput, type MessageStore, StaleCheckError, Un
 const RATE_WINDOW_MS = 100;
 
 /**
- * How a busy node's commit waits for company, by default (config.ts takes these too): from 200
+ * How a busy node's commit waits for company in the gateway by default (config.ts's defaults; a
+ * GroupCommitter built without `maxWaitMs` never waits, and takes the other two from here): from 200
  * sends/s per lane, until the oldest send has waited 16 mean gaps, at most 40 ms. Measured against
  * 250 / 4 / 8 in one run each (bench/README.md, twelfth session): small rooms at 500–2,000 msg/s
  * 8–17 messages per commit instead of 2–5, machine CPU per message −26 to −48 %, p50 14–24 ms
