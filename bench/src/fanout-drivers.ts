@@ -18,7 +18,16 @@ import { WireClient } from './wire-client.js';
  * `parley-b`: Parley again, from the checkout at BENCH_PARLEY_B_DIR (its own `npm ci` done): an
  * A/B of two versions of the gateway interleaved in one run, e.g. a change against its base.
  */
-export const SYSTEMS = ['parley', 'socketio-lean', 'socketio-pg', 'socketio-client', 'uws-relay', 'uws-single', 'parley-b'] as const;
+export const SYSTEMS = [
+  'parley',
+  'socketio-lean',
+  'socketio-pg',
+  'socketio-client',
+  'uws-relay',
+  'uws-relay-pg',
+  'uws-single',
+  'parley-b',
+] as const;
 export type SystemName = (typeof SYSTEMS)[number];
 
 export interface Topology {
@@ -165,6 +174,16 @@ export async function runSystem<T>(name: SystemName, topo: Topology, sink: Sink,
       return withSocketIo(topo, sink, fn, 'client', false);
     case 'uws-relay':
       return withUws(topo, sink, fn, 'relay');
+    case 'uws-relay-pg':
+      return withDatabase(async (databaseUrl, database) => {
+        const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+        try {
+          await sql`create table messages (id bigserial primary key, room text not null, body bytea not null, created_at timestamptz not null default now())`;
+        } finally {
+          await sql.end();
+        }
+        return withUws(topo, sink, fn, 'relay-pg', { databaseUrl, database });
+      });
     case 'uws-single':
       return withUws(topo, sink, fn, 'single');
   }
@@ -378,12 +397,17 @@ async function socketIoOn<T>(
 
 // ---------------------------------------------------------------- bare uWS
 
-async function withUws<T>(topo: Topology, sink: Sink, fn: (h: Handle) => Promise<T>, mode: 'relay' | 'single'): Promise<T> {
+async function withUws<T>(
+  topo: Topology,
+  sink: Sink,
+  fn: (h: Handle) => Promise<T>,
+  mode: 'relay' | 'relay-pg' | 'single',
+  db: { databaseUrl: string; database: string } | null = null,
+): Promise<T> {
   const prefix = `parley_bench_uws_${process.pid}_${Date.now().toString(36)}:`;
-  const count = mode === 'relay' ? 2 : 1;
-  const nodes = await Promise.all(
-    Array.from({ length: count }, () => startPeer('uws-relay.ts', [mode, '0', prefix], { REDIS_URL: topo.redisUrl })),
-  );
+  const count = mode === 'single' ? 1 : 2;
+  const env = { REDIS_URL: topo.redisUrl, ...(db ? { DATABASE_URL: db.databaseUrl } : {}) };
+  const nodes = await Promise.all(Array.from({ length: count }, () => startPeer('uws-relay.ts', [mode, '0', prefix], env)));
   const sockets: WebSocket[] = [];
   try {
     const connect = async (node: number, room: number, receiver: boolean) => {
@@ -413,12 +437,16 @@ async function withUws<T>(topo: Topology, sink: Sink, fn: (h: Handle) => Promise
       return { ws: await connect(spec.node, spec.room, spec.receives), room: roomName(spec.room), spec };
     });
     const pubs = all.filter((x) => x.spec.publishes);
+    let published = 0;
     return await fn({
       serverPids: nodes.map((n) => n.pid),
-      postgresPids: () => [],
+      postgresPids: () => (db ? postgresBackendPids(db.database) : []),
       errors: () => 0,
+      // One INSERT, one transaction per message: the commit count is the publish count.
+      ...(db ? { commitStats: async () => ({ commits: published, messages: published }) } : {}),
       publish(p, step, sentAt) {
         const pub = pubs[p];
+        published += 1;
         pub?.ws.send(encode(['p', pub.room, binaryBody(step, sentAt)]));
       },
     });

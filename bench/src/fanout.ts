@@ -37,6 +37,7 @@ export const LABELS: Record<SystemName, string> = {
   'socketio-pg': 'Socket.IO + redis-adapter + postgres.js INSERT per message (lean client)',
   'socketio-client': 'Socket.IO + redis-adapter (socket.io-client)',
   'uws-relay': 'bare uWS + ioredis relay (2 nodes)',
+  'uws-relay-pg': 'bare uWS + ioredis relay (2 nodes) + postgres.js INSERT per message',
   'uws-single': 'bare uWS, single node (no Redis)',
   'parley-b': 'Parley from BENCH_PARLEY_B_DIR (A/B)',
 };
@@ -45,7 +46,9 @@ export function parseFanoutArgs(args: string[]): FanoutOptions {
   const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
   const quick = args.includes('--quick');
   const list = (s: string | undefined) => s?.split(',').filter(Boolean);
-  const systems = (list(flag('systems')) ?? (quick ? ['parley', 'socketio-lean', 'uws-single'] : [...SYSTEMS])) as SystemName[];
+  // By default every system but the A/B baseline (it needs BENCH_PARLEY_B_DIR) and the persisting relay (ask for it).
+  const defaults = SYSTEMS.filter((s) => s !== 'parley-b' && s !== 'uws-relay-pg');
+  const systems = (list(flag('systems')) ?? (quick ? ['parley', 'socketio-lean', 'uws-single'] : defaults)) as SystemName[];
   for (const s of systems) if (!SYSTEMS.includes(s)) throw new Error(`unknown system "${s}": use ${SYSTEMS.join(' | ')}`);
   return {
     systems,

@@ -39,6 +39,7 @@ const SHORT: Record<string, string> = {
   'socketio-pg': 'Socket.IO+pg',
   'socketio-client': 'Socket.IO (client)',
   'uws-relay': 'uWS relay',
+  'uws-relay-pg': 'uWS relay+pg',
   'uws-single': 'uWS single',
   'parley-b': 'Parley (B)',
 };

@@ -1,6 +1,7 @@
 import { decode, encode } from '@msgpack/msgpack';
 import { loadedUws, noNativeUwsMessage } from '@parley/gateway/uws';
 import { Redis } from 'ioredis';
+import postgres from 'postgres';
 
 /**
  * The bare reference points for the fanout scenario: uWebSockets.js + ioredis, nothing else.
@@ -8,11 +9,16 @@ import { Redis } from 'ioredis';
  *                arrives into the uWS topic, bytes unchanged; a publish goes to Redis only (every
  *                node, this one included, receives it back from Redis).
  *   single mode: no Redis; a publish goes straight into the uWS topic.
+ *   relay-pg:    relay mode that persists first, the least a uWS user who wants history would
+ *                write: one postgres.js INSERT (its own transaction) per message into
+ *                `messages (id bigserial, room, body bytea, created_at)` on DATABASE_URL (the
+ *                bench creates the table), then the publish. postgres.js's default pool (10
+ *                connections), as the Socket.IO + INSERT peer.
  * Wire (binary, msgpack): client → ['j', room] (answered ['ok', room] once subscribed) |
  * ['p', room, body]; server → [room, body], encoded once at the origin.
- * Usage: node --import tsx uws-relay.ts <relay|single> <port|0> <channel-prefix>
+ * Usage: node --import tsx uws-relay.ts <relay|relay-pg|single> <port|0> <channel-prefix>
  */
-const mode = process.argv[2] === 'single' ? 'single' : 'relay';
+const mode = process.argv[2] === 'single' ? 'single' : process.argv[2] === 'relay-pg' ? 'relay-pg' : 'relay';
 const port = Number(process.argv[3] ?? 0);
 const prefix = process.argv[4] ?? 'uws-relay:';
 
@@ -25,8 +31,9 @@ if (!info.native) {
 
 const app = uWS.App();
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const pub = mode === 'relay' ? new Redis(redisUrl) : null;
-const sub = mode === 'relay' ? new Redis(redisUrl) : null;
+const pub = mode !== 'single' ? new Redis(redisUrl) : null;
+const sub = mode !== 'single' ? new Redis(redisUrl) : null;
+const sql = mode === 'relay-pg' ? postgres(process.env.DATABASE_URL ?? '', { onnotice: () => {} }) : null;
 const members = new Map<string, number>();
 const subscribed = new Map<string, Promise<unknown>>();
 
@@ -56,7 +63,15 @@ app.ws<Data>('/*', {
     const room = m[1];
     if (m[0] === 'p') {
       const out = encode([room, m[2]]);
-      if (pub) void pub.publish(prefix + room, Buffer.from(out.buffer, out.byteOffset, out.byteLength));
+      const bytes = Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+      if (sql) {
+        // A copy: the decoded body is a view into uWS's buffer, valid during this callback only.
+        const body = Buffer.from(m[2] ?? new Uint8Array(0));
+        sql`insert into messages (room, body) values (${room}, ${body})`.then(
+          () => void pub?.publish(prefix + room, bytes),
+          (err: unknown) => console.error(`insert failed: ${err instanceof Error ? err.message : err}`), // not persisted: not delivered either
+        );
+      } else if (pub) void pub.publish(prefix + room, bytes);
       else app.publish(room, out, true);
       return;
     }
@@ -99,7 +114,7 @@ app.listen('127.0.0.1', port, (ls) => {
 const stop = () => {
   pub?.disconnect();
   sub?.disconnect();
-  process.exit(0);
+  void Promise.resolve(sql?.end({ timeout: 1 })).finally(() => process.exit(0));
 };
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
