@@ -31,4 +31,18 @@ describe('bench small-rooms --quick', () => {
       await rm(o.outDir, { recursive: true, force: true });
     }
   }, 180_000);
+
+  it('the persisting relay (uws-relay-pg) commits each message before it delivers', async () => {
+    const o = parseSmallRoomsArgs(['--quick', '--steps=50', '--fixed=50', '--rooms=10', '--systems=uws-relay-pg']);
+    try {
+      const r = await interleaved(o);
+      const d = r.medians['50']?.['uws-relay-pg'];
+      expect(d?.deliveredPct).toBeGreaterThan(0);
+      expect(d?.usPerMsg.servers).toBeGreaterThan(0);
+      expect(d?.usPerMsg.postgres).toBeGreaterThan(0);
+      expect(d?.msgsPerCommit).toBe(1);
+    } finally {
+      await rm(o.outDir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
