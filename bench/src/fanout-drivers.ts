@@ -175,15 +175,7 @@ export async function runSystem<T>(name: SystemName, topo: Topology, sink: Sink,
     case 'uws-relay':
       return withUws(topo, sink, fn, 'relay');
     case 'uws-relay-pg':
-      return withDatabase(async (databaseUrl, database) => {
-        const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
-        try {
-          await sql`create table messages (id bigserial primary key, room text not null, body bytea not null, created_at timestamptz not null default now())`;
-        } finally {
-          await sql.end();
-        }
-        return withUws(topo, sink, fn, 'relay-pg', { databaseUrl, database });
-      });
+      return withPeerTable('bytea', (db) => withUws(topo, sink, fn, 'relay-pg', db));
     case 'uws-single':
       return withUws(topo, sink, fn, 'single');
   }
@@ -326,14 +318,21 @@ async function withSocketIo<T>(
   persist: boolean,
 ): Promise<T> {
   if (!persist) return socketIoOn(topo, sink, fn, client, null);
+  return withPeerTable('text', (db) => socketIoOn(topo, sink, fn, client, db));
+}
+
+/** A fresh database with the persisting peers' table, `messages (id, room, body, created_at)`. */
+function withPeerTable<T>(body: 'text' | 'bytea', run: (db: { databaseUrl: string; database: string }) => Promise<T>): Promise<T> {
   return withDatabase(async (databaseUrl, database) => {
     const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
     try {
-      await sql`create table messages (id bigserial primary key, room text not null, body text not null, created_at timestamptz not null default now())`;
+      await sql.unsafe(
+        `create table messages (id bigserial primary key, room text not null, body ${body} not null, created_at timestamptz not null default now())`,
+      );
     } finally {
       await sql.end();
     }
-    return socketIoOn(topo, sink, fn, client, { databaseUrl, database });
+    return run({ databaseUrl, database });
   });
 }
 
