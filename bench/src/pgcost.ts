@@ -23,6 +23,10 @@ import { flag } from './report.js';
  *                   fence (migration 011's restriction generation): what the fence costs
  *   parley_one_fresh_nosync  parley_one_fresh under `synchronous_commit = off`: what the WAL flush
  *                   adds to a commit's time and CPU (Parley never runs this way: acked = committed)
+ *   parley_one_fresh_copy, …_no_user_idx, …_no_user_cmid_idx  parley_one_fresh on copies of the
+ *                   two tables (no foreign keys): with every index, without `messages (user_id)`
+ *                   (the guest purge's), and without the cmid index too (exactly-once's): what each
+ *                   index adds to a lone commit
  * Besides CPU, each call's wall time (p50 / p90): what a commit adds to a message's latency.
  * Rounds alternate the variants (the machine's speed drifts); the figures are medians. Needs the
  * Postgres server on this machine for backend CPU (BENCH_PG as elsewhere).
@@ -56,6 +60,15 @@ const UNFENCED_ONE_FRESH = `WITH bumped AS (
 const UNFENCED_FRESH =
   'SELECT idx, seq, ts, duplicate FROM parley_append_fresh($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint)';
 const CHANNELS = 400;
+/**
+ * Schemas of copies of channels and messages (LIKE … INCLUDING ALL: indexes, no foreign keys) and
+ * the indexes of `messages` each leaves out, by column list; `copy` keeps them all (the baseline).
+ */
+const LEAN_SCHEMAS: Record<string, string[]> = {
+  copy: [],
+  no_user_idx: ['user_id'],
+  no_user_cmid_idx: ['user_id', 'cid, user_id, cmid'],
+};
 
 export async function pgcost(o: PgCostOptions): Promise<Record<string, unknown>> {
   return withDatabase(async (url) => {
@@ -63,6 +76,21 @@ export async function pgcost(o: PgCostOptions): Promise<Record<string, unknown>>
     await migrate(setup);
     await setup.query(`INSERT INTO channels (name) SELECT 'c' || g FROM generate_series(1, ${CHANNELS}) g`);
     await setup.query('CREATE TABLE bench_plain (id bigserial PRIMARY KEY, room text, body text, created_at timestamptz DEFAULT now())');
+    // Copies of channels and messages with fewer indexes on messages, for what each index costs a
+    // commit (the statements are unqualified, so a variant runs them under another search_path).
+    for (const [schema, drop] of Object.entries(LEAN_SCHEMAS)) {
+      await setup.query(`CREATE SCHEMA ${schema}`);
+      await setup.query(`CREATE TABLE ${schema}.channels (LIKE public.channels INCLUDING ALL)`);
+      await setup.query(`INSERT INTO ${schema}.channels SELECT * FROM public.channels`);
+      await setup.query(`CREATE TABLE ${schema}.messages (LIKE public.messages INCLUDING ALL)`);
+      for (const column of drop) {
+        const [row] = (await setup.query(
+          `SELECT indexname FROM pg_indexes WHERE schemaname = '${schema}' AND tablename = 'messages' AND indexdef LIKE '%(${column})%'`,
+        )) as { indexname: string }[];
+        if (!row) throw new Error(`pgcost: no index on ${schema}.messages (${column})`);
+        await setup.query(`DROP INDEX ${schema}.${row.indexname}`);
+      }
+    }
     await setup.close();
 
     const sql = postgres(url, { max: 1, onnotice: () => {} });
@@ -99,6 +127,9 @@ export async function pgcost(o: PgCostOptions): Promise<Record<string, unknown>>
     // Session settings around a variant's calls (the connection is shared).
     const settings: Record<string, { before: string; after: string }> = {
       parley_one_fresh_nosync: { before: 'SET synchronous_commit = off', after: 'RESET synchronous_commit' },
+      parley_one_fresh_copy: { before: 'SET search_path = copy, public', after: 'RESET search_path' },
+      parley_one_fresh_no_user_idx: { before: 'SET search_path = no_user_idx, public', after: 'RESET search_path' },
+      parley_one_fresh_no_user_cmid_idx: { before: 'SET search_path = no_user_cmid_idx, public', after: 'RESET search_path' },
     };
     const variants: Record<string, () => Promise<unknown>> = {
       select1: () => sql.unsafe('SELECT 1', [], { prepare: true }),
@@ -111,6 +142,9 @@ export async function pgcost(o: PgCostOptions): Promise<Record<string, unknown>>
       unfenced_one_fresh: () => one(UNFENCED_ONE_FRESH),
       unfenced_fresh3: () => append(3, UNFENCED_FRESH),
       parley_one_fresh_nosync: () => one(APPEND_ONE_FRESH),
+      parley_one_fresh_copy: () => one(APPEND_ONE_FRESH),
+      parley_one_fresh_no_user_idx: () => one(APPEND_ONE_FRESH),
+      parley_one_fresh_no_user_cmid_idx: () => one(APPEND_ONE_FRESH),
     };
     if (o.big > 0) {
       variants[`parley_append${o.big}`] = () => append(o.big, APPEND, 200);
