@@ -12,6 +12,7 @@ import { SqlMessageStore } from '../src/adapters/sql/sql-message-store.js';
 import { SqlModerationStore } from '../src/adapters/sql/sql-moderation-store.js';
 import { SqlUserStore } from '../src/adapters/sql/sql-user-store.js';
 import { QuotaExceededError } from '../src/ports/limits.js';
+import { brokerHealthy } from './broker-health.js';
 import { describeMessageStoreContract } from './contracts/message-store.contract.js';
 import { describeModerationStoreContract } from './contracts/moderation-store.contract.js';
 import type { StoreFactory } from './contracts/store-set.js';
@@ -48,14 +49,6 @@ function windowed(redisUrl: () => string): StoreFactory {
       },
     };
   };
-}
-
-/**
- * Until both of the broker's connections are up: a Cluster client has no offline queue, so a publish
- * before then is refused ("Cluster isn't ready") rather than queued.
- */
-async function ready(...brokers: RedisBroker[]): Promise<void> {
-  for (const b of brokers) await vi.waitFor(() => expect(b.healthy()).toBe(true), { timeout: 10_000, interval: 20 });
 }
 
 let standalone = '';
@@ -128,7 +121,7 @@ function describeWindow(name: string, url: () => string): void {
         const ch = (await new SqlChannelStore(db).create(`win-${name}`, owner.id))!;
         const heard: Uint8Array[] = [];
         listener.onMessage((_t, b) => heard.push(b));
-        await ready(broker, listener);
+        await Promise.all([brokerHealthy(broker), brokerHealthy(listener)]);
         await listener.subscribe(`c:${ch.cid}`);
         const appended = await store.appendBatch(
           Array.from({ length: 150 }, (_, i) => ({ cid: ch.cid, userId: owner.id, user: owner.name, text: `m${i + 1}`, cmid: null })),
@@ -181,7 +174,7 @@ function describeWindow(name: string, url: () => string): void {
         for (const i of [1, 2, 3]) chans.push((await new SqlChannelStore(db).create(`tick-${name}-${i}`, owner.id))!);
         const heard: string[] = [];
         listener.onMessage((t, b) => heard.push(`${t}:${b[0]}`));
-        await ready(broker, listener);
+        await Promise.all([brokerHealthy(broker), brokerHealthy(listener)]);
         for (const ch of chans) await listener.subscribe(`c:${ch.cid}`);
         await broker.publish('c:0', new Uint8Array([0])); // the script loaded before counting
         const sent = vi.spyOn((broker as unknown as { pub: { sendCommand: (...a: unknown[]) => unknown } }).pub, 'sendCommand');

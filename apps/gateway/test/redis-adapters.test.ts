@@ -10,6 +10,7 @@ import { hashSlot, RedisKeys } from '../src/adapters/redis/keys.js';
 import { RedisAllowances } from '../src/adapters/redis/redis-allowances.js';
 import { RedisBroker } from '../src/adapters/redis/redis-broker.js';
 import { RedisPresenceStore } from '../src/adapters/redis/redis-presence-store.js';
+import { brokerHealthy as healthy } from './broker-health.js';
 import { type AllowanceBackend, describeAllowanceStoreContract } from './contracts/allowance-store.contract.js';
 import { type BrokerBackend, describeBrokerContract } from './contracts/broker.contract.js';
 import { describePresenceStoreContract, type PresenceBackend } from './contracts/presence-store.contract.js';
@@ -18,10 +19,6 @@ import { provisionRedis } from './services.js';
 
 const suffix = () => randomBytes(3).toString('hex');
 const PROBE_MS = 100;
-
-async function healthy(b: RedisBroker, want = true): Promise<void> {
-  await vi.waitFor(() => expect(b.healthy()).toBe(want), { timeout: 10_000, interval: 5 });
-}
 
 function redisBrokers(url: string, prefix: string, cleanup: () => Promise<void> = async () => {}): BrokerBackend {
   const nodes: RedisBroker[] = [];
