@@ -127,9 +127,6 @@ export async function pgcost(o: PgCostOptions): Promise<Record<string, unknown>>
     // Session settings around a variant's calls (the connection is shared).
     const settings: Record<string, { before: string; after: string }> = {
       parley_one_fresh_nosync: { before: 'SET synchronous_commit = off', after: 'RESET synchronous_commit' },
-      parley_one_fresh_copy: { before: 'SET search_path = copy, public', after: 'RESET search_path' },
-      parley_one_fresh_no_user_idx: { before: 'SET search_path = no_user_idx, public', after: 'RESET search_path' },
-      parley_one_fresh_no_user_cmid_idx: { before: 'SET search_path = no_user_cmid_idx, public', after: 'RESET search_path' },
     };
     const variants: Record<string, () => Promise<unknown>> = {
       select1: () => sql.unsafe('SELECT 1', [], { prepare: true }),
@@ -142,10 +139,11 @@ export async function pgcost(o: PgCostOptions): Promise<Record<string, unknown>>
       unfenced_one_fresh: () => one(UNFENCED_ONE_FRESH),
       unfenced_fresh3: () => append(3, UNFENCED_FRESH),
       parley_one_fresh_nosync: () => one(APPEND_ONE_FRESH),
-      parley_one_fresh_copy: () => one(APPEND_ONE_FRESH),
-      parley_one_fresh_no_user_idx: () => one(APPEND_ONE_FRESH),
-      parley_one_fresh_no_user_cmid_idx: () => one(APPEND_ONE_FRESH),
     };
+    for (const schema of Object.keys(LEAN_SCHEMAS)) {
+      settings[`parley_one_fresh_${schema}`] = { before: `SET search_path = ${schema}, public`, after: 'RESET search_path' };
+      variants[`parley_one_fresh_${schema}`] = () => one(APPEND_ONE_FRESH);
+    }
     if (o.big > 0) {
       variants[`parley_append${o.big}`] = () => append(o.big, APPEND, 200);
       variants[`parley_fresh${o.big}`] = () => append(o.big, APPEND_FRESH, 200);
