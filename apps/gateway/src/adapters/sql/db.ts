@@ -1,5 +1,6 @@
 import type { PGlite, Transaction } from '@electric-sql/pglite';
 import postgres from 'postgres';
+import { lockDataDir } from './data-dir-lock.js';
 
 /**
  * What every SQL store needs from a database: parameterised queries and transactions.
@@ -91,7 +92,8 @@ export interface PgliteOptions {
 
 /**
  * Embedded Postgres (PGlite): one backend in this process, persisted to `dataDir`
- * (or `memory://` for tests).
+ * (or `memory://` for tests). The directory is this process's alone until `close` (a lock file:
+ * data-dir-lock.ts); a second process on it is refused with DataDirInUseError.
  *
  * PGlite has a single connection, so a statement issued while another caller's transaction is
  * open would run INSIDE that transaction. Every operation therefore goes through one FIFO queue:
@@ -99,10 +101,17 @@ export interface PgliteOptions {
  */
 export async function openPglite(dataDir: string, opts: PgliteOptions = {}): Promise<PgliteDb> {
   const { PGlite } = await import('@electric-sql/pglite'); // only in embedded mode (~6 MiB resident)
-  const db = await PGlite.create(dataDir, {
-    parsers: { [INT8_OID]: (x: string) => Number(x) },
-    ...(opts.template ? { loadDataDir: opts.template } : {}),
-  });
+  const unlock = dataDir.startsWith('memory://') ? () => {} : lockDataDir(dataDir);
+  let db: PGlite;
+  try {
+    db = await PGlite.create(dataDir, {
+      parsers: { [INT8_OID]: (x: string) => Number(x) },
+      ...(opts.template ? { loadDataDir: opts.template } : {}),
+    });
+  } catch (err) {
+    unlock();
+    throw err;
+  }
   let tail: Promise<unknown> = Promise.resolve();
   const serial = <T>(op: () => Promise<T>): Promise<T> => {
     const run = tail.then(op, op);
@@ -124,7 +133,7 @@ export async function openPglite(dataDir: string, opts: PgliteOptions = {}): Pro
     query: (text, params) => serial(() => raw.query(text, params)),
     exec: (script) => serial(() => raw.exec(script)),
     tx: (fn) => serial(() => db.transaction((t) => fn(wrap(t)))),
-    close: () => serial(() => db.close()),
+    close: () => serial(() => db.close()).finally(unlock),
     dump: () => serial(() => db.dumpDataDir('none')),
   };
 }
