@@ -36,6 +36,14 @@ describe('the embedded data directory is one process’s at a time', () => {
     release();
   });
 
+  it('a lock with our own pid that this process never took (a container restarted as pid 1) is stale', () => {
+    const dir = scratch();
+    writeFileSync(join(dir, LOCK_FILE), `${process.pid}\n`);
+    const release = lockDataDir(dir);
+    expect(() => lockDataDir(dir)).toThrow(DataDirInUseError);
+    release();
+  });
+
   it('openPglite holds the directory until close: a second open of it is refused', async () => {
     const dir = scratch();
     const db = await openPglite(dir);

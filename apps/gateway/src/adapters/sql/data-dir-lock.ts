@@ -1,5 +1,5 @@
 import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { resolve } from 'node:path';
 
 export const LOCK_FILE = 'parley.pid';
 
@@ -15,7 +15,7 @@ export class DataDirInUseError extends Error {}
  */
 export function lockDataDir(dataDir: string): () => void {
   mkdirSync(dataDir, { recursive: true });
-  const file = join(dataDir, LOCK_FILE);
+  const file = resolve(dataDir, LOCK_FILE);
   for (let attempt = 0; ; attempt++) {
     try {
       writeFileSync(file, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
@@ -23,7 +23,10 @@ export function lockDataDir(dataDir: string): () => void {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = Number.parseInt(readFileSync(file, 'utf8'), 10);
-      if (attempt === 0 && !alive(holder)) {
+      // Our own pid on a lock this process never took: left by an earlier process that had the same
+      // pid (a container's gateway is pid 1 after every restart), so stale as well.
+      const stale = holder === process.pid ? !heldHere.has(file) : !alive(holder);
+      if (attempt === 0 && stale) {
         unlinkSync(file); // left by a process that is gone; another starter may race us to it: retry once
         continue;
       }
@@ -33,10 +36,12 @@ export function lockDataDir(dataDir: string): () => void {
       );
     }
   }
+  heldHere.add(file);
   let held = true;
   return () => {
     if (!held) return;
     held = false;
+    heldHere.delete(file);
     try {
       if (Number.parseInt(readFileSync(file, 'utf8'), 10) === process.pid) unlinkSync(file);
     } catch {
@@ -44,6 +49,9 @@ export function lockDataDir(dataDir: string): () => void {
     }
   };
 }
+
+/** Lock files this process holds. */
+const heldHere = new Set<string>();
 
 function alive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
