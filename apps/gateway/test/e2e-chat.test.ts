@@ -1,7 +1,8 @@
-import { ErrorCode } from '@parley/protocol';
+import { ErrorCode, encodeRequest, Kind, ModAction, Op } from '@parley/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../src/gateway.js';
 import { BACKENDS, next, World } from './harness.js';
+import { raw } from './raw-client.js';
 
 describe.each(BACKENDS)('chat end to end on %s', (backend) => {
   let world: World;
@@ -34,6 +35,44 @@ describe.each(BACKENDS)('chat end to end on %s', (backend) => {
     await bob.leave('general');
     expect((await alice.members('general')).map((m) => m.user)).toEqual(['alice']);
     await expect(bob.send('general', 'hi')).rejects.toBeTruthy();
+  });
+
+  it("leave is the user's: its other connections leave too and are told; a connection elsewhere in the channel stays", async () => {
+    const owner = await world.user(gw, 'lena');
+    await owner.create('tabs');
+    await owner.join('tabs');
+    const token = await world.signup(gw, 'mona');
+    const [tab1, tab2] = [await world.client(gw, { token }), await world.client(gw, { token })];
+    await tab1.join('tabs');
+    await tab2.join('tabs');
+    // A third connection speaking the protocol itself, to see what the server does.
+    const tab3 = await raw(gw, `token=${token}`);
+    tab3.ws.send(encodeRequest({ op: Op.Join, rid: 1, name: 'tabs' }));
+    await expect.poll(() => tab3.frames.some((f) => f.kind === Kind.Reply && f.rid === 1)).toBe(true);
+    const { cid } = tab3.frames.find((f) => f.rid === 1) as unknown as { cid: number };
+    const leaves: string[] = [];
+    owner.on('presence', (p) => p.channel === 'tabs' && p.type === 'diff' && leaves.push(...p.leaves));
+    const told = next(tab2, 'left');
+    await tab1.leave('tabs');
+    expect(await told).toEqual({ channel: 'tabs' });
+    await expect
+      .poll(() => tab3.frames.find((f) => f.kind === Kind.Event && f.op === Op.Moderation))
+      .toMatchObject({ cid, action: ModAction.Left, target: 'mona', actor: 'mona' });
+    // Out of it for real: a send is refused by the SDK, and a raw one by the server.
+    await expect(tab2.send('tabs', 'still here?')).rejects.toMatchObject({ code: ErrorCode.NotMember });
+    tab3.ws.send(encodeRequest({ op: Op.Message, rid: 2, cid, text: 'still here?', cmid: null }));
+    await expect.poll(() => tab3.frames.find((f) => f.rid === 2)).toMatchObject({ kind: Kind.Error, code: ErrorCode.NotMember });
+    tab3.ws.close();
+    expect((await owner.members('tabs')).map((m) => m.user)).toEqual(['lena']);
+    await expect.poll(() => leaves).toEqual(['mona']); // one leave for the user, not one per tab
+    const got: string[] = [];
+    tab2.on('message', (m) => got.push(m.text));
+    await owner.send('tabs', 'after the leave');
+    // Joining again (from either tab) is an ordinary join.
+    await tab2.join('tabs');
+    await owner.send('tabs', 'after the rejoin');
+    await expect.poll(() => got).toContain('after the rejoin');
+    expect(got).not.toContain('after the leave');
   });
 
   it('messages: ack after store, per-channel order, everyone receives each once', async () => {

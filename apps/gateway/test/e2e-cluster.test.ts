@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { ParleyClient } from '@parley/client';
+import { ErrorCode } from '@parley/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../src/gateway.js';
 import { next, World } from './harness.js';
@@ -123,6 +124,20 @@ describe('cluster over real Redis and Postgres (in-process nodes)', () => {
     ]);
     const metrics = await (await fetch(`${nodes[1]!.url}/metrics`)).text();
     expect(metrics).toMatch(/parley_send_fence_rechecks_total\{[^}]*\} [1-9]/);
+  });
+
+  it("a leave on node A takes the user's tabs on nodes B and C out of the channel, and tells them", async () => {
+    const owner = await world.user(nodes[0]!, 'tabs-owner');
+    await owner.create('tabs-x');
+    await owner.join('tabs-x');
+    const token = await world.signup(nodes[0]!, 'tabs-user');
+    const tabs = await Promise.all(nodes.map((gw) => world.client(gw, { token })));
+    for (const t of tabs) await t.join('tabs-x');
+    const told = tabs.slice(1).map((t) => next(t, 'left'));
+    await tabs[0]!.leave('tabs-x');
+    expect(await Promise.all(told)).toEqual([{ channel: 'tabs-x' }, { channel: 'tabs-x' }]);
+    await expect(tabs[2]!.send('tabs-x', 'still in?')).rejects.toMatchObject({ code: ErrorCode.NotMember });
+    expect((await owner.members('tabs-x')).map((m) => m.user)).toEqual(['tabs-owner']);
   });
 
   it('story 6: three users on three nodes react; everyone sees who reacted; history keeps it', async () => {

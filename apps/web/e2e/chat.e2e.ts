@@ -107,4 +107,19 @@ describe('story 1: two people chat in the browser', () => {
 
     expect(stage.errors.join('\n')).toBe('');
   });
+
+  it('two tabs of one user: leaving a channel in one takes the other out of it too', async () => {
+    const first = await stage.page();
+    await signUp(first, stage.url, 'tabitha');
+    await composer(first, 'general').waitFor();
+    const second = await first.context().newPage(); // same browser profile: same session
+    await second.goto(stage.url);
+    await composer(second, 'general').waitFor();
+    await first.getByRole('button', { name: 'Leave #general' }).click();
+    await second.getByRole('alert').getByText('You left #general in another window.').waitFor();
+    const channels = second.getByRole('navigation', { name: 'Channels' });
+    await channels.getByRole('link', { name: /general/ }).waitFor({ state: 'detached' });
+    await composer(second, 'general').waitFor({ state: 'detached' });
+    expect(stage.errors.join('\n')).toBe('');
+  });
 });

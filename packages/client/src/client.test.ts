@@ -1,4 +1,4 @@
-import { CloseCode, ErrorCode, encodeEvent, encodeReply, Op } from '@parley/protocol';
+import { CloseCode, ErrorCode, encodeEvent, encodeReply, ModAction, Op } from '@parley/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeServer, messageEvent, sleep, until } from '../test/fake-server.js';
 import { type Message, ParleyClient, ParleyError, type PresenceEvent } from './index.js';
@@ -292,6 +292,23 @@ describe('live events', () => {
     await until(() => mods.length === 2);
     expect(mods).toEqual(['kick:bob', 'ban:alice']);
     expect(c.channels).toEqual([]);
+  });
+
+  it('leaves the channel when its user left it from another connection (action Left), without a moderation event', async () => {
+    const { cid } = server.channel('general');
+    const c = client();
+    const left: string[] = [];
+    c.on('left', (e) => left.push(e.channel));
+    await c.connect();
+    await c.join('general');
+    const mods: string[] = [];
+    c.on('moderation', (m) => mods.push(m.action));
+    const leftElsewhere = (to: number) =>
+      ({ op: Op.Moderation, cid: to, action: ModAction.Left, target: 'alice', actor: 'alice', until: null, reason: null }) as const;
+    server.event(server.only(), leftElsewhere(cid + 1)); // not a channel it is in: nothing
+    server.event(server.only(), leftElsewhere(cid));
+    await until(() => left.length === 1);
+    expect([left, c.channels, mods]).toEqual([['general'], [], []]);
   });
 
   it('ignores replies for unknown rids and keeps working', async () => {

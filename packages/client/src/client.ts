@@ -4,6 +4,7 @@ import {
   encodeRequest,
   Kind,
   Limits,
+  ModAction,
   Op,
   type Reply,
   type ReplyOp,
@@ -439,6 +440,13 @@ export class ParleyClient {
       const ch = this.channelOf(f.cid);
       if (ch) ch.ingest(f);
       else if (this.joinsInFlight > 0) this.keepEarly(f);
+      return;
+    }
+    if (f.op === Op.Moderation && f.action === ModAction.Left) {
+      const ch = this.channelOf(f.cid);
+      if (!ch) return;
+      this.drop(ch, new ParleyError(ErrorCode.NotMember, `left #${ch.name} from another connection`));
+      this.events.emit('left', { channel: ch.name });
       return;
     }
     const channel = 'cid' in f ? this.names.get(f.cid) : undefined;

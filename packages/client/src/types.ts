@@ -89,6 +89,15 @@ export interface ModerationEvent {
   reason: string | null;
 }
 
+/**
+ * This client is out of `channel` without having called `leave()`: its user left the channel from
+ * another connection (a second tab or device). Kicks, bans and deletions come as `moderation`
+ * events instead. Sends still waiting for the channel are rejected (NotMember).
+ */
+export interface LeftEvent {
+  channel: string;
+}
+
 export interface DisconnectInfo {
   code: number;
   reason: string;
@@ -104,6 +113,7 @@ export interface ParleyEvents {
   typing: TypingEvent;
   reaction: ReactionEvent;
   moderation: ModerationEvent;
+  left: LeftEvent;
   connected: Hello;
   disconnected: DisconnectInfo;
   error: Error;

@@ -506,6 +506,21 @@ describe('hostile input never throws', { timeout: 60_000 }, () => {
     }
   });
 
+  // A newer server may push events this version does not know (op 19–31): they are skipped, and
+  // the frames batched with them still arrive. Unknown replies and errors stay errors.
+  it('decodeServer: an event this version does not know is skipped, alone or in a batch', () => {
+    const unknown = packAny.encode([T.event(30 as Op), 5, 'x']);
+    const msg = encodeEvent({ op: Op.Message, cid: 3, seq: 7, user: 'alice', text: 'hi', ts: 1 });
+    const ack = encodeReply({ op: Op.Message, rid: 4, seq: 7, ts: 1 });
+    expect(decodeServer(unknown)).toEqual({ ok: true, value: [] });
+    const got = decodeServer(encodeBatch([msg, unknown, ack]));
+    expect(got.ok && got.value.map((f) => [f.kind, f.op])).toEqual([
+      [Kind.Event, Op.Message],
+      [Kind.Reply, Op.Message],
+    ]);
+    expect(decodeServer(packAny.encode([T.reply(30 as Op), 1])).ok).toBe(false);
+  });
+
   // Regression: decodeServer read 0xC9 (0x80 | typing event) as a typing event.
   it('decodeServer: a type outside 0–127 is refused, even when its low bits name an event', () => {
     for (const type of [128 + T.event(Op.Typing), 256 + T.event(Op.Typing)]) {

@@ -340,7 +340,8 @@ export function decodeServerGeneric(bytes: Uint8Array): Result<ServerFrame[], st
     // Bounds what the Decoder may allocate (scan.ts): a hostile server cannot freeze the SDK either.
     const bad = scanMsgpack(bytes, 0, MaxDepth.server, false);
     if (bad !== null) return { ok: false, error: `not a valid frame: ${bad}` };
-    return ok([toServerFrame(decoder.decode(bytes))]);
+    const f = toServerFrame(decoder.decode(bytes));
+    return ok(f ? [f] : []);
   } catch (e) {
     return { ok: false, error: e instanceof Error ? e.message : String(e) };
   }
@@ -351,14 +352,18 @@ function decodeBatchFrom(bytes: Uint8Array, from: number, out: ServerFrame[]): R
   try {
     const bad = scanMsgpack(bytes, from, MaxDepth.server, true);
     if (bad !== null) return { ok: false, error: `not a valid frame: ${bad}` };
-    for (const v of decoder.decodeMulti(bytes.subarray(from))) out.push(toServerFrame(v));
+    for (const v of decoder.decodeMulti(bytes.subarray(from))) {
+      const f = toServerFrame(v);
+      if (f) out.push(f);
+    }
     return ok(true);
   } catch (e) {
     return { ok: false, error: e instanceof Error ? e.message : String(e) };
   }
 }
 
-function toServerFrame(raw: unknown): ServerFrame {
+/** A server frame, or null for an event this version does not know (skip it). */
+function toServerFrame(raw: unknown): ServerFrame | null {
   if (!Array.isArray(raw) || typeof raw[0] !== 'number') throw new Error('server frame is not [type, ...]');
   const f = raw as unknown[];
   const type = f[0] as number;
@@ -413,6 +418,9 @@ function toServerFrame(raw: unknown): ServerFrame {
       case Op.Reconnect:
         return { kind, op, delayMs: n(1) };
     }
+    // An event of a newer server that this version does not know: skipped, so the frames batched
+    // with it (messages, acks) still arrive. Replies and errors answer our own requests: never new.
+    return null;
   }
   if (kind === Kind.Reply) {
     const rid = n(1);

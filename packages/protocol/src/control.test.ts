@@ -8,6 +8,7 @@ describe('control messages (node to node)', () => {
       { t: 'changed', cid: 7, uid: 42 },
       { t: 'drop', cid: 0, uid: 42 },
       { t: 'gone', cid: 7, uid: 0 },
+      { t: 'left', cid: 7, uid: 42 },
     ];
     for (const c of all) expect(decodeControl(encodeControl(c))).toEqual(c);
   });

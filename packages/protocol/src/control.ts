@@ -7,6 +7,8 @@ import { Decoder, Encoder } from '@msgpack/msgpack';
 export type Control =
   /** Remove user `uid` from channel `cid` on every node (kick, ban). */
   | { t: 'kick'; cid: number; uid: number }
+  /** User `uid` left channel `cid` (membership is the user's): its other connections leave it too. */
+  | { t: 'left'; cid: number; uid: number }
   /** Sanctions or role of `uid` in `cid` changed: drop caches, re-read roles. */
   | { t: 'changed'; cid: number; uid: number }
   /** An operator deleted or renamed user `uid`: close its connections on every node (cid is 0). */
@@ -20,7 +22,8 @@ const KICK = 1;
 const CHANGED = 2;
 const DROP = 3;
 const GONE = 4;
-const TYPES = { kick: KICK, changed: CHANGED, drop: DROP, gone: GONE } as const;
+const LEFT = 5;
+const TYPES = { kick: KICK, changed: CHANGED, drop: DROP, gone: GONE, left: LEFT } as const;
 
 export function encodeControl(c: Control): Uint8Array {
   return enc.encode([TYPES[c.t], c.cid, c.uid]);
@@ -35,6 +38,7 @@ export function decodeControl(bytes: Uint8Array): Control | null {
     // Nodes of an older version return null for a type they do not know, and ignore it.
     if (v[0] === DROP) return { t: 'drop', cid: 0, uid: v[2] };
     if (v[0] === GONE) return { t: 'gone', cid: v[1], uid: 0 };
+    if (v[0] === LEFT) return { t: 'left', cid: v[1], uid: v[2] };
     return null;
   } catch {
     return null;

@@ -51,7 +51,13 @@ export function opOf(type: number): Op {
 /** Moderation action codes used in moderation events. */
 /** Delete: an operator deleted the channel (target is empty): every member is out of it. */
 /** Mod/Unmod: the target's role became Moderator/Member. Transfer: the target owns the channel now (the actor was the owner). */
-export const ModAction = { Kick: 1, Mute: 2, Unmute: 3, Ban: 4, Unban: 5, Delete: 6, Mod: 7, Unmod: 8, Transfer: 9 } as const;
+/**
+ * Left: the target (also the actor) left the channel from another connection; sent only to the
+ * target's other connections, which are out of the channel now (membership is the user's). A
+ * moderation action rather than an event type of its own because clients ignore actions they do
+ * not know, where an older decoder refuses an event type it does not know (docs/protocol.md §1).
+ */
+export const ModAction = { Kick: 1, Mute: 2, Unmute: 3, Ban: 4, Unban: 5, Delete: 6, Mod: 7, Unmod: 8, Transfer: 9, Left: 10 } as const;
 export type ModAction = (typeof ModAction)[keyof typeof ModAction];
 
 export const Role = { Guest: 0, Member: 1, Moderator: 2, Owner: 3 } as const;

@@ -9,6 +9,7 @@ import {
   encodeControl,
   encodeEvent,
   Limits,
+  ModAction,
   Op,
   type PresenceEntry,
   type Reply,
@@ -107,6 +108,8 @@ export class Chat {
   private readonly typingTimers = new Map<number, NodeJS.Timeout>();
   /** "cid:uid" → when a kick for it was last applied here (joins in flight then are undone). */
   private readonly kickedAt = new Map<string, number>();
+  /** "cid:uid" → when that user's Leave (from any of its connections) was last applied here. */
+  private readonly leftAt = new Map<string, number>();
   /** When each channel was deleted by an operator (joins in flight then undo themselves). */
   private readonly goneAt = new Map<number, number>();
   private toTouch: number[] = [];
@@ -348,6 +351,10 @@ export class Chat {
         this.member(c, r.cid);
         await this.d.channels.leave(r.cid, c.userId);
         await this.leaveLocal(ws, r.cid, true);
+        // Membership is the user's: its other connections (tabs, devices), on every node, are out
+        // of the channel too, and told so (a Moderation event, action Left); the reply waits until
+        // that is on its way.
+        await this.publishControl(encodeControl({ t: 'left', cid: r.cid, uid: c.userId }));
         return out.reply(ws, { op: r.op, rid: r.rid });
       }
       case Op.List:
@@ -479,7 +486,8 @@ export class Chat {
   }
 
   /**
-   * After a join's presence add: was the socket closed, kicked, banned or taken out meanwhile?
+   * After a join's presence add: was the socket closed, kicked, banned or taken out meanwhile (a
+   * channel deletion, or its user leaving the channel from another connection)?
    * Removals that ran before the socket was in the channel (or before the add landed) could not
    * undo it, so the join undoes itself: the presence entry (nobody was told of the join, so no
    * diff), and for a kick or ban made elsewhere before the socket was in the channel (which also
@@ -505,7 +513,8 @@ export class Chat {
     if (this.d.sanctions.version === sanctionsSeen) return null;
     const ban = await this.d.sanctions.find(cid, c.userId, 'ban');
     const kicked = happenedSince(this.kickedAt, `${cid}:${c.userId}`, joinStarted);
-    if (!ban && !kicked && !gone) return null;
+    const left = happenedSince(this.leftAt, `${cid}:${c.userId}`, joinStarted);
+    if (!ban && !kicked && !left && !gone) return null;
     await this.d.channels.leave(cid, c.userId);
     if (c.channels?.delete(cid)) {
       this.hub.leave(cid, ws, c.open);
@@ -514,7 +523,10 @@ export class Chat {
     if (gone) return goneError();
     return ban
       ? new RequestError(ErrorCode.Banned, banMessage(ban.until, ban.reason))
-      : new RequestError(ErrorCode.NotMember, `kicked from "${name}" while joining`);
+      : new RequestError(
+          ErrorCode.NotMember,
+          kicked ? `kicked from "${name}" while joining` : `left "${name}" from another connection while joining`,
+        );
   }
 
   /**
@@ -673,11 +685,26 @@ export class Chat {
         this.closeFor(ws, CloseCode.AccountChanged, 'account changed by an operator: sign in again');
       return;
     }
+    // Bumps the sanction version too, which tells joins in flight to re-check (removedWhileJoining).
     this.d.sanctions.invalidate(ctl.cid, ctl.uid);
     if (ctl.t === 'kick') stampRecent(this.kickedAt, `${ctl.cid}:${ctl.uid}`);
+    if (ctl.t === 'left') stampRecent(this.leftAt, `${ctl.cid}:${ctl.uid}`);
     for (const ws of this.localSockets(ctl.uid)) {
       if (ctl.t === 'kick') void this.leaveLocal(ws, ctl.cid, true);
-      else if (userData(ws)?.channels?.has(ctl.cid)) {
+      else if (ctl.t === 'left') {
+        if (!userData(ws)?.channels?.has(ctl.cid)) continue; // the connection that left, or never in
+        void this.leaveLocal(ws, ctl.cid, true);
+        const user = userData(ws)?.user ?? '';
+        this.d.outbox.event(ws, {
+          op: Op.Moderation,
+          cid: ctl.cid,
+          action: ModAction.Left,
+          target: user,
+          actor: user,
+          until: null,
+          reason: null,
+        });
+      } else if (userData(ws)?.channels?.has(ctl.cid)) {
         this.d.channels
           .role(ctl.cid, ctl.uid)
           .then((role) => {

@@ -185,6 +185,12 @@ export class ChatStore {
       })),
     );
     client.on('moderation', (e) => this.onModeration(e));
+    // The user left a channel in another tab or on another device: this tab is out of it too.
+    client.on('left', (e) => {
+      if (!this.snap.channels[e.channel]) return;
+      this.set({ notice: `You left #${e.channel} in another window.` });
+      this.forget(e.channel);
+    });
     client.on('connected', () => {
       this.keepGuestToken(client);
       if (this.snap.status !== 'reconnecting') return;
