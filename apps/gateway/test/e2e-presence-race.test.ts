@@ -142,6 +142,25 @@ describe('a ban or kick made on another node while a join is in flight', () => {
     expect(members.map((m) => m.user)).not.toContain(guest);
   });
 
+  it("the user leaving from a tab on node A while its other tab's join on node B is inserting: NotMember, not a member", async () => {
+    const owner = world.clients[0]!;
+    const token = await world.signup(a, 'two-tabs');
+    const [tabA, tabB] = [await world.client(a, { token }), await world.client(b, { token })];
+    await tabA.join('arena');
+    const point = holdPoint();
+    hold = point.hold;
+    const joining = tabB.join('arena').then(
+      () => 'joined',
+      (e: { code?: number }) => e.code,
+    );
+    await point.reached;
+    await tabA.leave('arena');
+    point.release();
+    expect(await joining).toBe(ErrorCode.NotMember);
+    expect((await owner.members('arena')).map((m) => m.user)).not.toContain('two-tabs');
+    expect(b.chat.hub.localMembers(await world.channelId('arena')).size).toBe(0);
+  });
+
   it('a channel deleted (on node A) while a join on node B is inserting its membership: NotFound', async () => {
     const owner = world.clients[0]!;
     await owner.create('arena2');
