@@ -1,13 +1,10 @@
-import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdir } from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openPglite, openPostgres, type SqlDb } from '../src/adapters/sql/db.js';
 import { MIGRATIONS_DIR, migrate } from '../src/adapters/sql/migrate.js';
 import { SqlUserStore } from '../src/adapters/sql/sql-user-store.js';
 import { nameKey } from '../src/core/names.js';
 import { BACKENDS } from './harness.js';
-import { provisionPostgres } from './services.js';
+import { migratedBefore } from './migrated-before.js';
 
 // Migration 007 on a database that already has users, look-alikes among them (issue 10, item 5).
 
@@ -17,25 +14,8 @@ describe.each(BACKENDS)('migration 007 (look-alike classes) on %s', (backend) =>
     for (const c of cleanups.reverse()) await c();
   });
 
-  async function openAt006(): Promise<SqlDb> {
-    const dir = await mkdtemp(join(tmpdir(), 'parley-mig-'));
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const upTo006 = join(dir, 'migrations');
-    await mkdir(upTo006);
-    for (const f of await readdir(MIGRATIONS_DIR)) if (f < '007') await copyFile(join(MIGRATIONS_DIR, f), join(upTo006, f));
-    let db: SqlDb;
-    if (backend === 'postgres') {
-      const pg = await provisionPostgres();
-      db = openPostgres(pg.url);
-      cleanups.push(pg.drop);
-    } else db = await openPglite(join(dir, 'data'));
-    cleanups.push(() => db.close());
-    await migrate(db, upTo006);
-    return db;
-  }
-
   it('backfills every name with nameKey; the first holder of a class keeps it (accounts first), the others keep their names under a class of their own', async () => {
-    const db = await openAt006();
+    const db = await migratedBefore(backend, '007', cleanups);
     const names: [string, boolean][] = [
       ['al1ce', true], // a guest, oldest
       ['alice', false],

@@ -1,3 +1,4 @@
+import { Role } from '@parley/protocol';
 import { describe, expect, it } from 'vitest';
 import { openPglite, openPostgres, type SqlDb } from '../src/adapters/sql/db.js';
 import { migrate } from '../src/adapters/sql/migrate.js';
@@ -120,6 +121,74 @@ describe('SqlMessageStore on postgres: a message alone in its commit (one statem
       expect(await set.messages.lastSeq(ch.cid)).toBe(seq);
       const [next] = await set.messages.appendBatch([{ ...item, cmid: 'r2' }]);
       expect(next!.seq).toBe(seq + 1); // no seq was consumed by the refused copy
+    } finally {
+      await set.close();
+    }
+  });
+});
+
+describe.each([
+  ['pglite', pglite],
+  ['postgres', postgres],
+] as const)('member counts on %s are kept through every way a membership comes or goes (migration 012)', (_name, factory) => {
+  it('join, rejoin, leave, setRole, kick, ban, a deleted account, a reaped guest, a deleted channel', async () => {
+    const set = await factory();
+    const db = dbOf.get(set) as SqlDb;
+    const admin = new SqlAdminStore(db);
+    const counted = async (cid: number) => (await set.channels.members(cid, { limit: 1 })).total;
+    const listed = async (name: string) => (await set.channels.list({ prefix: name })).channels.find((c) => c.name === name)?.members;
+    const rows = async (cid: number) =>
+      (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM channel_member_counts WHERE cid = $1', [cid]))[0]?.n;
+    try {
+      const tag = `mc${Date.now()}`;
+      const owner = (await set.users.createAccount(`${tag}o`, 'h'))!;
+      const ch = (await set.channels.create(`${tag}-room`, owner.id))!;
+      const users = await Promise.all([1, 2, 3, 4].map(async (i) => (await set.users.createAccount(`${tag}u${i}`, 'h'))!));
+      const guest = (await set.users.claimGuest(`${tag}g`, 'tid'))!;
+      expect(await counted(ch.cid)).toBe(1); // its creator
+      await set.channels.join(ch.cid, owner.id, Role.Member);
+      for (const u of users) await set.channels.join(ch.cid, u.id, Role.Member);
+      await set.channels.join(ch.cid, guest.id, Role.Guest);
+      await set.channels.join(ch.cid, users[0]!.id, Role.Member); // a rejoin: no new membership
+      expect([await counted(ch.cid), await listed(ch.name)]).toEqual([6, 6]);
+      await set.channels.leave(ch.cid, users[0]!.id);
+      await set.channels.leave(ch.cid, users[0]!.id); // nothing left to remove
+      await set.channels.setRole(ch.cid, users[1]!.id, Role.Moderator); // a member's role: no change in count
+      await set.channels.setRole(ch.cid, users[0]!.id, Role.Member); // a non-member made a member
+      expect(await counted(ch.cid)).toBe(6);
+      const act = (target: { id: number; name: string }, change: Parameters<typeof set.moderation.act>[0]['change']) =>
+        set.moderation.act(
+          { cid: ch.cid, actorId: owner.id, actor: owner.name, targetId: target.id, target: target.name, change },
+          () => {},
+        );
+      await act(users[1]!, { kind: 'kick', reason: null });
+      await act(users[2]!, { kind: 'ban', until: null, durationMs: null, reason: null });
+      expect(await counted(ch.cid)).toBe(4);
+      expect(await admin.deleteUser(users[3]!.id)).toBe(true); // the cascade from users
+      await db.query("UPDATE users SET last_seen_at = now() - interval '1 hour' WHERE id = $1", [guest.id]);
+      expect(await set.users.reapGuests(60_000)).toBeGreaterThanOrEqual(1);
+      expect([await counted(ch.cid), await listed(ch.name)]).toEqual([2, 2]);
+      const [truth] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM memberships WHERE cid = $1', [ch.cid]);
+      expect(truth!.n).toBe(2);
+      expect((await admin.channels({ after: ch.cid - 1, limit: 1 }))[0]?.members).toBe(2);
+      await set.moderation.deleteChannel(ch.cid, 'operator');
+      expect(await rows(ch.cid)).toBe(0); // the deleted channel's rows went with it
+    } finally {
+      await set.close();
+    }
+  });
+
+  it('exact under concurrent joins and leaves from several connections', async () => {
+    const set = await factory();
+    try {
+      const tag = `mcc${Date.now()}`;
+      const owner = (await set.users.createAccount(`${tag}o`, 'h'))!;
+      const ch = (await set.channels.create(`${tag}-busy`, owner.id))!;
+      const users = await Promise.all(Array.from({ length: 40 }, async (_, i) => (await set.users.createAccount(`${tag}u${i}`, 'h'))!));
+      const stores = await Promise.all([0, 1, 2, 3].map(async () => new SqlChannelStore(await peerDb(set))));
+      await Promise.all(users.map((u, i) => (stores[i % 4] as SqlChannelStore).join(ch.cid, u.id, Role.Member)));
+      await Promise.all(users.slice(0, 15).map((u, i) => (stores[(i + 1) % 4] as SqlChannelStore).leave(ch.cid, u.id)));
+      expect((await set.channels.members(ch.cid, { limit: 1 })).total).toBe(26); // 25 and the creator
     } finally {
       await set.close();
     }

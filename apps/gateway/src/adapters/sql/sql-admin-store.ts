@@ -2,7 +2,7 @@ import type { Role } from '@parley/protocol';
 import { nameKey } from '../../core/names.js';
 import type { AdminStore, ChannelRecord, MessageCursor, UserDetail, UserMessage, UserRecord } from '../../ports/admin-store.js';
 import type { SqlDb } from './db.js';
-import { effectiveRoleSql } from './sql-channel-store.js';
+import { effectiveRoleSql, MEMBER_COUNT } from './sql-channel-store.js';
 
 const USER_COLS = `id, name, guest,
   (extract(epoch FROM created_at) * 1000)::bigint AS "createdAt",
@@ -108,7 +108,7 @@ export class SqlAdminStore implements AdminStore {
     return this.db.query<ChannelRecord>(
       `SELECT c.id AS cid, c.name, u.name AS owner, c.last_seq AS "lastSeq",
          (extract(epoch FROM c.created_at) * 1000)::bigint AS "createdAt",
-         (SELECT count(*) FROM memberships m WHERE m.cid = c.id) AS members
+         ${MEMBER_COUNT('c.id')} AS members
        FROM channels c LEFT JOIN users u ON u.id = c.owner_id
        WHERE c.id > $1 ORDER BY c.id LIMIT $2`,
       [q.after, q.limit],
