@@ -17,26 +17,35 @@ CREATE TABLE channel_member_counts (
   PRIMARY KEY (cid, slot)
 );
 
--- Joins one row at a time, fired only by a row actually inserted: a rejoin (ON CONFLICT DO
--- NOTHING, the common join: every reconnect) costs nothing here. A statement trigger fires for zero
--- rows too and cost a rejoin ~0.1 ms (pgbench, 4 clients: 20.6k -> 13.0k rejoins/s).
-CREATE FUNCTION parley_count_membership_added() RETURNS trigger
+-- Statement triggers (transition tables): one upsert per channel of a statement, whatever its
+-- rows. They fire for statements that change nothing too (a rejoin: ON CONFLICT DO NOTHING, on
+-- every reconnect), so they return at once when there is nothing to count: measured with pgbench
+-- (4 clients, 12-03), rejoins/s without a trigger 20.9k / 24.0k, with these 22.9k / 20.9k. A row
+-- trigger would have cost a bulk insert one update of the same counter row per row, each walking
+-- the chain of that row's versions the transaction made: 20k memberships in one statement took
+-- 6.3 s against 0.34 s.
+CREATE FUNCTION parley_count_memberships_added() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 BEGIN
-  INSERT INTO channel_member_counts AS k (cid, slot, n) VALUES (NEW.cid, pg_backend_pid() % 8, 1)
-    ON CONFLICT (cid, slot) DO UPDATE SET n = k.n + 1;
+  IF NOT EXISTS (SELECT 1 FROM counted_new) THEN
+    RETURN NULL;
+  END IF;
+  INSERT INTO channel_member_counts AS k (cid, slot, n)
+    SELECT r.cid, pg_backend_pid() % 8, count(*) FROM counted_new r GROUP BY r.cid
+    ON CONFLICT (cid, slot) DO UPDATE SET n = k.n + EXCLUDED.n;
   RETURN NULL;
 END
 $$;
 
--- Removals a statement at a time (a leave or kick is one row; a reaped guest's, a deleted account's
--- many): one upsert per channel of the statement. Not for a channel being deleted (its cascade):
--- its rows go with it, whichever trigger runs first.
+-- Not for a channel being deleted (its cascade): its rows go with it, whichever trigger runs first.
 CREATE FUNCTION parley_count_memberships_removed() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 BEGIN
+  IF NOT EXISTS (SELECT 1 FROM counted_old) THEN
+    RETURN NULL;
+  END IF;
   INSERT INTO channel_member_counts AS k (cid, slot, n)
     SELECT r.cid, pg_backend_pid() % 8, -count(*) FROM counted_old r
     WHERE EXISTS (SELECT 1 FROM channels c WHERE c.id = r.cid) GROUP BY r.cid
@@ -52,7 +61,7 @@ LOCK TABLE memberships IN SHARE ROW EXCLUSIVE MODE;
 INSERT INTO channel_member_counts (cid, slot, n) SELECT cid, 0, count(*) FROM memberships GROUP BY cid;
 
 CREATE TRIGGER memberships_counted_insert AFTER INSERT ON memberships
-  FOR EACH ROW EXECUTE FUNCTION parley_count_membership_added();
+  REFERENCING NEW TABLE AS counted_new FOR EACH STATEMENT EXECUTE FUNCTION parley_count_memberships_added();
 CREATE TRIGGER memberships_counted_delete AFTER DELETE ON memberships
   REFERENCING OLD TABLE AS counted_old FOR EACH STATEMENT EXECUTE FUNCTION parley_count_memberships_removed();
 

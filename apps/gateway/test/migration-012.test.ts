@@ -33,5 +33,16 @@ describe.each(BACKENDS)('migration 012 (kept member counts) on %s', (backend) =>
     const [u] = await db.query<{ id: number }>("SELECT id FROM users WHERE name = 'u1'");
     await store.join(small, u!.id, 1);
     expect((await store.members(small)).total).toBe(4);
+    // Many rows in one statement (an operator's import), and many out in one (a purge).
+    await db.exec(
+      `INSERT INTO memberships (cid, user_id, role) SELECT c.id, u.id, 1 FROM channels c, users u WHERE c.name = 'empty' AND u.id % 2 = 0`,
+    );
+    await db.exec(`DELETE FROM memberships m USING channels c WHERE m.cid = c.id AND c.name IN ('big', 'empty') AND m.user_id % 3 = 0`);
+    const after = await store.list();
+    expect(after.channels.map((c) => [c.name, c.members])).toEqual([
+      ['big', 20],
+      ['empty', 10],
+      ['small', 4],
+    ]);
   });
 });
