@@ -33,6 +33,7 @@ const ALL_MIGRATIONS = [
   '009_append_small_batches.sql',
   '010_optimistic_append.sql',
   '011_send_fence.sql',
+  '012_member_counts.sql',
 ];
 
 async function exerciseSqlDb(db: SqlDb): Promise<void> {
