@@ -126,6 +126,44 @@ describe('cluster over real Redis and Postgres (in-process nodes)', () => {
     expect(metrics).toMatch(/parley_send_fence_rechecks_total\{[^}]*\} [1-9]/);
   });
 
+  it('the fence holds for reactions too: after /mute or /kick is acknowledged, that user cannot react (or unreact) on a node that has not heard', async () => {
+    const mod = await world.user(nodes[0]!, 'rfence-mod');
+    const muted = await world.user(nodes[1]!, 'rfence-muted');
+    const kicked = await world.user(nodes[1]!, 'rfence-kicked');
+    const bystander = await world.user(nodes[1]!, 'rfence-by');
+    await mod.create('rfence');
+    for (const c of [mod, muted, kicked, bystander]) await c.join('rfence');
+    const { seq } = await mod.send('rfence', 'react to me');
+    await muted.react('rfence', seq, '👍'); // before: allowed, and kept
+    const chat = nodes[1]!.chat as unknown as { applyControl: (bytes: Uint8Array) => void };
+    const apply = chat.applyControl;
+    const held: Uint8Array[] = [];
+    chat.applyControl = (bytes) => void held.push(bytes);
+    try {
+      await mod.command('rfence', '/mute rfence-muted 1m no emoji either');
+      await mod.command('rfence', '/kick rfence-kicked');
+      const [m, u, k] = await Promise.all([
+        muted.react('rfence', seq, '🎉').catch((e) => e),
+        muted.unreact('rfence', seq, '👍').catch((e) => e),
+        kicked.react('rfence', seq, '🎉').catch((e) => e),
+      ]);
+      expect(m).toMatchObject({ code: ErrorCode.Muted });
+      expect(m.message).toContain('no emoji either');
+      expect(u).toMatchObject({ code: ErrorCode.Muted });
+      expect(k).toMatchObject({ code: ErrorCode.NotMember });
+      await bystander.react('rfence', seq, '🎉');
+      expect(held.length).toBeGreaterThan(0); // node B had heard none of it
+    } finally {
+      chat.applyControl = apply;
+      for (const bytes of held) apply.call(chat, bytes);
+    }
+    const [msg] = (await mod.history('rfence', { limit: 1 })).messages;
+    expect(msg?.reactions).toEqual([
+      { emoji: '👍', users: ['rfence-muted'] },
+      { emoji: '🎉', users: ['rfence-by'] },
+    ]);
+  });
+
   it("a leave on node A takes the user's tabs on nodes B and C out of the channel, and tells them", async () => {
     const owner = await world.user(nodes[0]!, 'tabs-owner');
     await owner.create('tabs-x');

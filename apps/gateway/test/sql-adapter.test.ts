@@ -34,6 +34,7 @@ const ALL_MIGRATIONS = [
   '010_optimistic_append.sql',
   '011_send_fence.sql',
   '012_member_counts.sql',
+  '013_reaction_fence.sql',
 ];
 
 async function exerciseSqlDb(db: SqlDb): Promise<void> {

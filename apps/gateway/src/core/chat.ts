@@ -23,7 +23,7 @@ import type { AllowanceKind, AllowanceStore } from '../ports/allowances.js';
 import type { Broker } from '../ports/broker.js';
 import type { Channel, ChannelStore } from '../ports/channel-store.js';
 import { QuotaExceededError } from '../ports/limits.js';
-import { type AppendInput, type MessageStore, UnknownChannelError } from '../ports/message-store.js';
+import { type AppendInput, type MessageStore, StaleCheckError, UnknownChannelError } from '../ports/message-store.js';
 import type { Sanction } from '../ports/moderation-store.js';
 import type { PresenceConn, PresencePage, PresenceStore } from '../ports/presence-store.js';
 import type { UserStore } from '../ports/user-store.js';
@@ -87,6 +87,8 @@ export interface ChatDeps {
 /** How long a client closed for flooding (4008) is told to stay away. */
 export const RATE_ABUSE_BACKOFF_MS = 30_000;
 
+/** Fence refusals a reaction rides out (each after a record read) before it is refused as retryable. */
+const MAX_REACTION_RECHECKS = 3;
 const OP_NAMES: Record<number, string> = Object.fromEntries(Object.entries(Op).map(([k, v]) => [v, k]));
 
 /**
@@ -401,13 +403,16 @@ export class Chat {
       case Op.React:
       case Op.Unreact: {
         this.member(c, r.cid);
-        await this.notMuted(c, r.cid);
         const on = r.op === Op.React;
-        const changed = on
-          ? await this.d.messages
-              .addReaction(r.cid, r.seq, c.userId, r.emoji, this.d.maxReactionsPerMessage)
-              .catch((err: unknown) => Promise.reject(quotaExceeded(err)))
-          : await this.d.messages.removeReaction(r.cid, r.seq, c.userId, r.emoji);
+        // Fenced like a send: a kick, mute or ban acknowledged on another node holds here too,
+        // even before its control message arrives (infra/migrations/013_reaction_fence.sql).
+        const changed = await this.fencedReaction(r.cid, c.userId, await this.notMuted(c, r.cid), (checked) =>
+          on
+            ? this.d.messages
+                .addReaction(r.cid, r.seq, c.userId, r.emoji, this.d.maxReactionsPerMessage, checked)
+                .catch((err: unknown) => Promise.reject(quotaExceeded(err)))
+            : this.d.messages.removeReaction(r.cid, r.seq, c.userId, r.emoji, checked),
+        );
         // Only an unchanged reaction can mean a missing message: check then, not on every reaction.
         if (!changed && r.seq > (await this.d.messages.lastSeq(r.cid))) {
           throw new RequestError(ErrorCode.NotFound, `no message ${r.seq} in this channel`);
@@ -557,11 +562,20 @@ export class Chat {
    * heard of yet): its sender's standing, from the record, refuses it or sends it again.
    */
   private async recheckSend(p: PendingSend): Promise<void> {
-    // One record read per sender and channel, however many of their sends the refused batch held.
-    const key = `${p.cid}:${p.userId}`;
+    p.checked = await this.recheck(p.cid, p.userId);
+  }
+
+  /**
+   * After the fence refused a send or reaction of `userId` in `cid`: that user's standing from the
+   * record. Rejects with the refusal they get (banned, no longer a member, muted), else gives the
+   * generation to fence the next try with. One record read per user and channel at a time, however
+   * many of their sends a refused batch held.
+   */
+  private async recheck(cid: number, userId: number): Promise<number> {
+    const key = `${cid}:${userId}`;
     let verdict = this.rechecks.get(key);
     if (!verdict) {
-      verdict = this.d.sanctions.recheck(p.cid, p.userId).then((standing) => {
+      verdict = this.d.sanctions.recheck(cid, userId).then((standing) => {
         const ban = standing.sanctions.find((s) => s.kind === 'ban');
         const refusal = ban
           ? new RequestError(ErrorCode.Banned, banMessage(ban.until, ban.reason))
@@ -577,7 +591,28 @@ export class Chat {
     }
     const { refusal, gen } = await verdict;
     if (refusal) throw refusal;
-    p.checked = gen;
+    return gen;
+  }
+
+  /**
+   * `react(checked)`, and again after each refusal of the fence whose recheck let the user through
+   * (a round per kick, mute or ban landing meanwhile; a few at most, then a retryable refusal).
+   */
+  private async fencedReaction(
+    cid: number,
+    userId: number,
+    checked: number,
+    react: (checked: number) => Promise<boolean>,
+  ): Promise<boolean> {
+    for (let round = 0; ; round++) {
+      try {
+        return await react(checked);
+      } catch (err) {
+        if (!(err instanceof StaleCheckError)) throw err;
+        if (round === MAX_REACTION_RECHECKS) throw new RequestError(ErrorCode.Unavailable, 'the channel changed meanwhile: try again');
+        checked = await this.recheck(cid, userId);
+      }
+    }
   }
 
   private commit(p: PendingSend): undefined {

@@ -66,7 +66,9 @@ export class StaleCheckError extends Error {
  * - Reactions: one (message, user, emoji) at most; add/remove return whether anything changed.
  *   `addReaction` refuses a new emoji on a message that already has `maxDistinct` different ones
  *   with QuotaExceededError (exactly, under concurrency); more users may always add an emoji the
- *   message already has.
+ *   message already has. With `checked` (the restriction generation the reacting user's check
+ *   read, as AppendInput.checked) both are fenced like appends: when a kick, mute or ban in the
+ *   channel committed since, they change nothing and reject with StaleCheckError.
  * - `forgetChannel` drops whatever the store keeps about a channel beyond its rows (caches): called
  *   after the channel was deleted (ChannelStore.delete), after which its history is empty.
  */
@@ -75,6 +77,6 @@ export interface MessageStore {
   history(cid: number, q: HistoryQuery): Promise<{ messages: ChatMessage[]; more: boolean }>;
   lastSeq(cid: number): Promise<number>;
   forgetChannel(cid: number): Promise<void>;
-  addReaction(cid: number, seq: number, userId: number, emoji: string, maxDistinct: number): Promise<boolean>;
-  removeReaction(cid: number, seq: number, userId: number, emoji: string): Promise<boolean>;
+  addReaction(cid: number, seq: number, userId: number, emoji: string, maxDistinct: number, checked?: number): Promise<boolean>;
+  removeReaction(cid: number, seq: number, userId: number, emoji: string, checked?: number): Promise<boolean>;
 }

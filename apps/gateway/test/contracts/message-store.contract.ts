@@ -275,6 +275,26 @@ export function describeMessageStoreContract(name: string, factory: StoreFactory
       expect(h.messages[0]!.reactions).toHaveLength(3);
     });
 
+    it('fences reactions like appends: one checked before a kick, mute or ban that has since committed changes nothing', async () => {
+      const { us, cid, msg } = await setup(2);
+      const [owner, user] = us as [User, User];
+      const [m] = await s.messages.appendBatch([msg('react to me')]);
+      const before = (await s.moderation.active(cid, user.id, Date.now())).gen;
+      expect(await s.messages.addReaction(cid, m!.seq, user.id, '👍', 20, before)).toBe(true);
+      const change = { kind: 'mute', until: null, durationMs: null, reason: null } as const;
+      await s.moderation.act({ cid, actorId: owner.id, actor: owner.name, targetId: user.id, target: user.name, change }, () => {});
+      await expect(s.messages.addReaction(cid, m!.seq, user.id, '🎉', 20, before)).rejects.toBeInstanceOf(StaleCheckError);
+      await expect(s.messages.removeReaction(cid, m!.seq, user.id, '👍', before)).rejects.toBeInstanceOf(StaleCheckError);
+      const after = (await s.moderation.active(cid, user.id, Date.now())).gen;
+      expect(after).toBeGreaterThan(before);
+      const reactions = async () => (await s.messages.history(cid, { before: null, after: 0, limit: 1 })).messages[0]?.reactions;
+      expect(await reactions()).toEqual([{ emoji: '👍', users: [user.name] }]); // nothing changed
+      // Checked again (the caller then refuses a muted user itself), or unfenced: it goes through.
+      expect(await s.messages.removeReaction(cid, m!.seq, user.id, '👍', after)).toBe(true);
+      expect(await s.messages.addReaction(cid, m!.seq, user.id, '🎉', 20)).toBe(true);
+      expect(await reactions()).toEqual([{ emoji: '🎉', users: [user.name] }]);
+    });
+
     it('refuses a reaction to a message that does not exist', async () => {
       const { us, cid } = await setup();
       expect(await s.messages.addReaction(cid, 99, us[0]!.id, '👍', 20)).toBe(false);

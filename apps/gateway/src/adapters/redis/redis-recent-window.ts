@@ -69,14 +69,14 @@ export class RedisRecentWindow implements MessageStore {
     await this.inner.forgetChannel(cid);
   }
 
-  async addReaction(cid: number, seq: number, userId: number, emoji: string, maxDistinct: number): Promise<boolean> {
-    const changed = await this.inner.addReaction(cid, seq, userId, emoji, maxDistinct);
+  async addReaction(cid: number, seq: number, userId: number, emoji: string, maxDistinct: number, checked?: number): Promise<boolean> {
+    const changed = await this.inner.addReaction(cid, seq, userId, emoji, maxDistinct, checked);
     if (changed) await this.forget(cid, seq);
     return changed;
   }
 
-  async removeReaction(cid: number, seq: number, userId: number, emoji: string): Promise<boolean> {
-    const changed = await this.inner.removeReaction(cid, seq, userId, emoji);
+  async removeReaction(cid: number, seq: number, userId: number, emoji: string, checked?: number): Promise<boolean> {
+    const changed = await this.inner.removeReaction(cid, seq, userId, emoji, checked);
     if (changed) await this.forget(cid, seq);
     return changed;
   }

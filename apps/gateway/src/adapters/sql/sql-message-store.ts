@@ -66,6 +66,16 @@ export const LOOKUP_HOLD_MS = 2000;
 
 const UNIQUE_VIOLATION = '23505';
 
+/** A reaction statement; the fence's refusal (SQLSTATE PA001) as StaleCheckError. */
+async function fenced<T>(cid: number, statement: () => Promise<T>): Promise<T> {
+  try {
+    return await statement();
+  } catch (err) {
+    if (/parley: stale check\(s\)/.test(String((err as Error)?.message))) throw new StaleCheckError([cid]);
+    throw err;
+  }
+}
+
 const dupKey = (cid: number, userId: number, cmid: string): string => `${cid}\u0000${userId}\u0000${cmid}`;
 
 interface MessageRow {
@@ -286,10 +296,13 @@ export class SqlMessageStore implements MessageStore {
    * already has `maxDistinct` different ones is refused (QuotaExceededError), exactly under
    * concurrency: see parley_react in infra/migrations/008_channel_owner.sql (one round trip).
    */
-  async addReaction(cid: number, seq: number, userId: number, emoji: string, maxDistinct: number): Promise<boolean> {
-    const [row] = await this.db.query<{ r: 'added' | 'present' | 'full' | 'missing' }>(
-      'SELECT parley_react($1::bigint, $2::bigint, $3::bigint, $4::text, $5::int) AS r',
-      [cid, seq, userId, emoji, maxDistinct],
+  /** Fenced (infra/migrations/013_reaction_fence.sql): `checked` defaults to passing the fence. */
+  async addReaction(cid: number, seq: number, userId: number, emoji: string, maxDistinct: number, checked = UNFENCED): Promise<boolean> {
+    const [row] = await fenced(cid, () =>
+      this.db.query<{ r: 'added' | 'present' | 'full' | 'missing' }>(
+        'SELECT parley_react($1::bigint, $2::bigint, $3::bigint, $4::text, $5::int, $6::bigint) AS r',
+        [cid, seq, userId, emoji, maxDistinct, checked],
+      ),
     );
     if (row?.r === 'full') {
       throw new QuotaExceededError(maxDistinct, `reaction limit reached: a message can have at most ${maxDistinct} different reactions`);
@@ -297,11 +310,16 @@ export class SqlMessageStore implements MessageStore {
     return row?.r === 'added';
   }
 
-  async removeReaction(cid: number, seq: number, userId: number, emoji: string): Promise<boolean> {
-    const rows = await this.db.query(
-      'DELETE FROM reactions WHERE cid = $1 AND seq = $2 AND user_id = $3 AND emoji = $4 RETURNING 1 AS ok',
-      [cid, seq, userId, emoji],
+  async removeReaction(cid: number, seq: number, userId: number, emoji: string, checked = UNFENCED): Promise<boolean> {
+    const [row] = await fenced(cid, () =>
+      this.db.query<{ gone: boolean }>('SELECT parley_unreact($1::bigint, $2::bigint, $3::bigint, $4::text, $5::bigint) AS gone', [
+        cid,
+        seq,
+        userId,
+        emoji,
+        checked,
+      ]),
     );
-    return rows.length > 0;
+    return row?.gone === true;
   }
 }
