@@ -9,6 +9,24 @@ import { TcpProxy } from './tcp-proxy.js';
 
 const FAST = { PARLEY_RATE_PER_S: '10000', PARLEY_RATE_BURST: '10000' };
 
+/**
+ * Runs `fn` while node `gw` hears no control message (as if the broker were slow to deliver it),
+ * then applies what it held, in order. Resolves with how many it held.
+ */
+async function deafToControl(gw: Gateway, fn: () => Promise<void>): Promise<number> {
+  const chat = gw.chat as unknown as { applyControl: (bytes: Uint8Array) => void };
+  const apply = chat.applyControl;
+  const held: Uint8Array[] = [];
+  chat.applyControl = (bytes) => void held.push(bytes);
+  try {
+    await fn();
+  } finally {
+    chat.applyControl = apply;
+    for (const bytes of held) apply.call(chat, bytes);
+  }
+  return held.length;
+}
+
 // Three gateway nodes in one process, sharing real Redis (broker, presence, recent window) and
 // real Postgres: the cluster code paths without process management. Process-level stories
 // (HAProxy, kill -9) are in cluster-processes.test.ts.
@@ -88,12 +106,7 @@ describe('cluster over real Redis and Postgres (in-process nodes)', () => {
     await mod.create('fence');
     for (const c of [mod, muted, kicked, banned, bystander]) await c.join('fence');
     for (const c of [muted, kicked, banned, bystander]) await c.send('fence', `${c.user!.user} before`);
-    // Node B hears no control message until released: as if the broker were slow to deliver.
-    const chat = nodes[1]!.chat as unknown as { applyControl: (bytes: Uint8Array) => void };
-    const apply = chat.applyControl;
-    const held: Uint8Array[] = [];
-    chat.applyControl = (bytes) => void held.push(bytes);
-    try {
+    const held = await deafToControl(nodes[1]!, async () => {
       await mod.command('fence', '/mute fence-muted 1m be quiet');
       await mod.command('fence', '/kick fence-kicked');
       await mod.command('fence', '/ban fence-banned 1m bye');
@@ -109,11 +122,8 @@ describe('cluster over real Redis and Postgres (in-process nodes)', () => {
       expect(b).toMatchObject({ code: 204 });
       expect(b.message).toContain('bye');
       expect(ok.seq).toBeGreaterThan(0);
-      expect(held.length).toBeGreaterThan(0); // node B had heard none of it
-    } finally {
-      chat.applyControl = apply;
-      for (const bytes of held) apply.call(chat, bytes);
-    }
+    });
+    expect(held).toBeGreaterThan(0); // node B had heard none of it
     const h = await mod.history('fence', { limit: 20 });
     expect(h.messages.map((x) => x.text)).toEqual([
       'fence-muted before',
@@ -135,11 +145,7 @@ describe('cluster over real Redis and Postgres (in-process nodes)', () => {
     for (const c of [mod, muted, kicked, bystander]) await c.join('rfence');
     const { seq } = await mod.send('rfence', 'react to me');
     await muted.react('rfence', seq, '👍'); // before: allowed, and kept
-    const chat = nodes[1]!.chat as unknown as { applyControl: (bytes: Uint8Array) => void };
-    const apply = chat.applyControl;
-    const held: Uint8Array[] = [];
-    chat.applyControl = (bytes) => void held.push(bytes);
-    try {
+    const held = await deafToControl(nodes[1]!, async () => {
       await mod.command('rfence', '/mute rfence-muted 1m no emoji either');
       await mod.command('rfence', '/kick rfence-kicked');
       const [m, u, k] = await Promise.all([
@@ -152,11 +158,8 @@ describe('cluster over real Redis and Postgres (in-process nodes)', () => {
       expect(u).toMatchObject({ code: ErrorCode.Muted });
       expect(k).toMatchObject({ code: ErrorCode.NotMember });
       await bystander.react('rfence', seq, '🎉');
-      expect(held.length).toBeGreaterThan(0); // node B had heard none of it
-    } finally {
-      chat.applyControl = apply;
-      for (const bytes of held) apply.call(chat, bytes);
-    }
+    });
+    expect(held).toBeGreaterThan(0); // node B had heard none of it
     const [msg] = (await mod.history('rfence', { limit: 1 })).messages;
     expect(msg?.reactions).toEqual([
       { emoji: '👍', users: ['rfence-muted'] },

@@ -295,8 +295,8 @@ export class SqlMessageStore implements MessageStore {
    * False when already present or when the message does not exist. A new emoji on a message that
    * already has `maxDistinct` different ones is refused (QuotaExceededError), exactly under
    * concurrency: see parley_react in infra/migrations/008_channel_owner.sql (one round trip).
+   * Fenced like appends (infra/migrations/013_reaction_fence.sql); without `checked` it passes.
    */
-  /** Fenced (infra/migrations/013_reaction_fence.sql): `checked` defaults to passing the fence. */
   async addReaction(cid: number, seq: number, userId: number, emoji: string, maxDistinct: number, checked = UNFENCED): Promise<boolean> {
     const [row] = await fenced(cid, () =>
       this.db.query<{ r: 'added' | 'present' | 'full' | 'missing' }>(
