@@ -66,13 +66,18 @@ export const LOOKUP_HOLD_MS = 2000;
 
 const UNIQUE_VIOLATION = '23505';
 
-/** A reaction statement; the fence's refusal (SQLSTATE PA001) as StaleCheckError. */
-async function fenced<T>(cid: number, statement: () => Promise<T>): Promise<T> {
+/** The send fence's refusal ('parley: stale check(s) <cids>', SQLSTATE PA001) as StaleCheckError, or null. */
+function staleCheck(message: string): StaleCheckError | null {
+  const stale = /parley: stale check\(s\) ([\d,]+)/.exec(message);
+  return stale?.[1] ? new StaleCheckError(stale[1].split(',').map(Number)) : null;
+}
+
+/** A reaction statement, with the fence's refusal as StaleCheckError. */
+async function fenced<T>(statement: () => Promise<T>): Promise<T> {
   try {
     return await statement();
   } catch (err) {
-    if (/parley: stale check\(s\)/.test(String((err as Error)?.message))) throw new StaleCheckError([cid]);
-    throw err;
+    throw staleCheck(String((err as Error)?.message)) ?? err;
   }
 }
 
@@ -183,9 +188,7 @@ export class SqlMessageStore implements MessageStore {
       const message = String((err as Error).message);
       const unknown = /parley: unknown channel\(s\) ([\d,]+)/.exec(message);
       if (unknown?.[1]) throw new UnknownChannelError(unknown[1].split(',').map(Number));
-      const stale = /parley: stale check\(s\) ([\d,]+)/.exec(message);
-      if (stale?.[1]) throw new StaleCheckError(stale[1].split(',').map(Number));
-      throw err;
+      throw staleCheck(message) ?? err;
     }
     const out: (Appended | undefined)[] = new Array(sent.length);
     for (const r of rows) out[order[r.idx - 1] as number] = { seq: r.seq, ts: r.ts, duplicate: r.duplicate };
@@ -298,7 +301,7 @@ export class SqlMessageStore implements MessageStore {
    * Fenced like appends (infra/migrations/013_reaction_fence.sql); without `checked` it passes.
    */
   async addReaction(cid: number, seq: number, userId: number, emoji: string, maxDistinct: number, checked = UNFENCED): Promise<boolean> {
-    const [row] = await fenced(cid, () =>
+    const [row] = await fenced(() =>
       this.db.query<{ r: 'added' | 'present' | 'full' | 'missing' }>(
         'SELECT parley_react($1::bigint, $2::bigint, $3::bigint, $4::text, $5::int, $6::bigint) AS r',
         [cid, seq, userId, emoji, maxDistinct, checked],
@@ -311,7 +314,7 @@ export class SqlMessageStore implements MessageStore {
   }
 
   async removeReaction(cid: number, seq: number, userId: number, emoji: string, checked = UNFENCED): Promise<boolean> {
-    const [row] = await fenced(cid, () =>
+    const [row] = await fenced(() =>
       this.db.query<{ gone: boolean }>('SELECT parley_unreact($1::bigint, $2::bigint, $3::bigint, $4::text, $5::bigint) AS gone', [
         cid,
         seq,
