@@ -35,6 +35,7 @@ const ALL_MIGRATIONS = [
   '011_send_fence.sql',
   '012_member_counts.sql',
   '013_reaction_fence.sql',
+  '014_member_names.sql',
 ];
 
 async function exerciseSqlDb(db: SqlDb): Promise<void> {

@@ -103,6 +103,22 @@ export function describeAdminStoreContract(name: string, factory: StoreFactory, 
       expect((await s.messages.history(c!.cid, { after: 0, before: null, limit: 10 })).messages[0]?.user).toBe(u!.name);
     });
 
+    it("a rename moves the user in every channel's members pages, which stay in name order", async () => {
+      const p = uniq('roster');
+      const owner = await s.users.createAccount(`${p}_b`, 'h');
+      const c = await s.channels.create(uniq('chan'), owner!.id);
+      for (const n of ['a', 'c', 'e']) await s.channels.join(c!.cid, (await s.users.createAccount(`${p}_${n}`, 'h'))!.id, Role.Member);
+      const names = async () => (await s.channels.members(c!.cid)).members.map((m) => m.user);
+      expect(await names()).toEqual([`${p}_a`, `${p}_b`, `${p}_c`, `${p}_e`]);
+      await a.update(owner!.id, { name: `${p}_d` });
+      expect(await names()).toEqual([`${p}_a`, `${p}_c`, `${p}_d`, `${p}_e`]);
+      expect((await s.channels.members(c!.cid)).members[2]).toMatchObject({ userId: owner!.id, role: Role.Owner });
+      const second = await s.channels.members(c!.cid, { after: `${p}_c`, limit: 1 });
+      expect(second).toMatchObject({ members: [{ user: `${p}_d` }], more: true, total: 4 });
+      await a.update(owner!.id, { passwordHash: 'h2' }); // no rename: nothing moves
+      expect(await names()).toEqual([`${p}_a`, `${p}_c`, `${p}_d`, `${p}_e`]);
+    });
+
     it("sets an account's password and bumps its token epoch; guests have none", async () => {
       const u = await s.users.createAccount(uniq('pw'), 'old-hash');
       const g = await s.users.claimGuest(uniq('pwg'), 'tid');
