@@ -111,6 +111,9 @@ describe('invalid text is refused up front with 102, naming the field (text.ts)'
       [[T.req(Op.Unreact), 1, 3, 9, c], 'field 4 (emoji)'],
       [[T.req(Op.Join), 1, `general${c}`], 'field 2 (name)'],
       [[T.req(Op.Create), 1, `general${c}`], 'field 2 (name)'],
+      [[T.req(Op.List), 1, `gen${c}`], 'field 2 (after)'],
+      [[T.req(Op.List), 1, null, 10, c], 'field 4 (prefix)'],
+      [[T.req(Op.Members), 1, 3, `alice${c}`], 'field 3 (after)'],
     ];
     for (const [frame, field] of cases) {
       const e = refused(frame);

@@ -24,6 +24,9 @@ const channelName = sized(1, Limits.channelName).regex(/^[a-z0-9][a-z0-9_-]*$/, 
 // names need no extra check: their pattern is ASCII letters, digits, - and _ only.
 const text = sized(1, Limits.text).refine(isValidText, INVALID_TEXT);
 const emoji = sized(1, Limits.emoji).refine(isValidName, INVALID_NAME);
+// Page cursors and prefixes (List, Members) are compared with names, so they follow names' rules:
+// a NUL reached the database and came back as a retryable 503.
+const nameCursor = (max: number) => z.union([sized(1, max).refine(isValidName, INVALID_NAME), z.null()]).optional();
 const clientMsgId = sized(1, Limits.clientMsgId).refine(isValidName, INVALID_NAME);
 const command = sized(1, Limits.command).refine(isValidText, INVALID_TEXT);
 // History cursors: 0 is a valid "after" (from the beginning).
@@ -40,15 +43,15 @@ export const requestSchemas = {
   [Op.List]: z.tuple([
     t(T.req(Op.List)),
     rid,
-    z.union([sized(1, Limits.channelName), z.null()]).optional(),
+    nameCursor(Limits.channelName),
     z.number().int().min(1).max(Limits.listPage).optional(),
-    z.union([sized(1, Limits.channelName), z.null()]).optional(),
+    nameCursor(Limits.channelName),
   ]),
   [Op.Members]: z.tuple([
     t(T.req(Op.Members)),
     rid,
     cid,
-    z.union([sized(1, Limits.userName), z.null()]).optional(),
+    nameCursor(Limits.userName),
     z.number().int().min(1).max(Limits.membersPage).optional(),
   ]),
   [Op.Message]: z.tuple([t(T.req(Op.Message)), rid, cid, text, z.union([clientMsgId, z.null()]).optional()]),
