@@ -29,6 +29,13 @@ export function parseDuration(token: string): number | null {
   return ms > 0 && ms <= MAX_DURATION_MS ? ms : null;
 }
 
+/**
+ * A second word meant as a duration that is not a valid one: refused rather than read as the start
+ * of the reason, which would make the sanction permanent — the opposite of what was typed
+ * ("/mute bob -1", "/mute bob Infinity", digits of another script: "٣m").
+ */
+const LOOKS_LIKE_DURATION = /^(?:[-+\u2212]?[\p{Nd}.]|[-+\u2212]?inf(?:inity)?$)/iu;
+
 export type ParseResult = { ok: true; command: Command } | { ok: false; error: string };
 
 export function parseCommand(input: string): ParseResult {
@@ -49,7 +56,7 @@ export function parseCommand(input: string): ParseResult {
       if (!target) return needTarget();
       const maybe = rest[1];
       const durationMs = maybe !== undefined ? parseDuration(maybe) : null;
-      if (maybe !== undefined && durationMs === null && /^\d/.test(maybe)) {
+      if (maybe !== undefined && durationMs === null && LOOKS_LIKE_DURATION.test(maybe)) {
         return { ok: false, error: `bad duration "${maybe}": use e.g. 30s, 10m, 2h, 7d (max 365d)` };
       }
       const reason = rest.slice(durationMs !== null ? 2 : 1).join(' ') || null;
