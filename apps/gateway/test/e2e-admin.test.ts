@@ -152,6 +152,10 @@ describe('admin HTTP API', () => {
     expect(await gone).toMatchObject({ code: CloseCode.AccountChanged, willReconnect: false });
     // The token names the old name: refused (4001), on any node.
     await expect(world.client(a, { token, reconnect: false })).rejects.toMatchObject({ code: CloseCode.Unauthorized });
+    // And stays refused after a rename back (it once came back to life).
+    expect(await call(a, 'PATCH', `/admin/users/${uid}`, { body: { name: 'adm_carol' } })).toMatchObject({ status: 200 });
+    await expect(world.client(b, { token, reconnect: false })).rejects.toMatchObject({ code: CloseCode.Unauthorized });
+    expect(await call(a, 'PATCH', `/admin/users/${uid}`, { body: { name: 'adm_carol2' } })).toMatchObject({ status: 200 });
     // The history keeps the name the message was sent with.
     const reader = await world.client(a, { guestName: 'adm_reader' });
     await reader.join('adm-rename');

@@ -98,6 +98,8 @@ export function describeAdminStoreContract(name: string, factory: StoreFactory, 
       const fresh = uniq('new');
       expect(await a.update(u!.id, { name: fresh })).toMatchObject({ id: u!.id, name: fresh, guest: false });
       expect(await a.update(u!.id, { name: fresh })).toMatchObject({ id: u!.id, name: fresh }); // its own name: fine
+      // Each real rename ends the tokens issued before (two here; refusals and its own name do not).
+      expect(await s.users.openAccount(u!.id)).toMatchObject({ tokenEpoch: 2 });
       expect(await a.update(987654321, { name: uniq('ghost') })).toBeNull();
       expect(await s.users.byName(u!.name)).toBeNull();
       expect((await s.messages.history(c!.cid, { after: 0, before: null, limit: 10 })).messages[0]?.user).toBe(u!.name);

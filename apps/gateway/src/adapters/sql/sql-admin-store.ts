@@ -67,7 +67,9 @@ export class SqlAdminStore implements AdminStore {
          upd AS (
            UPDATE users u SET name = coalesce($2, u.name), name_canon = coalesce($4, u.name_canon),
              password_hash = coalesce($3, u.password_hash),
-             token_epoch = u.token_epoch + (CASE WHEN $3::text IS NULL THEN 0 ELSE 1 END)
+             -- A new password or a new name ends every token issued before, for good: a token
+             -- carries the name too, but checking that alone let it back in after a rename back.
+             token_epoch = u.token_epoch + (CASE WHEN $3::text IS NOT NULL OR $2::text <> u.name THEN 1 ELSE 0 END)
            WHERE u.id = $1 AND NOT EXISTS (SELECT 1 FROM clash) AND ($3::text IS NULL OR NOT u.guest)
            RETURNING ${USER_COLS})
          SELECT EXISTS (SELECT 1 FROM target) AS found, (SELECT guest FROM target) AS "guestTarget",
