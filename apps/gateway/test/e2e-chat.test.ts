@@ -139,11 +139,29 @@ describe.each(BACKENDS)('chat end to end on %s', (backend) => {
     await a.create('typing');
     await a.join('typing');
     await b.join('typing');
+    const seen: string[][] = [];
+    b.on('typing', (t: { users: string[] }) => seen.push(t.users));
     const on = next(b, 'typing', (t: { users: string[] }) => t.users.includes('heidi'));
     a.typing('typing');
     await on;
     const off = next(b, 'typing', (t: { users: string[] }) => t.users.length === 0, 10_000);
     await off; // TTL (5 s default) lapsed without anyone acting
+    expect(seen).toEqual([['heidi'], []]);
+    // A client that keeps saying so (the SDK sends at most one a second; this one is raw): the
+    // list does not change, so nothing more goes to the channel until the typer is gone.
+    const typist = await raw(gw, 'guest=typist');
+    typist.ws.send(encodeRequest({ op: Op.Join, rid: 1, name: 'typing' }));
+    await expect.poll(() => typist.frames.find((f) => f.rid === 1)).toMatchObject({ kind: Kind.Reply });
+    const { cid } = typist.frames.find((f) => f.rid === 1) as unknown as { cid: number };
+    seen.length = 0;
+    const gone = next(b, 'typing', (t: { users: string[] }) => t.users.length === 0, 10_000);
+    for (let i = 0; i < 5; i++) {
+      typist.ws.send(encodeRequest({ op: Op.Typing, rid: 0, cid }));
+      await new Promise((r) => setTimeout(r, 40));
+    }
+    await gone;
+    expect(seen).toEqual([['typist'], []]);
+    typist.ws.close();
   });
 
   it('reactions: who reacted, events, aggregated in history, removable', async () => {

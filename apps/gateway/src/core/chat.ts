@@ -108,6 +108,8 @@ export class Chat {
   /** Joins of channels a socket is not in yet, in flight: they count toward its joined-channel cap. */
   private readonly joining = new Map<WS, number>();
   private readonly typingTimers = new Map<number, NodeJS.Timeout>();
+  /** cid → the typing list this node last broadcast there (joined by "\n"), while not empty. */
+  private readonly typingShown = new Map<number, string>();
   /** "cid:uid" → when a kick for it was last applied here (joins in flight then are undone). */
   private readonly kickedAt = new Map<string, number>();
   /** "cid:uid" → when that user's Leave (from any of its connections) was last applied here. */
@@ -659,8 +661,20 @@ export class Chat {
   }
 
   /** Typing: one frame per channel per tick; a timer re-broadcasts when someone's TTL lapses. */
+  /**
+   * Tells the channel who is typing, unless that is what this node last told it: someone typing
+   * sends a Typing frame every few seconds, and each used to go to the whole channel with the full
+   * list (a storm of a few hundred typers in one channel stalled an embedded node). The expiry
+   * timer is re-armed either way, so a typer who stops is seen gone ~TTL after their last frame.
+   * Another node's broadcast in between may leave clients with its list until its own timer.
+   */
   private broadcastTyping(cid: number, users: string[]): void {
-    this.hub.publishTyping(cid, encodeEvent({ op: Op.Typing, cid, users }));
+    const shown = users.join('\n');
+    if (this.typingShown.get(cid) !== shown) {
+      this.hub.publishTyping(cid, encodeEvent({ op: Op.Typing, cid, users }));
+      if (users.length) this.typingShown.set(cid, shown);
+      else this.typingShown.delete(cid);
+    }
     clearTimeout(this.typingTimers.get(cid));
     if (users.length === 0) {
       this.typingTimers.delete(cid);
