@@ -25,11 +25,17 @@ const NAME = /^[\p{L}\p{N}_][\p{L}\p{M}\p{N}_.-]{1,31}$/u;
 
 export const NAME_RULE = 'name: 2–32 letters, digits, _ . - (not starting with . or -)';
 
+/**
+ * Letters that render as nothing (Hangul fillers; U+3164 and U+FFA0 become U+1160 under NFKC): a
+ * name made of them is blank, and one added to someone's name looks like that name.
+ */
+const INVISIBLE_LETTERS = /[\u115F\u1160\u3164\uFFA0]/u;
+
 /** The stored form of an acceptable name (NFKC), or null. */
 export function normalizeName(raw: unknown): string | null {
   if (typeof raw !== 'string' || raw.length > 256) return null;
   const name = raw.normalize('NFKC');
-  return NAME.test(name) ? name : null;
+  return NAME.test(name) && !INVISIBLE_LETTERS.test(name) ? name : null;
 }
 
 // Cyrillic and Greek letters that render like a Latin letter in common fonts, mapped to it.
@@ -123,15 +129,93 @@ const table: [string, string][] = [
   ['đ', 'd'],
   ['Đ', 'd'],
   ['ß', 'ss'],
+  ['ɓ', 'b'],
+  // Small capitals (Latin letters NFKC keeps)
+  ['ᴀ', 'a'],
+  ['ʙ', 'b'],
+  ['ᴄ', 'c'],
+  ['ᴅ', 'd'],
+  ['ᴇ', 'e'],
+  ['ꜰ', 'f'],
+  ['ɢ', 'g'],
+  ['ʜ', 'h'],
+  ['ɪ', 'i'],
+  ['ᴊ', 'j'],
+  ['ᴋ', 'k'],
+  ['ᴍ', 'm'],
+  ['ɴ', 'n'],
+  ['ᴏ', 'o'],
+  ['ᴘ', 'p'],
+  ['ʀ', 'r'],
+  ['ꜱ', 's'],
+  ['ᴛ', 't'],
+  ['ᴜ', 'u'],
+  ['ᴠ', 'v'],
+  ['ᴡ', 'w'],
+  ['ʏ', 'y'],
+  ['ᴢ', 'z'],
+  // Armenian
+  ['օ', 'o'],
+  ['Օ', 'o'],
+  ['ս', 'u'],
+  ['ո', 'n'],
+  ['հ', 'h'],
+  ['ց', 'g'],
+  ['զ', 'q'],
+  ['ա', 'w'],
+  // Coptic
+  ['ⲟ', 'o'],
+  ['Ⲟ', 'o'],
+  ['ⲣ', 'p'],
+  ['Ⲣ', 'p'],
+  ['ⲥ', 'c'],
+  ['Ⲥ', 'c'],
+  ['ⲭ', 'x'],
+  ['Ⲭ', 'x'],
+  // Cherokee capitals (its small letters are looked up by their capital)
+  ['Ꭺ', 'a'],
+  ['Ᏼ', 'b'],
+  ['Ꮯ', 'c'],
+  ['Ꭰ', 'd'],
+  ['Ꭼ', 'e'],
+  ['Ꮐ', 'g'],
+  ['Ꮋ', 'h'],
+  ['Ꭻ', 'j'],
+  ['Ꮶ', 'k'],
+  ['Ꮮ', 'l'],
+  ['Ꮇ', 'm'],
+  ['Ꮻ', 'o'],
+  ['Ꮲ', 'p'],
+  ['Ꮪ', 's'],
+  ['Ꭲ', 't'],
+  ['Ꮩ', 'v'],
+  ['Ꮃ', 'w'],
+  ['Ꮓ', 'z'],
 ];
 for (const [from, to] of table) HOMOGLYPHS[from] = to;
 
 /** The look-alike class of a name: equal keys = the same name (see the module comment). */
 export function nameKey(name: string): string {
   let s = '';
-  for (const ch of withoutMarks(name.normalize('NFKC'))) s += HOMOGLYPHS[ch] ?? HOMOGLYPHS[ch.toLowerCase()] ?? ch.toLowerCase();
+  for (const ch of withoutMarks(name.normalize('NFKC'))) {
+    s += HOMOGLYPHS[ch] ?? HOMOGLYPHS[ch.toLowerCase()] ?? HOMOGLYPHS[ch.toUpperCase()] ?? asciiDigit(ch) ?? ch.toLowerCase();
+  }
   // Again: lower-casing can add a mark (`İ` → `i̇`).
   return withoutMarks(s).replace(/[i1]/g, 'l').replace(/0/g, 'o').replace(/rn/g, 'm').replace(/vv/g, 'w');
 }
 
 const withoutMarks = (s: string): string => s.normalize('NFD').replace(/\p{M}/gu, '');
+
+const DIGIT = /^\p{Nd}$/u;
+
+/**
+ * A decimal digit of any script as its ASCII digit (Devanagari `०`, NKo `߀` → `0`), else null.
+ * Unicode puts each script's digits 0–9 in a run of consecutive code points, runs of several
+ * scripts back to back: the value is the distance from the start of the run, mod 10.
+ */
+function asciiDigit(ch: string): string | null {
+  if (ch <= '\x7f' || !DIGIT.test(ch)) return null;
+  let start = ch.codePointAt(0) as number;
+  while (DIGIT.test(String.fromCodePoint(start - 1))) start--;
+  return String(((ch.codePointAt(0) as number) - start) % 10);
+}
