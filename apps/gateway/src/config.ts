@@ -50,6 +50,11 @@ const schema = z.object({
   /** Per-connection send buffer cap; past it the client is closed with 4101 and resumes later. */
   PARLEY_MAX_BACKPRESSURE: int(1024 * 1024, 4096),
   /**
+   * What all of a node's connections may buffer together; past it the largest are closed with 4101
+   * (they resume later), checked a few times a second (core/send-budget.ts).
+   */
+  PARLEY_NODE_MAX_BACKPRESSURE: int(256 * 1024 * 1024, 4096),
+  /**
    * Write coalescing window, per channel: a channel's events, from this node and from the others,
    * leave for its sockets at most once per window, so a busy channel costs one WebSocket write per
    * receiver per window instead of one per event; a channel that has not delivered within the
@@ -206,6 +211,7 @@ export interface Config {
   hardMaxPayload: number;
   shedBytes: number;
   maxBackpressure: number;
+  nodeMaxBackpressure: number;
   coalesceMs: number;
   idleTimeoutS: number;
   ratePerS: number;
@@ -280,6 +286,9 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   if (e.PARLEY_SHED_BYTES >= e.PARLEY_MAX_BACKPRESSURE) {
     problems.push('PARLEY_SHED_BYTES must be below PARLEY_MAX_BACKPRESSURE');
   }
+  if (e.PARLEY_NODE_MAX_BACKPRESSURE < e.PARLEY_MAX_BACKPRESSURE) {
+    problems.push('PARLEY_NODE_MAX_BACKPRESSURE must be at least PARLEY_MAX_BACKPRESSURE');
+  }
   if (problems.length) throw new ConfigError(problems);
   return {
     port: e.PARLEY_PORT,
@@ -296,6 +305,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     hardMaxPayload: e.PARLEY_HARD_MAX_PAYLOAD,
     shedBytes: e.PARLEY_SHED_BYTES,
     maxBackpressure: e.PARLEY_MAX_BACKPRESSURE,
+    nodeMaxBackpressure: e.PARLEY_NODE_MAX_BACKPRESSURE,
     coalesceMs: e.PARLEY_COALESCE_MS,
     idleTimeoutS: e.PARLEY_IDLE_TIMEOUT_S,
     ratePerS: e.PARLEY_RATE_PER_S,

@@ -12,6 +12,7 @@ import { Outbox } from './core/outbox.js';
 import { boundPresence } from './core/presence-bound.js';
 import { LEASE_TTL_MS, PresenceLease } from './core/presence-lease.js';
 import { SanctionCache } from './core/sanctions.js';
+import { overBudget } from './core/send-budget.js';
 import { allowanceKey, canonicalAddress } from './http/address.js';
 import { mountAdmin } from './http/admin.js';
 import { AuthError, AuthService, type Identity } from './http/auth.js';
@@ -31,6 +32,11 @@ import type { PresenceStore } from './ports/presence-store.js';
 import type { UserStore } from './ports/user-store.js';
 import { ProtectionLog } from './protection-log.js';
 import { requireNativeUws, uWS } from './uws.js';
+
+/** How often the node's send budget is checked (core/send-budget.ts). */
+const SEND_BUDGET_SWEEP_MS = 250;
+/** How long a socket closed for not reading (4101) has to read what it buffered and its close, before it is cut. */
+const SLOW_CLOSE_GRACE_MS = 10_000;
 
 export interface Ports {
   broker: Broker;
@@ -317,6 +323,7 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
         costly: 0,
         sendGate: undefined,
         open: true,
+        slowSince: 0,
       };
       res.upgrade(conn, key, SUBPROTOCOL, extensions, context);
     },
@@ -433,8 +440,30 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
     if (n) logger.info({ n }, 'removed idle guest accounts');
   };
   const guestTimer = setInterval(() => reapGuests().catch((err) => logger.warn({ err }, 'guest reaping failed')), 10 * 60_000);
+  // The node's send budget (core/send-budget.ts): a few times a second, what every socket buffers,
+  // those closing for not reading (4101) included — their close frame waits behind that data, and
+  // uWS keeps it until the close handshake times out. Past the budget the largest go: a closing
+  // one is cut, an open one closed (4101). A closing one is cut anyway once the grace is over.
+  const sweepSendBuffers = () => {
+    const now = performance.now();
+    const held: uWS.WebSocket<Conn>[] = [];
+    for (const ws of chat.allSockets()) {
+      const c = ws.getUserData();
+      if (c.open) held.push(ws);
+      else if (c.slowSince) {
+        if (now - c.slowSince > SLOW_CLOSE_GRACE_MS) ws.close();
+        else held.push(ws);
+      }
+    }
+    for (const ws of overBudget(held, (w) => w.getBufferedAmount(), config.nodeMaxBackpressure)) {
+      if (ws.getUserData().open) chat.slowConsumer(ws, true);
+      else ws.close();
+    }
+  };
+  const sendBudgetTimer = setInterval(sweepSendBuffers, SEND_BUDGET_SWEEP_MS);
   beatTimer.unref();
   guestTimer.unref();
+  sendBudgetTimer.unref();
   // the logger already names the node
   logger.info({ port, native, listenSockets: listener.sockets, backlog: listener.sockets * UWS_LISTEN_BACKLOG }, 'gateway listening');
 
@@ -445,6 +474,7 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
     clearInterval(beatTimer);
     lease.stop();
     clearInterval(guestTimer);
+    clearInterval(sendBudgetTimer);
     stall.stop();
     stopListening();
     outbox.flush();

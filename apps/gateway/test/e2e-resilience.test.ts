@@ -66,13 +66,63 @@ describe('resilience on one node', () => {
     const body = 'x'.repeat(3900);
     const metricsText = async () => (await fetch(`${gw.url}/metrics`)).text();
     const slowClosed = /parley_closes_total\{code="4101"[^}]*\} [1-9]/;
+    // Typing goes out when the list of typers changes: the typer types, then sends (which ends its
+    // typing), each round — two typing events to shed.
     for (let round = 0; round < 400 && !slowClosed.test(await metricsText()); round++) {
       typer.typing('flood');
-      await Promise.all(Array.from({ length: 50 }, () => fast.send('flood', body)));
+      await Promise.all([...Array.from({ length: 50 }, () => fast.send('flood', body)), typer.send('flood', 'typed')]);
     }
     (slow as unknown as { _socket: { resume(): void } })._socket.resume();
     expect(await closed).toBe(CloseCode.SlowConsumer);
     const metrics = await metricsText();
     expect(metrics).toMatch(/parley_shed_total\{[^}]*\} [1-9]/);
+  });
+
+  it("sockets that stop reading are closed for the node's send budget before any reaches its own cap; a reader is untouched", async () => {
+    // Each socket may buffer 4 MiB, the node 4 MiB in all: three stalled sockets pass the node's
+    // budget (at ~1.4 MiB each) long before any passes its own cap.
+    const gw = await world.start({ ...FAST, PARLEY_MAX_BACKPRESSURE: String(4 << 20), PARLEY_NODE_MAX_BACKPRESSURE: String(4 << 20) });
+    const fast = await world.user(gw, 'hose');
+    await fast.create('budget');
+    await fast.join('budget');
+    const reader = await world.user(gw, 'reader');
+    await reader.join('budget');
+    let read = 0;
+    reader.on('message', () => read++);
+    const closes: { code: number; reason: string }[] = [];
+    const stalled = await Promise.all(
+      [1, 2, 3].map(async (i) => {
+        const ws = new WebSocket(`${gw.url.replace('http', 'ws')}/ws?guest=stalled${i}`, SUBPROTOCOL);
+        ws.on('close', (code, reason) => closes.push({ code, reason: reason.toString() }));
+        let joined = false;
+        ws.on('message', (d: Buffer) => {
+          const r = decodeServer(new Uint8Array(d));
+          if (r.ok && r.value.some((f) => f.kind === 1 && f.op === Op.Join)) joined = true;
+        });
+        await new Promise((r) => ws.once('open', r));
+        ws.send(encodeRequest({ op: Op.Join, rid: 1, name: 'budget' }));
+        await expect.poll(() => joined).toBe(true);
+        (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+        return ws;
+      }),
+    );
+    const body = 'y'.repeat(3900);
+    const closedSlow = /parley_closes_total\{code="4101"[^}]*\} [1-9]/;
+    let sent = 0;
+    for (let round = 0; round < 600 && !closedSlow.test(await (await fetch(`${gw.url}/metrics`)).text()); round++) {
+      await Promise.all(Array.from({ length: 50 }, () => fast.send('budget', body)));
+      sent += 50;
+    }
+    for (const ws of stalled) (ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    // The largest were closed for the node's budget, with its reason; none for its own cap.
+    // Reading what they buffered first (MBs of frames) can take a while on a loaded box.
+    await expect
+      .poll(() => closes.filter((c) => c.code === CloseCode.SlowConsumer && c.reason.includes('node send budget')).length, {
+        timeout: 15_000,
+      })
+      .toBeGreaterThan(0);
+    expect(closes.filter((c) => c.code === CloseCode.SlowConsumer && !c.reason.includes('node send budget'))).toEqual([]);
+    for (const ws of stalled) ws.terminate();
+    await expect.poll(() => read, { timeout: 10_000 }).toBe(sent);
   });
 });

@@ -297,13 +297,16 @@ export class Chat {
     }
   }
 
-  slowConsumer(ws: WS): void {
+  /** `nodeBudget`: closed for the node's total (core/send-budget.ts), not for its own cap. */
+  slowConsumer(ws: WS, nodeBudget = false): void {
     const c = ws.getUserData();
     if (!c.open) return;
     c.open = false; // nothing more is queued behind the close frame
+    c.slowSince = performance.now();
     this.d.metrics.closes.inc({ code: CloseCode.SlowConsumer });
-    this.d.warn('send buffer over the cap: closing', ws, { buffered: ws.getBufferedAmount() });
-    ws.end(CloseCode.SlowConsumer, 'slow consumer: reconnect and resume');
+    const why = nodeBudget ? "send buffers over the node's budget: closing the largest" : 'send buffer over the cap: closing';
+    this.d.warn(why, ws, { buffered: ws.getBufferedAmount() });
+    ws.end(CloseCode.SlowConsumer, nodeBudget ? 'slow consumer (node send budget): reconnect and resume' : 'slow consumer: reconnect and resume');
   }
 
   /**

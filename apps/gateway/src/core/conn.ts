@@ -48,4 +48,9 @@ export interface Conn {
    */
   sendGate: Promise<void> | undefined;
   open: boolean;
+  /**
+   * When (performance.now()) this node closed the socket for not reading (4101), else 0: one that
+   * has still not taken its close a while later is cut, freeing what it buffers (gateway.ts).
+   */
+  slowSince: number;
 }
