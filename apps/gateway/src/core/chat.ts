@@ -306,7 +306,10 @@ export class Chat {
     this.d.metrics.closes.inc({ code: CloseCode.SlowConsumer });
     const why = nodeBudget ? "send buffers over the node's budget: closing the largest" : 'send buffer over the cap: closing';
     this.d.warn(why, ws, { buffered: ws.getBufferedAmount() });
-    ws.end(CloseCode.SlowConsumer, nodeBudget ? 'slow consumer (node send budget): reconnect and resume' : 'slow consumer: reconnect and resume');
+    ws.end(
+      CloseCode.SlowConsumer,
+      nodeBudget ? 'slow consumer (node send budget): reconnect and resume' : 'slow consumer: reconnect and resume',
+    );
   }
 
   /**
