@@ -207,6 +207,24 @@ describe('admin HTTP API', () => {
     expect((await reader.history('adm-delete', { limit: 10 })).messages.map((m) => [m.user, m.text])).toEqual([['adm_dave', 'last words']]);
   });
 
+  it("a deleted guest's token no longer brings it back under its name, on any node; a new guest may take the name", async () => {
+    const guest = await world.client(b, { guestName: 'adm_pest' });
+    await guest.join('adm-delete');
+    const token = guest.guestToken as string;
+    const uid = (await call(a, 'GET', '/admin/users?prefix=adm_pest')).json.users[0].id;
+    const gone = next<{ code: number }>(guest, 'disconnected');
+    expect((await call(a, 'DELETE', `/admin/users/${uid}`)).status).toBe(204);
+    expect(await gone).toMatchObject({ code: CloseCode.AccountChanged });
+    for (const gw of [a, b]) {
+      await expect(world.client(gw, { guestToken: token, reconnect: false })).rejects.toMatchObject({
+        code: CloseCode.Unauthorized,
+        message: expect.stringContaining('removed by an operator'),
+      });
+    }
+    const newcomer = await world.client(a, { guestName: 'adm_pest', reconnect: false });
+    expect(newcomer.user).toMatchObject({ user: 'adm_pest', guest: true });
+  });
+
   it('deleting a channel tells its members on every node and takes them out; its history goes; the name is free again', async () => {
     const owner = await world.user(a, 'adm_del_owner');
     const member = await world.client(b, { guestName: 'adm_del_member' });

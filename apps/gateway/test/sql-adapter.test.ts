@@ -36,6 +36,7 @@ const ALL_MIGRATIONS = [
   '012_member_counts.sql',
   '013_reaction_fence.sql',
   '014_member_names.sql',
+  '015_revoked_guests.sql',
 ];
 
 async function exerciseSqlDb(db: SqlDb): Promise<void> {

@@ -5,7 +5,7 @@ import { MemoryAllowances } from '../adapters/memory/memory-allowances.js';
 import { NAME_RULE, nameKey, normalizeName } from '../core/names.js';
 import { waitText } from '../core/rate-limit.js';
 import type { AllowanceKind, AllowanceStore } from '../ports/allowances.js';
-import type { User, UserStore } from '../ports/user-store.js';
+import { GUEST_TOKEN_TTL_S, type User, type UserStore } from '../ports/user-store.js';
 import { allowanceKey } from './address.js';
 import { HashGate, HashGateFull } from './hash-gate.js';
 
@@ -20,7 +20,6 @@ const ACCOUNT_SUB = /^[1-9][0-9]{0,15}$/;
  * out for a guest gone this long; its name is protected only while its row lives anyway
  * (PARLEY_GUEST_TTL_S after its last connection), after which the token can take it back if free.
  */
-const GUEST_TOKEN_TTL_S = 30 * 86_400;
 /** Login throttling: the failure allowances refill evenly over this window. */
 const THROTTLE_WINDOW_MS = 5 * 60_000;
 /** Sign-ups per address refill over an hour. */
@@ -218,6 +217,7 @@ export class AuthService {
     }
     // A generated name is random enough not to be held (claimGuest refuses it at the first join if it ever is).
     const held = guestToken || wantedName ? await this.users.openGuest(name, tid) : 'free';
+    if (held === 'revoked') throw new AuthError(401, 'this guest was removed by an operator: connect as a new guest');
     if (held === 'account') throw new AuthError(409, `"${name}" is a registered user: log in instead`);
     if (held === 'taken') throw new AuthError(409, `"${name}" is taken`);
     const userId = held === 'free' ? 0 : held.id;

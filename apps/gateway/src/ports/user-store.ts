@@ -17,7 +17,8 @@ export interface User {
  *   they first need a user id (their first join), not when they connect:
  *   `openGuest(name, tid)` — a guest connecting: its row, touched (last connection time), when
  *   the row holding the name is a guest row created with this tid; 'free' when nobody holds the
- *   name; 'taken' when another guest does; 'account' when an account does.
+ *   name; 'taken' when another guest does; 'account' when an account does; 'revoked' when an
+ *   operator deleted the guest this tid belonged to (AdminStore.deleteUser), whoever holds the name.
  *   `claimGuest(name, tid)` creates the guest's row, or returns the existing one created with
  *   the same tid (a guest on two nodes gets one row: its id is the same everywhere); null when
  *   anyone else holds the name.
@@ -28,9 +29,12 @@ export interface User {
  *   deletes guests whose last connection ended before now - olderThanMs and returns how many.
  *   Their messages stay (the author's name is kept on the message row).
  */
+/** How long a guest token is valid; a deleted guest's token id is refused for as long (migration 015). */
+export const GUEST_TOKEN_TTL_S = 30 * 86_400;
+
 export interface UserStore {
   createAccount(name: string, passwordHash: string): Promise<User | null>;
-  openGuest(name: string, tid: string): Promise<User | 'free' | 'taken' | 'account'>;
+  openGuest(name: string, tid: string): Promise<User | 'free' | 'taken' | 'account' | 'revoked'>;
   claimGuest(name: string, tid: string): Promise<User | null>;
   openAccount(id: number): Promise<User | null>;
   byName(name: string): Promise<(User & { passwordHash: string | null }) | null>;

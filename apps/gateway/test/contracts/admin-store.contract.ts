@@ -149,6 +149,24 @@ export function describeAdminStoreContract(name: string, factory: StoreFactory, 
       expect(await a.userMessages(u!.id, { before: null, limit: 10 })).toEqual([]);
     });
 
+    it("deletes a guest: its token's id is revoked, so it cannot take the freed name back; a reaped guest can", async () => {
+      const name = uniq('guestgone');
+      const tid = uniq('tid');
+      const g = await s.users.claimGuest(name, tid);
+      expect(await s.users.openGuest(name, tid)).toMatchObject({ id: g!.id });
+      expect(await a.deleteUser(g!.id)).toBe(true);
+      expect(await s.users.openGuest(name, tid)).toBe('revoked');
+      expect(await s.users.openGuest(uniq('elsewhere'), tid)).toBe('revoked'); // whatever name it asks for
+      expect(await s.users.openGuest(name, uniq('tid'))).toBe('free'); // a new guest may take the name
+      // Reaping (idle guests) revokes nothing: the guest comes back as itself while the name is free.
+      const idle = uniq('idle');
+      const itid = uniq('tid');
+      await s.users.claimGuest(idle, itid);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(await s.users.reapGuests(10)).toBeGreaterThan(0);
+      expect(await s.users.openGuest(idle, itid)).toBe('free');
+    });
+
     it('pages channels by id with owner, member count and last seq', async () => {
       const owner = await s.users.createAccount(uniq('own'), 'h');
       const m = await s.users.claimGuest(uniq('mem'), 'tid');

@@ -1,6 +1,7 @@
 import type { Role } from '@parley/protocol';
 import { nameKey } from '../../core/names.js';
 import type { AdminStore, ChannelRecord, MessageCursor, UserDetail, UserMessage, UserRecord } from '../../ports/admin-store.js';
+import { GUEST_TOKEN_TTL_S } from '../../ports/user-store.js';
 import type { SqlDb } from './db.js';
 import { effectiveRoleSql, MEMBER_COUNT } from './sql-channel-store.js';
 
@@ -97,11 +98,18 @@ export class SqlAdminStore implements AdminStore {
 
   async deleteUser(id: number): Promise<boolean> {
     // messages.user_id has no foreign key (migration 004): null it in the same statement.
+    // A guest's token id is revoked for as long as its tokens live (migration 015): its token no
+    // longer claims the name the deletion freed.
     const rows = await this.db.query<{ n: number }>(
-      `WITH d AS (DELETE FROM users WHERE id = $1 RETURNING id),
-       m AS (UPDATE messages SET user_id = NULL WHERE user_id IN (SELECT id FROM d))
+      `WITH d AS (DELETE FROM users WHERE id = $1 RETURNING id, guest_tid),
+       m AS (UPDATE messages SET user_id = NULL WHERE user_id IN (SELECT id FROM d)),
+       r AS (
+         INSERT INTO revoked_guests (tid, until)
+         SELECT guest_tid, now() + $2::bigint * interval '1 second' FROM d WHERE guest_tid IS NOT NULL
+         ON CONFLICT (tid) DO UPDATE SET until = EXCLUDED.until
+       )
        SELECT count(*) AS n FROM d`,
-      [id],
+      [id, GUEST_TOKEN_TTL_S],
     );
     return (rows[0]?.n ?? 0) > 0;
   }

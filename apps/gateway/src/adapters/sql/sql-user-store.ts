@@ -39,20 +39,22 @@ export class SqlUserStore implements UserStore {
   }
 
   /** One statement (a connect burst costs one round trip per guest): who holds the name, touched if it is this token's guest. */
-  async openGuest(name: string, tid: string): Promise<User | 'free' | 'taken' | 'account'> {
-    const rows = await this.db.query<Partial<UserRow> & { held_guest: boolean }>(
-      `WITH hit AS (
+  async openGuest(name: string, tid: string): Promise<User | 'free' | 'taken' | 'account' | 'revoked'> {
+    const rows = await this.db.query<Partial<UserRow> & { held_guest: boolean | null; revoked: boolean }>(
+      `WITH revoked AS (SELECT EXISTS (SELECT 1 FROM revoked_guests WHERE tid = $2 AND until > now()) AS revoked),
+       hit AS (
          SELECT id, guest, guest_tid FROM users WHERE name_canon = $1 OR name = $3 ORDER BY (name_canon = $1) DESC LIMIT 1
        ), upd AS (
          UPDATE users u SET last_seen_at = now() FROM hit
          WHERE u.id = hit.id AND hit.guest AND hit.guest_tid = $2 RETURNING ${COLS.split(', ')
            .map((c) => `u.${c}`)
            .join(', ')}
-       ) SELECT hit.guest AS held_guest, upd.* FROM hit LEFT JOIN upd ON true`,
+       ) SELECT revoked.revoked, hit.guest AS held_guest, upd.* FROM revoked LEFT JOIN hit ON true LEFT JOIN upd ON true`,
       [nameKey(name), tid, name],
     );
     const r = rows[0];
-    if (!r) return 'free';
+    if (r?.revoked) return 'revoked';
+    if (!r || r.held_guest === null) return 'free';
     if (typeof r.id === 'number') return toUser(r as UserRow);
     return r.held_guest ? 'taken' : 'account';
   }
@@ -114,6 +116,8 @@ export class SqlUserStore implements UserStore {
          RETURNING id
        ), m AS (
          UPDATE messages SET user_id = NULL WHERE user_id IN (SELECT id FROM d)
+       ), r AS (
+         DELETE FROM revoked_guests WHERE until < now()
        ) SELECT count(*) AS n FROM d`,
       [Math.floor(olderThanMs)],
     );
