@@ -60,6 +60,17 @@ describe('AuthService.account (a WebSocket connecting with a token)', () => {
     await expect(other.account(accessToken)).rejects.toBeInstanceOf(AuthError);
   });
 
+  it('a token without an expiry is refused, even signed with the secret', async () => {
+    const users = new Users();
+    const auth = new AuthService(users, 'secret-1', 3600);
+    const { user } = await auth.signup('dora', 'long enough password');
+    const key = new TextEncoder().encode('secret-1');
+    const forever = await new SignJWT({ name: 'dora' }).setProtectedHeader({ alg: 'HS256' }).setSubject(String(user.id)).sign(key);
+    await expect(auth.account(forever)).rejects.toMatchObject({ status: 401 });
+    const guestForever = await new SignJWT({ name: 'dora2', gst: 'tid' }).setProtectedHeader({ alg: 'HS256' }).sign(key);
+    await expect(auth.guest(null, guestForever)).rejects.toMatchObject({ status: 401 });
+  });
+
   it('tokens issued before a revocation (epoch bump) are refused; the next login works', async () => {
     const users = new Users();
     const auth = new AuthService(users, 'secret-1', 3600);

@@ -225,7 +225,9 @@ export class AuthService {
   }
 
   private verifyJwt(token: string, invalid: () => AuthError): Promise<JWTPayload> {
-    return jwtVerify(token, this.key, { algorithms: [ALG] }).then(
+    // Every token this service issues expires; one without `exp` (signed with the secret, but not
+    // by this code) would be valid forever.
+    return jwtVerify(token, this.key, { algorithms: [ALG], requiredClaims: ['exp'] }).then(
       (r) => r.payload,
       () => Promise.reject(invalid()),
     );
