@@ -51,18 +51,8 @@ describe('resilience on one node', () => {
     await fast.join('flood');
     const typer = await world.client(gw, { token: await world.signup(gw, 'typer'), typingIntervalMs: 0 });
     await typer.join('flood');
-    const token = await world.signup(gw, 'sloth');
-    const slow = new WebSocket(`${gw.url.replace('http', 'ws')}/ws?token=${token}`, SUBPROTOCOL);
-    const closed = new Promise<number>((r) => slow.on('close', (code) => r(code)));
-    let joinedReply = false;
-    slow.on('message', (d: Buffer) => {
-      const r = decodeServer(new Uint8Array(d));
-      if (r.ok && r.value.some((f) => f.kind === 1 && f.op === Op.Join)) joinedReply = true;
-    });
-    await new Promise((r) => slow.once('open', r));
-    slow.send(encodeRequest({ op: Op.Join, rid: 1, name: 'flood' }));
-    await expect.poll(() => joinedReply).toBe(true);
-    (slow as unknown as { _socket: { pause(): void } })._socket.pause(); // stops reading
+    const slow = await stopsReading(gw, `token=${await world.signup(gw, 'sloth')}`, 'flood');
+    const closed = new Promise<number>((r) => slow.ws.on('close', (code) => r(code)));
     const body = 'x'.repeat(3900);
     const metricsText = async () => (await fetch(`${gw.url}/metrics`)).text();
     const slowClosed = /parley_closes_total\{code="4101"[^}]*\} [1-9]/;
@@ -72,7 +62,7 @@ describe('resilience on one node', () => {
       typer.typing('flood');
       await Promise.all([...Array.from({ length: 50 }, () => fast.send('flood', body)), typer.send('flood', 'typed')]);
     }
-    (slow as unknown as { _socket: { resume(): void } })._socket.resume();
+    slow.resume();
     expect(await closed).toBe(CloseCode.SlowConsumer);
     const metrics = await metricsText();
     expect(metrics).toMatch(/parley_shed_total\{[^}]*\} [1-9]/);
@@ -90,22 +80,8 @@ describe('resilience on one node', () => {
     let read = 0;
     reader.on('message', () => read++);
     const closes: { code: number; reason: string }[] = [];
-    const stalled = await Promise.all(
-      [1, 2, 3].map(async (i) => {
-        const ws = new WebSocket(`${gw.url.replace('http', 'ws')}/ws?guest=stalled${i}`, SUBPROTOCOL);
-        ws.on('close', (code, reason) => closes.push({ code, reason: reason.toString() }));
-        let joined = false;
-        ws.on('message', (d: Buffer) => {
-          const r = decodeServer(new Uint8Array(d));
-          if (r.ok && r.value.some((f) => f.kind === 1 && f.op === Op.Join)) joined = true;
-        });
-        await new Promise((r) => ws.once('open', r));
-        ws.send(encodeRequest({ op: Op.Join, rid: 1, name: 'budget' }));
-        await expect.poll(() => joined).toBe(true);
-        (ws as unknown as { _socket: { pause(): void } })._socket.pause();
-        return ws;
-      }),
-    );
+    const stalled = await Promise.all([1, 2, 3].map((i) => stopsReading(gw, `guest=stalled${i}`, 'budget')));
+    for (const s of stalled) s.ws.on('close', (code, reason) => closes.push({ code, reason: reason.toString() }));
     const body = 'y'.repeat(3900);
     const closedSlow = /parley_closes_total\{code="4101"[^}]*\} [1-9]/;
     let sent = 0;
@@ -113,7 +89,7 @@ describe('resilience on one node', () => {
       await Promise.all(Array.from({ length: 50 }, () => fast.send('budget', body)));
       sent += 50;
     }
-    for (const ws of stalled) (ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    for (const s of stalled) s.resume();
     // The largest were closed for the node's budget, with its reason; none for its own cap.
     // Reading what they buffered first (MBs of frames) can take a while on a loaded box.
     await expect
@@ -122,7 +98,23 @@ describe('resilience on one node', () => {
       })
       .toBeGreaterThan(0);
     expect(closes.filter((c) => c.code === CloseCode.SlowConsumer && !c.reason.includes('node send budget'))).toEqual([]);
-    for (const ws of stalled) ws.terminate();
+    for (const s of stalled) s.ws.terminate();
     await expect.poll(() => read, { timeout: 10_000 }).toBe(sent);
   });
 });
+
+/** A raw connection (`query`: its credentials) that joins `channel`, then stops reading its socket. */
+async function stopsReading(gw: Gateway, query: string, channel: string): Promise<{ ws: WebSocket; resume(): void }> {
+  const ws = new WebSocket(`${gw.url.replace('http', 'ws')}/ws?${query}`, SUBPROTOCOL);
+  let joined = false;
+  ws.on('message', (d: Buffer) => {
+    const r = decodeServer(new Uint8Array(d));
+    if (r.ok && r.value.some((f) => f.kind === 1 && f.op === Op.Join)) joined = true;
+  });
+  await new Promise((r) => ws.once('open', r));
+  ws.send(encodeRequest({ op: Op.Join, rid: 1, name: channel }));
+  await expect.poll(() => joined).toBe(true);
+  const socket = (ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+  socket.pause();
+  return { ws, resume: () => socket.resume() };
+}
