@@ -666,9 +666,10 @@ export class Chat {
     this.hub.publishEphemeral(cid, encodeEvent({ op: Op.PresenceDiff, cid, joins, leaves }));
   }
 
-  /** Typing: one frame per channel per tick; a timer re-broadcasts when someone's TTL lapses. */
   /**
-   * Tells the channel who is typing, unless that is what this node last told it: someone typing
+   * Typing: one frame per channel per tick (the hub keeps the latest); a timer re-broadcasts when
+   * someone's TTL lapses. Tells the channel who is typing unless that is what this node last told
+   * it: someone typing
    * sends a Typing frame every few seconds, and each used to go to the whole channel with the full
    * list (a storm of a few hundred typers in one channel stalled an embedded node). The expiry
    * timer is re-armed either way, so a typer who stops is seen gone ~TTL after their last frame.

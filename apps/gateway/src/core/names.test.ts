@@ -4,18 +4,18 @@ import { nameKey, normalizeName } from './names.js';
 describe('names: look-alikes are one name', () => {
   // Found by a hostile-client audit (12-03): each was accepted as a name apart from "bob".
   it.each([
-    ['b\u0585b', 'Armenian o'],
-    ['b\u2c9fb', 'Coptic o'],
-    ['b\u07c0b', 'NKo digit zero'],
-    ['b\u0966b', 'Devanagari digit zero'],
-    ['\u13f4ob', 'Cherokee B'],
-    ['\u13fcob', 'Cherokee small b'],
-    ['\u0299ob', 'small capital B'],
-    ['\u0253ob', 'b with hook'],
-    ['\u1d0f\u0299\u1d0f', 'small capitals (obo)'],
-  ])('%s (%s) is bob', (name) => {
+    ['b\u0585b', 'Armenian o', 'bob'],
+    ['b\u2c9fb', 'Coptic o', 'bob'],
+    ['b\u07c0b', 'NKo digit zero', 'bob'],
+    ['b\u0966b', 'Devanagari digit zero', 'bob'],
+    ['\u13f4ob', 'Cherokee B', 'bob'],
+    ['\u13fcob', 'Cherokee small b', 'bob'],
+    ['\u0299ob', 'small capital B', 'bob'],
+    ['\u0253ob', 'b with hook', 'bob'],
+    ['\u1d0f\u0299\u1d0f', 'small capitals', 'obo'],
+  ])('%s (%s) is %s', (name, _, latin) => {
     expect(normalizeName(name), name).not.toBeNull();
-    expect(nameKey(name)).toBe(name.includes('\u1d0f\u0299') ? nameKey('obo') : nameKey('bob'));
+    expect(nameKey(name)).toBe(nameKey(latin));
   });
 
   it('digits of any script are their ASCII digit', () => {

@@ -3,15 +3,16 @@
  *
  * A name is stored as typed after Unicode NFKC normalisation; it must be 2–32 code points of
  * letters, combining marks, digits, `_`, `.` and `-`, starting with a letter, digit or `_`
- * (no spaces, no invisible or control characters). Two names are the SAME name when their keys
+ * (no spaces, no invisible or control characters, no Hangul filler letters). Two names are the SAME name when their keys
  * (`nameKey`) are equal, and only one user may hold a key (a unique index in the database).
  *
  * The key is a confusables skeleton, deliberately coarser than Unicode's (UTS #39): a refused
  * look-alike costs a sign-up another try, an accepted one lets someone impersonate.
  *   1. NFKC (full-width `ａ` → `a`, ligatures, super/subscripts);
  *   2. accents and other combining marks removed (`é` → `e`);
- *   3. every character through the homoglyph table below (Cyrillic and Greek letters that look
- *      like Latin ones, upper and lower case), else lower-cased;
+ *   3. every character through the homoglyph table below (Cyrillic, Greek, Armenian, Coptic and
+ *      Cherokee letters that look like Latin ones, and Latin small capitals), a decimal digit of any
+ *      script as its ASCII digit, else lower-cased;
  *   4. `i`, `1` → `l` and `0` → `o` (`I`, `l`, `1` and, once lower-cased, `i` are one class);
  *   5. `rn` → `m`, `vv` → `w`.
  * So `Alice`, `alice`, `aIice`, `a1ice`, `аlice` (Cyrillic а) and `alicé` are one name.
@@ -38,7 +39,7 @@ export function normalizeName(raw: unknown): string | null {
   return NAME.test(name) && !INVISIBLE_LETTERS.test(name) ? name : null;
 }
 
-// Cyrillic and Greek letters that render like a Latin letter in common fonts, mapped to it.
+// Letters that render like a Latin letter in common fonts, mapped to it.
 const HOMOGLYPHS: Record<string, string> = {};
 const table: [string, string][] = [
   // Cyrillic lower / upper
