@@ -3,8 +3,9 @@
  *
  * A name is stored as typed after Unicode NFKC normalisation; it must be 2–32 code points of
  * letters, combining marks, digits, `_`, `.` and `-`, starting with a letter, digit or `_`
- * (no spaces, no invisible or control characters, no Hangul filler letters). Two names are the SAME name when their keys
- * (`nameKey`) are equal, and only one user may hold a key (a unique index in the database).
+ * (no spaces, no invisible or control characters, no Hangul filler letters). Two names are the
+ * SAME name when their keys (`nameKey`) are equal, and only one user may hold a key (a unique
+ * index in the database).
  *
  * The key is a confusables skeleton, deliberately coarser than Unicode's (UTS #39): a refused
  * look-alike costs a sign-up another try, an accepted one lets someone impersonate.
