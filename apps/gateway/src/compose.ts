@@ -3,6 +3,7 @@ import { MemoryBroker, MemoryBus } from './adapters/memory/memory-broker.js';
 import { MemoryPresenceStore } from './adapters/memory/memory-presence-store.js';
 import { openPglite, openPostgres, type SqlDb } from './adapters/sql/db.js';
 import { migrate } from './adapters/sql/migrate.js';
+import { rekeyNames } from './adapters/sql/name-keys.js';
 import { SqlAdminStore } from './adapters/sql/sql-admin-store.js';
 import { SqlChannelStore } from './adapters/sql/sql-channel-store.js';
 import { SqlMessageStore } from './adapters/sql/sql-message-store.js';
@@ -36,6 +37,13 @@ export async function buildPorts(
 ): Promise<Ports> {
   const db = shared?.db ?? (config.databaseUrl ? openPostgres(config.databaseUrl) : await openPglite(config.dataDir));
   await migrate(db);
+  const keys = await rekeyNames(db);
+  if (keys.rekeyed || keys.keptApart.length) {
+    logger.warn(
+      { rekeyed: keys.rekeyed, keptApart: keys.keptApart },
+      'user names re-keyed for look-alikes; those kept apart are look-alikes of another user: check them',
+    );
+  }
   logger.info({ store: db.kind, dataDir: db.kind === 'pglite' ? config.dataDir : undefined }, 'database ready');
   let broker: Broker;
   let presence: PresenceStore;

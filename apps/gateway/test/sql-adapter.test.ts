@@ -37,6 +37,7 @@ const ALL_MIGRATIONS = [
   '013_reaction_fence.sql',
   '014_member_names.sql',
   '015_revoked_guests.sql',
+  '016_name_key_version.sql',
 ];
 
 async function exerciseSqlDb(db: SqlDb): Promise<void> {

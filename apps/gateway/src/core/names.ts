@@ -196,6 +196,12 @@ const table: [string, string][] = [
 ];
 for (const [from, to] of table) HOMOGLYPHS[from] = to;
 
+/**
+ * The version of `nameKey`: raise it whenever the key of an existing name can change (the table,
+ * the rules), so stored keys are recomputed at the next start (adapters/sql/name-keys.ts).
+ */
+export const NAME_KEY_VERSION = 2;
+
 /** The look-alike class of a name: equal keys = the same name (see the module comment). */
 export function nameKey(name: string): string {
   let s = '';
