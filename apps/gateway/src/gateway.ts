@@ -3,7 +3,7 @@ import { MemoryAllowances } from './adapters/memory/memory-allowances.js';
 import type { Config } from './config.js';
 import { RequestBudget, StallClock } from './core/budget.js';
 import { Chat } from './core/chat.js';
-import { type Conn, UWS_BACKPRESSURE_FACTOR } from './core/conn.js';
+import type { Conn } from './core/conn.js';
 import { ConnsPerAddress } from './core/conns-per-address.js';
 import { ensureDefaultChannels } from './core/default-channels.js';
 import { Hub } from './core/hub.js';
@@ -272,7 +272,7 @@ export async function startGateway(config: Config, ports: Ports, logger: Logger)
     // uWS's own cap sits above ours. Past it uWS drops sends instead of buffering more; the hub
     // then closes that socket with 4101 right after the flush, so every dropped frame is followed
     // by a close and the SDK's resume from its last seq fetches it again: bounded and lossless.
-    maxBackpressure: config.maxBackpressure * UWS_BACKPRESSURE_FACTOR,
+    maxBackpressure: config.maxBackpressure * 2,
     closeOnBackpressureLimit: 0,
     idleTimeout: config.idleTimeoutS,
     sendPingsAutomatically: true,

@@ -29,7 +29,7 @@ import type { PresenceConn, PresencePage, PresenceStore } from '../ports/presenc
 import type { UserStore } from '../ports/user-store.js';
 import type { RequestBudget, StallClock } from './budget.js';
 import { ChannelRoles } from './channel-roles.js';
-import { type Conn, UWS_BACKPRESSURE_FACTOR } from './conn.js';
+import type { Conn } from './conn.js';
 import { type CommitSink, GroupCommitter } from './group-commit.js';
 import { Groups } from './groups.js';
 import { fitPage } from './history-page.js';
@@ -305,14 +305,7 @@ export class Chat {
     c.slowSince = performance.now();
     this.d.metrics.closes.inc({ code: CloseCode.SlowConsumer });
     const why = nodeBudget ? "send buffers over the node's budget: closing the largest" : 'send buffer over the cap: closing';
-    const buffered = ws.getBufferedAmount();
-    this.d.warn(why, ws, { buffered });
-    if (buffered > this.d.maxBackpressure * UWS_BACKPRESSURE_FACTOR) {
-      // One delivery took it past uWS's own cap, which drops the close frame too: the client would
-      // only see the close when uWS gives up on the handshake. Cut it now (1006); it resumes alike.
-      ws.close();
-      return;
-    }
+    this.d.warn(why, ws, { buffered: ws.getBufferedAmount() });
     ws.end(
       CloseCode.SlowConsumer,
       nodeBudget ? 'slow consumer (node send budget): reconnect and resume' : 'slow consumer: reconnect and resume',

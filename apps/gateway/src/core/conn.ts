@@ -54,9 +54,3 @@ export interface Conn {
    */
   slowSince: number;
 }
-
-/**
- * uWS's own send-buffer cap is this many times PARLEY_MAX_BACKPRESSURE (gateway.ts): past it uWS
- * drops what is sent, so the hub, which checks after each delivery, sees the overflow and closes.
- */
-export const UWS_BACKPRESSURE_FACTOR = 2;
