@@ -39,7 +39,7 @@ export interface HistoryBurstResult {
   busy: number;
   /** The gateway's longest event-loop delay during the burst (ms). */
   maxStallMs: number;
-  canary: { sent: number; received: number; errors: number; p50Ms: number; p99Ms: number; maxMs: number };
+  canary: { sent: number; received: number; errors: number; p50Ms: number; p95Ms: number; p99Ms: number; maxMs: number };
 }
 
 /**
@@ -169,6 +169,7 @@ export async function historyBurst(o: HistoryBurstOptions): Promise<HistoryBurst
         received: latencies.length,
         errors,
         p50Ms: pct(latencies, 0.5),
+        p95Ms: pct(latencies, 0.95),
         p99Ms: pct(latencies, 0.99),
         maxMs: pct(latencies, 1),
       },
